@@ -1,0 +1,78 @@
+"""Atomic file writes and image reading/writing.
+
+Every output a later stage reads is written to a temporary name in the same folder and then
+renamed, so an interrupted run never leaves a half-written file behind.
+Images are RGB uint8 arrays of shape (H, W, 3) everywhere in this project.
+"""
+import contextlib
+import os
+import tempfile
+
+import cv2
+import numpy as np
+
+from src.errors import UserError
+
+
+def frame_name(index):
+    """File name of frame `index` in every frame folder of the pipeline."""
+    return f"{index:05d}.png"
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path`; rename it to `path` only if the block succeeds."""
+    path = os.fspath(path)
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    base, ext = os.path.splitext(os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{ext}", dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_bytes(path, data):
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
+def write_image(path, rgb, png_compression=1):
+    """Write an RGB uint8 image atomically (PNG by default; the extension picks the format)."""
+    ext = os.path.splitext(os.fspath(path))[1] or ".png"
+    params = [cv2.IMWRITE_PNG_COMPRESSION, png_compression] if ext.lower() == ".png" else []
+    img = rgb if rgb.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(ext, img, params)
+    if not ok:
+        raise UserError(f"{path}: could not encode image")
+    write_bytes(path, buf.tobytes())
+
+
+def read_image(path):
+    """Read an image file as RGB uint8 (grayscale and RGBA are converted)."""
+    img = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise UserError(f"{path}: not a readable image; delete it and re-run the stage that wrote it")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def save_npy(path, array):
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
+
+
+def save_npz(path, **arrays):
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
+def list_frames(folder):
+    """Sorted paths of the PNG frames in `folder` (temporary files excluded)."""
+    if not os.path.isdir(folder):
+        return []
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".png") and not n.startswith("."))
+    return [os.path.join(folder, n) for n in names]
