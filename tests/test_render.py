@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+
+from src.keypoints import B
+from src.render import BODY_COLORS, BODY_LIMBS, HAND_COLORS, JOINT_COLORS, LIMB_FILL, render_label
+
+SIZE = (1024, 512)
+# A standing person in a 1024x512 frame: joint name -> (x, y).
+POSE = {
+    "Nose": (512, 80), "Neck": (512, 120), "RShoulder": (470, 122), "RElbow": (450, 190),
+    "RWrist": (440, 260), "LShoulder": (554, 122), "LElbow": (580, 190), "LWrist": (600, 260),
+    "MidHip": (512, 240), "RHip": (490, 240), "RKnee": (480, 330), "RAnkle": (478, 420),
+    "LHip": (534, 240), "LKnee": (545, 330), "LAnkle": (550, 420), "REye": (504, 72),
+    "LEye": (520, 72), "REar": (496, 78), "LEar": (528, 78), "LBigToe": (575, 432),
+    "LSmallToe": (565, 436), "LHeel": (545, 430), "RBigToe": (455, 432), "RSmallToe": (465, 436),
+    "RHeel": (484, 430),
+}
+
+
+def body_pose(scale=1.0):
+    kp = np.zeros((137, 3), np.float32)
+    for name, (x, y) in POSE.items():
+        kp[B[name]] = (x * scale, y * scale, 1)
+    return kp
+
+
+def limb_index(a, b):
+    return BODY_LIMBS.index((B[a], B[b]))
+
+
+def pixel(img, xy):
+    return tuple(int(v) for v in img[int(round(xy[1])), int(round(xy[0]))])
+
+
+def midpoint(kp, a, b):
+    return (kp[B[a], :2] + kp[B[b], :2]) / 2
+
+
+def test_shape_dtype_and_white_background():
+    img = render_label(body_pose(), SIZE)
+    assert img.shape == (512, 1024, 3) and img.dtype == np.uint8
+    assert (img[:20] == 255).all() and (img[:, :300] == 255).all()
+    assert render_label(body_pose(0.5), (512, 256)).shape == (256, 512, 3)
+    assert render_label(body_pose(), (640, 480)).shape == (480, 640, 3)
+
+
+@pytest.mark.parametrize("a, b", [("LElbow", "LWrist"), ("RElbow", "RWrist"), ("LKnee", "LAnkle"),
+                                  ("RHip", "RKnee"), ("Neck", "MidHip"), ("RShoulder", "RElbow")])
+def test_limb_midpoint_has_the_limb_colour(a, b):
+    kp = body_pose()
+    img = render_label(kp, SIZE)
+    assert pixel(img, midpoint(kp, a, b)) == tuple(LIMB_FILL[limb_index(a, b)].tolist())
+
+
+def test_joints_are_dots_of_their_colour():
+    kp = body_pose()
+    img = render_label(kp, SIZE)
+    for name in ("LWrist", "RKnee", "Nose", "LAnkle"):
+        assert pixel(img, kp[B[name], :2]) == tuple(JOINT_COLORS[B[name]].tolist())
+
+
+def test_left_and_right_differ_and_all_limbs_distinct():
+    assert len({tuple(c) for c in BODY_COLORS.tolist()}) == len(BODY_LIMBS) == 24
+    for left, right in [(("LElbow", "LWrist"), ("RElbow", "RWrist")),
+                        (("LKnee", "LAnkle"), ("RKnee", "RAnkle")),
+                        (("LShoulder", "LElbow"), ("RShoulder", "RElbow"))]:
+        assert (LIMB_FILL[limb_index(*left)] != LIMB_FILL[limb_index(*right)]).any()
+
+
+def test_missing_points_draw_nothing():
+    assert (render_label(np.zeros((137, 3)), SIZE) == 255).all()
+    kp = body_pose()
+    kp[B["LWrist"], 2] = 0
+    img = render_label(kp, SIZE)
+    # The forearm needs both ends: its midpoint stays white, the missing wrist too.
+    assert pixel(img, midpoint(kp, "LElbow", "LWrist")) == (255, 255, 255)
+    assert pixel(img, kp[B["LWrist"], :2]) == (255, 255, 255)
+    # A lone point with no partner is still drawn as a joint dot.
+    lone = np.zeros((137, 3))
+    lone[B["Nose"]] = (100, 100, 1)
+    img = render_label(lone, SIZE)
+    assert pixel(img, (100, 100)) == tuple(JOINT_COLORS[B["Nose"]].tolist())
+    assert (img != 255).any(axis=2).sum() < 100
+
+
+def test_points_outside_the_image_and_nan_do_not_crash():
+    kp = body_pose()
+    kp[B["LWrist"]] = (5000, -3000, 1)
+    kp[B["RWrist"]] = (np.nan, np.nan, 1)
+    img = render_label(kp, SIZE)
+    assert img.shape == (512, 1024, 3)
+
+
+def test_widths_scale_with_image_size():
+    def limb_pixels(scale, size):
+        kp = body_pose(scale)
+        only = np.zeros_like(kp)
+        only[[B["Neck"], B["MidHip"]]] = kp[[B["Neck"], B["MidHip"]]]
+        img = render_label(only, size)
+        y = int(midpoint(kp, "Neck", "MidHip")[1])
+        return ((img[y] != 255).any(axis=1)).sum()  # width of the torso across one row
+    small, big = limb_pixels(0.5, (512, 256)), limb_pixels(2.0, (2048, 1024))
+    assert 2 <= small < big
+    assert 3 <= limb_pixels(1.0, SIZE) <= 7   # about 5 px at 1024x512 like the reference labels
+    assert big >= 2 * small
+
+
+def test_hands_and_face_are_drawn():
+    kp = np.zeros((137, 3), np.float32)
+    # Left hand: wrist at (300, 300), index finger (points 5-8) straight up.
+    kp[95] = (300, 300, 1)
+    for i, j in enumerate(range(5, 9)):
+        kp[95 + j] = (300, 280 - 15 * i, 1)
+    kp[25 + 30] = (700, 100, 1)  # nose tip
+    img = render_label(kp, SIZE)
+    assert pixel(img, (300, 247.5)) == tuple(HAND_COLORS[7].tolist())  # between points 6 and 7
+    assert pixel(img, (700, 100)) == (0, 0, 0)
