@@ -1,0 +1,200 @@
+"""Generators and discriminators of pix2pixHD (Wang et al., CVPR 2018) as used by Everybody Dance Now.
+
+The body generator sees 6 channels: the current label and the previous generated frame (the paper's
+temporal smoothing). Normalisation is InstanceNorm without affine parameters and padding is reflection
+padding, as in pix2pixHD. Every op here also runs in channels_last and under bf16 autocast on CUDA.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def init_weights(module):
+    """pix2pixHD's init: conv weights ~ N(0, 0.02); norm weights ~ N(1, 0.02) with zero bias.
+
+    Conv biases keep PyTorch's default init, as in pix2pixHD. Call as `net.apply(init_weights)`.
+    """
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, (nn.BatchNorm2d, nn.InstanceNorm2d)) and module.weight is not None:
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def _norm(channels):
+    return nn.InstanceNorm2d(channels, affine=False)
+
+
+def _conv7_block(in_ch, out_ch):
+    """Reflection-padded 7x7 conv + norm + ReLU: the full-resolution front end."""
+    return [nn.ReflectionPad2d(3), nn.Conv2d(in_ch, out_ch, 7), _norm(out_ch), nn.ReLU(True)]
+
+
+def _down_block(in_ch, out_ch):
+    """Stride-2 3x3 conv halving the resolution."""
+    return [nn.Conv2d(in_ch, out_ch, 3, stride=2, padding=1), _norm(out_ch), nn.ReLU(True)]
+
+
+def _up_block(in_ch, out_ch):
+    """Transposed 3x3 conv doubling the resolution exactly (output_padding 1)."""
+    return [nn.ConvTranspose2d(in_ch, out_ch, 3, stride=2, padding=1, output_padding=1),
+            _norm(out_ch), nn.ReLU(True)]
+
+
+def _output_head(in_ch, out_ch):
+    """Reflection-padded 7x7 conv to the image channels, tanh to [-1, 1]."""
+    return nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(in_ch, out_ch, 7), nn.Tanh())
+
+
+class ResnetBlock(nn.Module):
+    """x + (pad, conv3x3, IN, ReLU, pad, conv3x3, IN)(x)."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(channels), nn.ReLU(True),
+            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), _norm(channels))
+
+    def forward(self, x):
+        return x + self.block(x)
+
+
+class GlobalGenerator(nn.Module):
+    """pix2pixHD's global generator G1.
+
+    Input (N, in_ch, H, W) with H and W divisible by 2**n_down; output (N, out_ch, H, W) in [-1, 1].
+    `body` maps the input to the last feature map (ngf channels, full resolution); `head` is the final
+    7x7 conv + tanh. The local enhancer reuses `body` alone.
+    """
+
+    def __init__(self, in_ch=6, out_ch=3, ngf=64, n_down=4, n_blocks=9):
+        super().__init__()
+        self.n_down = n_down
+        layers = _conv7_block(in_ch, ngf)
+        for i in range(n_down):
+            layers += _down_block(ngf * 2 ** i, ngf * 2 ** (i + 1))
+        layers += [ResnetBlock(ngf * 2 ** n_down) for _ in range(n_blocks)]
+        for i in range(n_down, 0, -1):
+            layers += _up_block(ngf * 2 ** i, ngf * 2 ** (i - 1))
+        self.body = nn.Sequential(*layers)
+        self.head = _output_head(ngf, out_ch)
+        self.apply(init_weights)
+
+    def features(self, x):
+        """The last feature map before the output conv: (N, ngf, H, W)."""
+        return self.body(x)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+class LocalEnhancer(nn.Module):
+    """pix2pixHD's two-stage generator: G1 on the 2x downsampled input, G2 at full resolution.
+
+    G1 is a GlobalGenerator with ngf = 2 * ngf whose output conv is dropped; its last feature map is
+    added to G2's downsampled front-end features, then G2's residual blocks and upsampling follow.
+    `global_kw` sets G1's n_down and n_blocks (defaults: the paper's 4 and 9).
+    Input H and W must be divisible by 2 ** (n_down + 1).
+    """
+
+    def __init__(self, in_ch=6, out_ch=3, ngf=32, global_kw=None, n_blocks_local=3):
+        super().__init__()
+        global_kw = dict(global_kw or {})
+        global_ngf = global_kw.pop("ngf", 2 * ngf)
+        if global_ngf != 2 * ngf:
+            raise ValueError(f"LocalEnhancer: the global generator's ngf must be 2 * ngf = {2 * ngf}, "
+                             f"got {global_ngf}")
+        # Built whole (so its parameter names match a trained GlobalGenerator) but only `body` is kept.
+        global_g = GlobalGenerator(in_ch, out_ch, global_ngf, **global_kw)
+        self.global_body = global_g.body
+        self.n_down = global_g.n_down + 1
+        self.local_down = nn.Sequential(*_conv7_block(in_ch, ngf), *_down_block(ngf, 2 * ngf))
+        self.local_up = nn.Sequential(*[ResnetBlock(2 * ngf) for _ in range(n_blocks_local)],
+                                      *_up_block(2 * ngf, ngf))
+        self.head = _output_head(ngf, out_ch)
+        self.local_down.apply(init_weights)
+        self.local_up.apply(init_weights)
+        self.head.apply(init_weights)
+
+    def load_global(self, state_dict):
+        """Initialise G1 from a trained GlobalGenerator's state_dict (its output conv is ignored)."""
+        body = {k[len("body."):]: v for k, v in state_dict.items() if k.startswith("body.")}
+        if not body:
+            raise ValueError("LocalEnhancer.load_global: state_dict has no 'body.*' keys; "
+                             "pass GlobalGenerator.state_dict()")
+        self.global_body.load_state_dict(body, strict=True)
+
+    def forward(self, x):
+        coarse = downsample(x)
+        return self.head(self.local_up(self.local_down(x) + self.global_body(coarse)))
+
+
+def downsample(x):
+    """pix2pixHD's 2x downsampling: 3x3 average pool, stride 2, padding ignored in the average."""
+    return F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+
+
+class FaceGenerator(GlobalGenerator):
+    """The paper's face residual generator: a small GlobalGenerator on (label crop, generated crop).
+
+    forward(cat([label_crop, fake_crop], 1)) returns a tanh-bounded residual in [-1, 1]; the caller
+    adds it to the generated crop and clamps to [-1, 1] (see `refine`, which does both).
+    """
+
+    def __init__(self, in_ch=6, out_ch=3, ngf=32, n_down=2, n_blocks=5):
+        super().__init__(in_ch, out_ch, ngf, n_down, n_blocks)
+
+    def refine(self, label_crop, fake_crop):
+        """The refined face crop: fake_crop + residual, clamped to the image range [-1, 1]."""
+        residual = self(torch.cat([label_crop, fake_crop], dim=1))
+        return (fake_crop + residual).clamp(-1.0, 1.0)
+
+
+class NLayerDiscriminator(nn.Module):
+    """PatchGAN: kernel 4, padding 2, stride 2 for n_layers convs, then two stride-1 convs.
+
+    forward returns the n_layers + 2 intermediate maps (for feature matching); the last is the
+    1-channel prediction map (no sigmoid: least-squares GAN).
+    """
+
+    def __init__(self, in_ch, ndf=64, n_layers=3):
+        super().__init__()
+        stages = [nn.Sequential(nn.Conv2d(in_ch, ndf, 4, stride=2, padding=2), nn.LeakyReLU(0.2, True))]
+        ch = ndf
+        for i in range(1, n_layers + 1):
+            out = min(ch * 2, 512)
+            stride = 2 if i < n_layers else 1
+            stages.append(nn.Sequential(nn.Conv2d(ch, out, 4, stride=stride, padding=2), _norm(out),
+                                        nn.LeakyReLU(0.2, True)))
+            ch = out
+        stages.append(nn.Sequential(nn.Conv2d(ch, 1, 4, stride=1, padding=2)))
+        self.stages = nn.ModuleList(stages)
+
+    def forward(self, x):
+        feats = []
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return feats
+
+
+class MultiscaleDiscriminator(nn.Module):
+    """num_D PatchGANs; scale i sees the input downsampled i times (full resolution first).
+
+    forward(x) -> list over scales of lists of n_layers + 2 feature maps, the last being the prediction.
+    """
+
+    def __init__(self, in_ch, ndf=64, n_layers=3, num_D=2):
+        super().__init__()
+        self.num_D = num_D
+        self.n_layers = n_layers
+        self.scales = nn.ModuleList(NLayerDiscriminator(in_ch, ndf, n_layers) for _ in range(num_D))
+        self.apply(init_weights)
+
+    def forward(self, x):
+        results = []
+        for i, d in enumerate(self.scales):
+            if i > 0:
+                x = downsample(x)
+            results.append(d(x))
+        return results
