@@ -1,0 +1,49 @@
+"""Encode result frames into an H.264 mp4 (plays in browsers and phones) with the source's music.
+
+The frame rate is the source video's (from <source>/keypoints.npz, else the source video);
+the audio is the source video's, cut to the video's length. A source without audio gives a
+silent video. See src/encode.py.
+"""
+import argparse
+
+from src.errors import run_main
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", default="result/target",
+                        help="folder of frames 00000.png... written by transfer.py "
+                             "(default: result/target)")
+    parser.add_argument("--out", default=None,
+                        help="video to write (default: the frames folder's name + .mp4, "
+                             "e.g. result/target.mp4)")
+    parser.add_argument("--source", default="data/source",
+                        help="source folder of make_source.py / normalization.py: frame rate from "
+                             "its keypoints.npz, panels for --layout side-by-side "
+                             "(default: data/source)")
+    parser.add_argument("--source-video", default=None,
+                        help="video to take the audio (and, without keypoints.npz, the frame rate) "
+                             "from (default: <source>/mv.mp4; if that is missing the video is "
+                             "silent, while a missing file given here is an error)")
+    parser.add_argument("--fps", type=float, default=None,
+                        help="frame rate of the video (default: the source video's)")
+    parser.add_argument("--no-audio", action="store_true", help="write a silent video")
+    parser.add_argument("--layout", choices=["single", "side-by-side"], default="single",
+                        help="single: the result frames only; side-by-side: source frame | label "
+                             "| result at the same height (default: single)")
+    parser.add_argument("--gif", action="store_true",
+                        help="also write a small GIF preview (320 px wide, first 5 s, at most "
+                             "10 frames/s) next to the video, same name with .gif")
+    args = parser.parse_args()
+    if args.fps is not None and not args.fps > 0:
+        parser.error("--fps must be a positive number")
+    out = args.out or args.frames.rstrip("/\\") + ".mp4"
+
+    from src.encode import encode
+    encode(args.frames, out, source_dir=args.source, source_video=args.source_video, fps=args.fps,
+           audio=not args.no_audio, layout=args.layout, gif=args.gif)
+
+
+if __name__ == "__main__":
+    run_main(main)
