@@ -1,0 +1,72 @@
+"""Loss values on cases with known answers."""
+import pytest
+import torch
+
+from src.losses import GANLoss, VGGLoss, feature_matching_loss
+from src.models.networks import MultiscaleDiscriminator
+
+torch.set_num_threads(1)
+
+
+def test_gan_loss_on_constant_maps_equals_formula():
+    loss = GANLoss()
+    # two scales, each a list of feature maps whose last is the prediction
+    preds = [[torch.zeros(2, 8, 5, 5), torch.full((2, 1, 4, 4), 0.3)],
+             [torch.zeros(2, 8, 3, 3), torch.full((2, 1, 2, 2), -0.5)]]
+    expect_real = ((0.3 - 1) ** 2 + (-0.5 - 1) ** 2) / 2
+    expect_fake = (0.3 ** 2 + 0.5 ** 2) / 2
+    assert loss(preds, True).item() == pytest.approx(expect_real)
+    assert loss(preds, False).item() == pytest.approx(expect_fake)
+    assert loss(torch.full((1, 1, 3, 3), 2.0), True).item() == pytest.approx(1.0)
+
+
+def test_gan_loss_on_discriminator_output_has_gradients():
+    d = MultiscaleDiscriminator(in_ch=3, ndf=4, n_layers=2, num_D=2)
+    x = torch.randn(1, 3, 32, 32, requires_grad=True)
+    GANLoss()(d(x), True).backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_feature_matching_zero_for_identical_and_weighted_like_pix2pixhd():
+    num_D, n_layers = 2, 3
+    feats = [[torch.randn(1, 4, 8, 8) for _ in range(n_layers + 2)] for _ in range(num_D)]
+    assert feature_matching_loss(feats, feats, num_D, n_layers).item() == 0.0
+    # every map differs by 1 -> L1 = 1 per map; (n_layers + 1) maps per scale are compared
+    # (not the prediction), each weighted 4 / (n_layers + 1) / num_D -> total 4
+    shifted = [[f + 1 for f in scale[:-1]] + [scale[-1] + 100] for scale in feats]
+    assert feature_matching_loss(shifted, feats, num_D, n_layers).item() == pytest.approx(4.0)
+
+
+def test_feature_matching_does_not_backprop_into_real():
+    real = [[torch.randn(1, 2, 4, 4, requires_grad=True) for _ in range(3)]]
+    fake = [[torch.randn(1, 2, 4, 4, requires_grad=True) for _ in range(3)]]
+    feature_matching_loss(fake, real, num_D=1, n_layers=1).backward()
+    assert all(f.grad is not None for f in fake[0][:-1])
+    assert all(r.grad is None for r in real[0])
+
+
+@pytest.fixture(scope="module")
+def vgg_loss():
+    return VGGLoss()
+
+
+def test_vgg_loss_zero_for_same_positive_for_different(vgg_loss):
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 3, 32, 32, generator=g) * 2 - 1
+    y = torch.rand(2, 3, 32, 32, generator=g) * 2 - 1
+    assert vgg_loss(x, x).item() == 0.0
+    assert vgg_loss(x, y).item() > 0.1
+    assert sum(p.numel() for p in vgg_loss.parameters() if p.requires_grad) == 0
+
+
+def test_vgg_loss_gradient_and_bf16_autocast(vgg_loss):
+    g = torch.Generator().manual_seed(1)
+    x = (torch.rand(1, 3, 32, 32, generator=g) * 2 - 1).requires_grad_()
+    y = torch.rand(1, 3, 32, 32, generator=g) * 2 - 1
+    ref = vgg_loss(x, y)
+    ref.backward()
+    assert x.grad.abs().sum() > 0
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = vgg_loss(x.to(memory_format=torch.channels_last), y)
+    assert low.dtype == torch.float32
+    assert low.item() == pytest.approx(ref.item(), rel=0.05)
