@@ -41,6 +41,14 @@ def test_global_generator_shape_and_range(size):
     assert g.features(x).shape == (2, 4, *size)
 
 
+def test_generators_reject_sizes_not_divisible_by_their_stride():
+    with pytest.raises(ValueError, match="input 60x64 must have width and height divisible by 8"):
+        GlobalGenerator(ngf=2, n_down=3, n_blocks=1)(torch.zeros(1, 6, 64, 60))
+    local = LocalEnhancer(ngf=2, global_kw=dict(n_down=2, n_blocks=1), n_blocks_local=1)
+    with pytest.raises(ValueError, match="LocalEnhancer: .* divisible by 8"):
+        local(torch.zeros(1, 6, 36, 64))
+
+
 def test_local_enhancer_shape_and_load_global():
     torch.manual_seed(0)
     kw = dict(n_down=2, n_blocks=1)

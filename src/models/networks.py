@@ -21,6 +21,15 @@ def init_weights(module):
         nn.init.zeros_(module.bias)
 
 
+def check_size(x, n_down, who):
+    """Transposed convs restore the size exactly only if H and W are divisible by 2 ** n_down."""
+    step = 2 ** n_down
+    h, w = x.shape[-2:]
+    if h % step or w % step:
+        raise ValueError(f"{who}: input {w}x{h} must have width and height divisible by {step}; "
+                         "pick a frame size that is a multiple of it")
+
+
 def _norm(channels):
     return nn.InstanceNorm2d(channels, affine=False)
 
@@ -82,10 +91,11 @@ class GlobalGenerator(nn.Module):
 
     def features(self, x):
         """The last feature map before the output conv: (N, ngf, H, W)."""
+        check_size(x, self.n_down, type(self).__name__)
         return self.body(x)
 
     def forward(self, x):
-        return self.head(self.body(x))
+        return self.head(self.features(x))
 
 
 class LocalEnhancer(nn.Module):
@@ -125,6 +135,7 @@ class LocalEnhancer(nn.Module):
         self.global_body.load_state_dict(body, strict=True)
 
     def forward(self, x):
+        check_size(x, self.n_down, "LocalEnhancer")
         coarse = downsample(x)
         return self.head(self.local_up(self.local_down(x) + self.global_body(coarse)))
 

