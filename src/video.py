@@ -110,7 +110,7 @@ class VideoWriter:
         gif = ext.lower() == ".gif"
         if gif:  # a palette made from the clip itself keeps GIF colours clean
             out_params, codec, pix_fmt, audio_from = (
-                ["-vf", "split[a][b];[a]palettegen[p];[b][p]paletteuse", "-loop", "0"], None, None, None)
+                ["-vf", "split[a][b];[a]palettegen[p];[b][p]paletteuse", "-loop", "0"], "gif", None, None)
         else:
             out_params, codec, pix_fmt = (["-shortest"] if audio_from else []), "libx264", "yuv420p"
         self._out_size = self.size if gif else even_size(self.size)

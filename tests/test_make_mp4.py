@@ -124,8 +124,6 @@ def test_side_by_side_layout(setup, tmp_path):
     assert np.abs(right.reshape(-1, 3).mean(0) - colour(3)).max() < 12      # result
 
 
-@pytest.mark.xfail(reason="src/video.py VideoWriter does not pick the gif codec for .gif yet "
-                          "(reported to the lead)", strict=False)
 def test_gif_preview(setup, tmp_path):
     frames, source = setup
     out = str(tmp_path / "sbs.mp4")
