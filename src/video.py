@@ -136,6 +136,9 @@ class VideoWriter:
         try:
             self._gen.close()
             if ok and self.frames_written:
+                if not os.path.exists(self._tmp) or os.path.getsize(self._tmp) == 0:
+                    raise UserError(f"{self.path}: ffmpeg wrote nothing; check the folder is "
+                                    "writable and the disk has space")
                 os.replace(self._tmp, self.path)
         finally:
             if os.path.exists(self._tmp):
