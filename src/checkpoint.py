@@ -1,0 +1,123 @@
+"""Checkpoints: everything an exact resume needs, written atomically, and the networks they describe.
+
+A checkpoint is one torch file (a dict of tensors and plain values, loaded with weights_only=True):
+  options     the TrainOptions of the run (a dict); they rebuild the networks
+  G, D        body generator and discriminator state_dicts; optG, optD their Adam states
+  faceG, faceD, optFG, optFD   the face GAN (absent before the face stage starts)
+  stage       'body' or 'face': the stage being trained
+  epoch       epochs of that stage completed; batch: batches done of the next epoch
+  step        global step count (both stages); lr: the learning rate of the next step
+  rng         python, numpy, torch CPU (and CUDA) random states
+The data order needs no state of its own: each epoch's permutation comes from seed + epoch.
+Files in <checkpoints_dir>/<name>/: latest.pt (always the newest), epoch_N.pt every
+save_epoch_freq body epochs and face_epoch_N.pt for the face stage.
+"""
+import os
+import random
+
+import numpy as np
+import torch
+
+from src.config.train_opt import TrainOptions
+from src.errors import UserError
+from src.files import atomic_path
+from src.models import FaceGenerator, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
+
+LATEST = "latest.pt"
+
+
+def checkpoint_file(checkpoint_dir, which="latest"):
+    """Path of checkpoint `which` ('latest', 'epoch_N', 'face_epoch_N' or a .pt path) in a folder."""
+    if str(which).endswith(".pt") and os.path.isfile(which):
+        return which
+    if os.path.isfile(checkpoint_dir) and checkpoint_dir.endswith(".pt"):
+        return checkpoint_dir
+    return os.path.join(checkpoint_dir, f"{which}.pt")
+
+
+def save(path, state):
+    """Write `state` atomically: a kill during the save leaves the previous file as it was."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load(path, hint="run train_pose2vid.py first"):
+    """Read a checkpoint onto the CPU; UserError when it is missing or unreadable."""
+    if not os.path.isfile(path):
+        folder = os.path.dirname(path) or "."
+        raise UserError(f"{path}: no checkpoint in {folder}; {hint}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated file, not a torch file, foreign pickle
+        raise UserError(f"{path}: not a readable checkpoint ({type(err).__name__}: {err}); "
+                        f"delete it and use another checkpoint") from None
+
+
+def options_of(state):
+    """The TrainOptions stored in a checkpoint (unknown keys from other versions are dropped)."""
+    known = TrainOptions.__dataclass_fields__
+    return TrainOptions(**{k: v for k, v in state["options"].items() if k in known})
+
+
+def rng_state():
+    """All random states that training touches, as tensors and plain values."""
+    np_state = np.random.get_state()
+    state = {"python": random.getstate(),
+             "numpy": (np_state[0], torch.from_numpy(np_state[1].copy()), *map(_plain, np_state[2:])),
+             "torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def set_rng_state(state):
+    random.setstate(_tuples(state["python"]))
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        cuda_states = state["cuda"][:torch.cuda.device_count()]
+        torch.cuda.set_rng_state_all(cuda_states)
+
+
+def _tuples(value):
+    """random.setstate needs tuples where torch.load may give lists."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+# --- the networks a checkpoint's options describe (one construction for training and inference) ---
+
+LABEL_CH = 3  # labels are RGB stick figures
+IMAGE_CH = 3
+
+
+def build_generator(opt):
+    """Body generator: input (label, previous generated frame) = 6 channels, output RGB."""
+    if opt.netG == "local":
+        return LocalEnhancer(LABEL_CH + IMAGE_CH, IMAGE_CH, ngf=opt.ngf // 2,
+                             global_kw=dict(ngf=opt.ngf, n_down=opt.n_downsample, n_blocks=opt.n_blocks),
+                             n_blocks_local=opt.n_blocks_local)
+    return GlobalGenerator(LABEL_CH + IMAGE_CH, IMAGE_CH, ngf=opt.ngf, n_down=opt.n_downsample,
+                           n_blocks=opt.n_blocks)
+
+
+def build_discriminator(opt):
+    """Body discriminator on a pair: (label_t, label_t+1, image_t, image_t+1) = 12 channels."""
+    return MultiscaleDiscriminator(2 * (LABEL_CH + IMAGE_CH), ndf=opt.ndf, n_layers=opt.n_layers_D,
+                                   num_D=opt.num_D)
+
+
+def build_face_generator(opt):
+    """Face residual generator on (label crop, generated crop)."""
+    return FaceGenerator(LABEL_CH + IMAGE_CH, IMAGE_CH, ngf=opt.face_ngf, n_down=2,
+                         n_blocks=opt.face_n_blocks)
+
+
+def build_face_discriminator(opt):
+    """Face discriminator on (label crop, face crop)."""
+    return MultiscaleDiscriminator(LABEL_CH + IMAGE_CH, ndf=opt.face_ndf, n_layers=opt.n_layers_D,
+                                   num_D=opt.face_num_D)

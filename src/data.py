@@ -1,0 +1,209 @@
+"""The training data: pairs of consecutive target frames with their labels and face boxes.
+
+Reads what make_target.py wrote in data/target/: train/train_img/*.png, train/train_label/*.png,
+pose.npy (face boxes) and keypoints.npz (the poses; needed to re-draw flipped labels, and its
+presence means the stage finished). Frames stay uint8 until the batch is on the training device.
+The same resizing and face-box scaling serve training and inference (src/inference.py), so the
+generator sees labels prepared the same way in both.
+"""
+import os
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from src.errors import UserError
+from src.files import list_frames, read_image
+from src.keypoints import PoseTrack, face_crop_side, flip_horizontal
+
+
+def split_indices(n_frames, holdout):
+    """(train, held_out) frame indices: the last `holdout` fraction of the frames is held out.
+
+    Training and evaluation both call this, so a held-out frame is never trained on.
+    """
+    if not 0.0 <= holdout < 1.0:
+        raise UserError(f"holdout {holdout}: expected a fraction in [0, 1)")
+    n_held = int(round(n_frames * holdout))
+    return np.arange(0, n_frames - n_held), np.arange(n_frames - n_held, n_frames)
+
+
+def resize_frame(rgb, size):
+    """Resize an RGB image (frame or label) to size (w, h).
+
+    Shrinking uses area averaging: label limbs are a few pixels wide and nearest-neighbour sampling
+    would break them into dashes at 1/4 scale; training and inference resize labels alike.
+    """
+    h, w = rgb.shape[:2]
+    if (w, h) == tuple(size):
+        return rgb
+    shrink = size[0] < w or size[1] < h
+    return cv2.resize(rgb, tuple(size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def scale_face_box(box, from_size, to_size):
+    """A face box (x0, y0, x1, y1) in a frame of from_size (w, h) -> the square crop at to_size.
+
+    The centre is scaled; the side is keypoints.face_crop_side(to_size); the box is kept inside
+    the frame. Returns an int array of 4.
+    """
+    side = face_crop_side(to_size)
+    sx, sy = to_size[0] / from_size[0], to_size[1] / from_size[1]
+    cx, cy = (box[0] + box[2]) / 2 * sx, (box[1] + box[3]) / 2 * sy
+    x0 = int(np.clip(round(cx - side / 2), 0, max(0, to_size[0] - side)))
+    y0 = int(np.clip(round(cy - side / 2), 0, max(0, to_size[1] - side)))
+    return np.array([x0, y0, x0 + side, y0 + side], np.int64)
+
+
+def to_chw_uint8(rgb):
+    """(H, W, 3) uint8 array -> (3, H, W) uint8 tensor."""
+    return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
+
+
+def to_model(images, device, memory_format=torch.contiguous_format):
+    """uint8 (..., 3, H, W) tensor -> float32 in [-1, 1] on `device` (converted after the copy)."""
+    images = images.to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
+    return images.contiguous(memory_format=memory_format) if images.dim() == 4 else images
+
+
+def to_rgb(image):
+    """A model image (3, H, W) in [-1, 1] -> (H, W, 3) uint8 array."""
+    image = image.detach().float().clamp(-1, 1).add(1).mul(127.5).round().byte()
+    return image.permute(1, 2, 0).cpu().numpy()
+
+
+def crop(images, boxes):
+    """Square crops (N, C, s, s) of images (N, C, H, W) at boxes (N, 4) x0, y0, x1, y1 (same side)."""
+    return torch.stack([img[:, int(b[1]):int(b[3]), int(b[0]):int(b[2])] for img, b in zip(images, boxes)])
+
+
+def paste(images, crops, boxes):
+    """Copy of images with crops (N, C, s, s) written back at boxes."""
+    out = images.clone()
+    for img, patch, b in zip(out, crops, boxes):
+        img[:, int(b[1]):int(b[3]), int(b[0]):int(b[2])] = patch
+    return out
+
+
+class TargetFrames:
+    """The files of a target folder, checked once: frame and label paths, face boxes, poses."""
+
+    def __init__(self, dataroot, need_face_boxes=False):
+        self.dataroot = dataroot
+        img_dir = os.path.join(dataroot, "train", "train_img")
+        label_dir = os.path.join(dataroot, "train", "train_label")
+        kp_path = os.path.join(dataroot, "keypoints.npz")
+        if not os.path.isfile(kp_path):
+            raise UserError(f"{kp_path}: not found, so {dataroot} holds no finished target data; "
+                            f"run make_target.py first")
+        self.images, self.labels = list_frames(img_dir), list_frames(label_dir)
+        if not self.images:
+            raise UserError(f"{img_dir}: no PNG frames; run make_target.py first")
+        if len(self.images) != len(self.labels):
+            raise UserError(f"{dataroot}: {len(self.images)} frames in train_img but {len(self.labels)} "
+                            f"labels in train_label; re-run make_target.py")
+        names = [os.path.basename(p) for p in self.images]
+        if names != [os.path.basename(p) for p in self.labels]:
+            raise UserError(f"{dataroot}: train_img and train_label hold different frame names; "
+                            f"re-run make_target.py")
+        self.track = PoseTrack.load(kp_path, "make_target.py")
+        if len(self.track) != len(self.images):
+            raise UserError(f"{kp_path}: {len(self.track)} poses for {len(self.images)} frames; "
+                            f"re-run make_target.py")
+        pose_path = os.path.join(dataroot, "pose.npy")
+        self.face_boxes = None
+        if os.path.isfile(pose_path):
+            boxes = np.load(pose_path, allow_pickle=False)
+            if boxes.shape != (len(self.images), 4):
+                raise UserError(f"{pose_path}: shape {boxes.shape}, expected ({len(self.images)}, 4) "
+                                f"face boxes; re-run make_target.py")
+            self.face_boxes = boxes.astype(np.int64)
+        elif need_face_boxes:
+            raise UserError(f"{pose_path}: not found (the face GAN needs the face boxes); "
+                            f"run make_target.py first, or pass --face_epochs 0")
+
+    def __len__(self):
+        return len(self.images)
+
+
+class PairDataset(Dataset):
+    """Consecutive frame pairs (t, t+1) of the given frame indices, resized to `size`.
+
+    An item is a dict of uint8 tensors: label and image (2, 3, H, W) for frames t and t+1, box
+    (2, 4) face boxes at `size` (zeros without pose.npy) and index t. With flip on, an item is
+    mirrored with probability 1/2, decided from (seed, epoch, item) so any run repeats it exactly;
+    its labels are re-drawn from the mirrored keypoints, which swaps left and right as in a real
+    mirrored video (flipping the label image would keep the person's left arm coloured as left).
+    """
+
+    def __init__(self, frames, indices, size, flip=False, seed=0):
+        self.frames, self.size, self.flip, self.seed = frames, tuple(size), flip, seed
+        index_set = set(int(i) for i in indices)
+        self.starts = [int(t) for t in indices if int(t) + 1 in index_set]
+        self.epoch = 0  # set before each epoch: the flips depend on it
+
+    def __len__(self):
+        return len(self.starts)
+
+    def _flipped(self, i):
+        if not self.flip:
+            return False
+        return np.random.default_rng([self.seed, self.epoch, i]).random() < 0.5
+
+    def _frame(self, t, flip):
+        image, label = read_image(self.frames.images[t]), read_image(self.frames.labels[t])
+        h, w = image.shape[:2]
+        box = self.frames.face_boxes[t] if self.frames.face_boxes is not None else None
+        if flip:
+            from src.render import render_label  # the renderer is only needed for flips
+            image = image[:, ::-1]
+            label_size = (label.shape[1], label.shape[0])
+            kp = self.frames.track.keypoints[t]
+            kp = kp * np.array([label_size[0] / self.frames.track.size[0],
+                                label_size[1] / self.frames.track.size[1], 1], np.float32)
+            label = render_label(flip_horizontal(kp, label_size[0]), label_size)
+            if box is not None:
+                box = np.array([w - box[2], box[1], w - box[0], box[3]])
+        face = (scale_face_box(box, (w, h), self.size) if box is not None
+                else np.zeros(4, np.int64))
+        return resize_frame(label, self.size), resize_frame(image, self.size), face
+
+    def __getitem__(self, i):
+        t, flip = self.starts[i], self._flipped(i)
+        (l0, i0, b0), (l1, i1, b1) = self._frame(t, flip), self._frame(t + 1, flip)
+        return {"label": torch.stack([to_chw_uint8(l0), to_chw_uint8(l1)]),
+                "image": torch.stack([to_chw_uint8(i0), to_chw_uint8(i1)]),
+                "box": torch.from_numpy(np.stack([b0, b1])),
+                "index": t}
+
+
+class EpochSampler(DistributedSampler):
+    """DistributedSampler whose order depends only on (seed, epoch), and which can skip the items
+    an interrupted epoch already trained on (exact resume in the middle of an epoch)."""
+
+    def __init__(self, dataset, world=1, rank=0, seed=0):
+        super().__init__(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed)
+        self.skip = 0
+
+    def start_epoch(self, epoch, skip=0):
+        self.set_epoch(epoch)
+        self.skip = skip
+
+    def __iter__(self):
+        return iter(list(super().__iter__())[self.skip:])
+
+    def __len__(self):
+        return max(0, self.num_samples - self.skip)
+
+
+def _worker_init(_):
+    # Each worker decodes one frame at a time: more threads per worker only contend for the cores.
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+def make_loader(dataset, sampler, batch_size, num_workers, pin_memory=False):
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+                      pin_memory=pin_memory, worker_init_fn=_worker_init if num_workers else None,
+                      persistent_workers=False, drop_last=False)

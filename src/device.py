@@ -1,0 +1,77 @@
+"""Picking the torch device, and the DistributedDataParallel set-up under torchrun.
+
+`torchrun --nproc_per_node N train_pose2vid.py ...` starts N processes with RANK, LOCAL_RANK and
+WORLD_SIZE in their environment; each one trains on its share of the data, gradients are averaged
+(nccl on CUDA, gloo on the CPU) and only rank 0 writes files and shows progress.
+"""
+import dataclasses
+import os
+
+import torch
+import torch.distributed as tdist
+
+from src.errors import UserError
+
+
+def pick_device(name="auto"):
+    """'auto' | 'cpu' | 'cuda' | 'cuda:N' -> torch.device; UserError if CUDA is asked for but absent."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: this torch has no CUDA device; use --device cpu")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise UserError(f"--device {name!r}: expected auto, cpu or cuda")
+    return torch.device(name)
+
+
+@dataclasses.dataclass
+class Dist:
+    """Where this process runs: its rank among `world` processes and its device."""
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def is_main(self):
+        """Rank 0: the one process that writes files and shows the progress bar."""
+        return self.rank == 0
+
+    @property
+    def enabled(self):
+        return self.world > 1
+
+
+def setup(device_name="auto"):
+    """Start DDP when launched by torchrun (RANK in the environment); otherwise a single process."""
+    if "RANK" not in os.environ:
+        return Dist(0, 1, pick_device(device_name))
+    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    local_rank = int(os.environ.get("LOCAL_RANK", rank))
+    device = pick_device(device_name)
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    else:
+        # Share the cores among the processes instead of each one using all of them.
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", world))))
+    if not tdist.is_initialized():
+        tdist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=rank, world_size=world)
+    return Dist(rank, world, device)
+
+
+def teardown(dist):
+    if dist.enabled and tdist.is_initialized():
+        tdist.destroy_process_group()
+
+
+def average(values, dist):
+    """Mean of a 1-D float tensor over all processes (unchanged in a single process)."""
+    if dist.enabled:
+        tdist.all_reduce(values, op=tdist.ReduceOp.SUM)
+        values /= dist.world
+    return values
+
+
+def barrier(dist):
+    if dist.enabled:
+        tdist.barrier()

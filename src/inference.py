@@ -1,0 +1,97 @@
+"""Generating frames with a trained model: the API shared by transfer.py and the evaluation.
+
+    predictor = FramePredictor("checkpoints/target")        # device="auto", which="latest"
+    predictor.size                                           # (w, h): the training size
+    predictor.reset()                                        # next frame starts a new sequence
+    rgb = predictor.predict(label_rgb, face_box=(x0, y0, x1, y1))
+
+predict() feeds the generator its own previous output, as in training (zeros after reset(), or the
+frame given to set_previous()). Labels of any size are resized to the training size the way
+training resized them (src.data.resize_frame); the face box is in the label's pixels. The returned
+frame is RGB uint8 at the training size. The face GAN refines the face crop when the checkpoint has
+one and a box is given.
+"""
+import contextlib
+import os
+
+import numpy as np
+import torch
+
+from src import checkpoint
+from src.data import crop, paste, resize_frame, scale_face_box, to_chw_uint8, to_model, to_rgb
+from src.device import pick_device
+from src.errors import UserError
+
+
+class FramePredictor:
+    """A trained body generator (and face generator, if trained) ready to make frames one by one."""
+
+    def __init__(self, checkpoint_dir, device="auto", which="latest"):
+        path = checkpoint.checkpoint_file(os.fspath(checkpoint_dir), which)
+        if not os.path.isfile(path):
+            name = os.path.basename(os.path.normpath(checkpoint_dir))
+            raise UserError(f"{checkpoint_dir}: no checkpoint ({os.path.basename(path)}); "
+                            f"run train_pose2vid.py --name {name} first")
+        state = checkpoint.load(path)
+        self.options = checkpoint.options_of(state)
+        self.checkpoint = path
+        self.step = state["step"]
+        self.device = pick_device(device)
+        self.size = self.options.wh
+        cuda = self.device.type == "cuda"
+        self._memory_format = torch.channels_last if cuda else torch.contiguous_format
+        self._bf16 = cuda and self.options.bf16
+        self.generator = self._ready(checkpoint.build_generator(self.options), state["G"])
+        self.face_generator = None
+        if "faceG" in state:
+            self.face_generator = self._ready(checkpoint.build_face_generator(self.options), state["faceG"])
+        self.reset()
+
+    @property
+    def has_face(self):
+        """True when the checkpoint has a trained face GAN (predict refines faces given a box)."""
+        return self.face_generator is not None
+
+    def _ready(self, net, weights):
+        net.load_state_dict(weights)
+        return net.to(self.device, memory_format=self._memory_format).eval().requires_grad_(False)
+
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=torch.bfloat16) if self._bf16 else contextlib.nullcontext()
+
+    def _tensor(self, rgb, what):
+        rgb = np.asarray(rgb)
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise UserError(f"{what}: expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
+        return to_model(to_chw_uint8(resize_frame(rgb, self.size))[None], self.device, self._memory_format)
+
+    def reset(self):
+        """Start a new sequence: the next frame is generated with no previous frame (zeros)."""
+        w, h = self.size
+        self._previous = torch.zeros(1, 3, h, w, device=self.device).contiguous(
+            memory_format=self._memory_format)
+
+    def set_previous(self, rgb):
+        """Use `rgb` (any size; resized to .size) as the previous frame of the next predict()."""
+        self._previous = self._tensor(rgb, "set_previous")
+
+    @torch.inference_mode()
+    def predict(self, label_rgb, face_box=None):
+        """The frame for `label_rgb` (RGB uint8, any size), RGB uint8 at .size.
+
+        face_box: (x0, y0, x1, y1) around the face in the label's pixels (as in pose.npy), or None.
+        """
+        label = self._tensor(label_rgb, "predict")
+        with self._autocast():
+            fake = self.generator(torch.cat([label, self._previous], dim=1)).float()
+        # The next frame sees the generator's own output, as in training (where the face GAN came
+        # after the generator was trained and never fed back).
+        self._previous = fake
+        out = fake
+        if self.face_generator is not None and face_box is not None:
+            label_size = (label_rgb.shape[1], label_rgb.shape[0])
+            box = torch.from_numpy(scale_face_box(np.asarray(face_box, float), label_size, self.size))[None]
+            with self._autocast():
+                face = self.face_generator.refine(crop(label, box), crop(fake, box)).float()
+            out = paste(fake, face, box)
+        return to_rgb(out[0])

@@ -1,0 +1,21 @@
+"""Train the pose-to-video model of the target person (issue 3).
+
+    python train_pose2vid.py --preset cpu               # small, minutes on a CPU
+    python train_pose2vid.py --preset paper --name target
+    python train_pose2vid.py --name target --resume     # continue exactly where it stopped
+    torchrun --nproc_per_node 2 train_pose2vid.py ...   # several GPUs (or CPU processes)
+
+Every option, its default and its comment live in src/config/train_opt.py; --help lists them.
+"""
+from src.config.train_opt import parse
+from src.errors import run_main
+
+
+def main():
+    opt, given = parse()
+    from src.train import train  # after parsing, so --help does not wait for torch
+    train(opt, given)
+
+
+if __name__ == "__main__":
+    run_main(main)
