@@ -1,0 +1,233 @@
+"""`--pose openpose`: the CMU body network, multi-scale, decoded into the project's 137 points.
+
+Per batch of frames (all on the chosen device, under torch.inference_mode):
+    RGB -> BGR, x / 256 - 0.5 (the network's training normalisation); for each scale s the frame
+    is resized to height s * 368 and padded right/bottom to a multiple of 8 (padding value 0,
+    the normalised mid-grey of the original); the stride-8 outputs are resized to the scale-1
+    resolution (height 368) and averaged over the scales.
+Per frame: paf_decode finds every person; one main person is kept (the one followed in the
+previous frames when it is still there, else the largest and most central) and mapped from
+COCO-18 into BODY_25 of the 137-point layout. Feet, face and hands stay at confidence 0.
+"""
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from src.errors import UserError
+from src.keypoints import B, N_POINTS
+from src.pose import paf_decode
+from src.pose.openpose_net import DEFAULT_WEIGHTS, STRIDE, load_network
+
+BOX_SIZE = 368                     # network input height at scale 1, as in the original
+DEFAULT_SCALES = (0.5, 1.0, 1.5, 2.0)
+
+# COCO-18 joint i -> BODY_25 index (the names are the same; BODY_25 adds MidHip and the feet).
+COCO_TO_BODY25 = np.array([B[name] for name in paf_decode.COCO_NAMES])
+
+
+def coco18_to_137(kp18):
+    """One person (18, 3) COCO order -> (137, 3); MidHip is the mid-point of the two hips."""
+    out = np.zeros((N_POINTS, 3), np.float32)
+    out[COCO_TO_BODY25] = kp18
+    rhip, lhip = kp18[paf_decode.COCO_NAMES.index("RHip")], kp18[paf_decode.COCO_NAMES.index("LHip")]
+    if rhip[2] > 0 and lhip[2] > 0:
+        out[B["MidHip"]] = [(rhip[0] + lhip[0]) / 2, (rhip[1] + lhip[1]) / 2, min(rhip[2], lhip[2])]
+    out[out[:, 2] <= 0] = 0
+    return out
+
+
+def _extent(kp):
+    """Centre (2,) and diagonal of the bounding box of a pose's present joints."""
+    pts = kp[kp[:, 2] > 0, :2]
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    return (lo + hi) / 2, float(np.hypot(*(hi - lo)))
+
+
+def choose_main_person(people, frame_size, previous=None, max_jump=0.5):
+    """Index of the main person in `people` (list of (K, 3) poses), or None if the list is empty.
+
+    The person followed so far (`previous`, a pose of the last frame it was seen) is kept when
+    one candidate's joints lie within `max_jump` x its size of the previous ones, so that the
+    identity does not switch when someone else comes closer. Otherwise: the largest person,
+    with a penalty for being far from the frame centre.
+    """
+    if not people:
+        return None
+    w, h = frame_size
+    diagonal = float(np.hypot(w, h))
+    if previous is not None and (previous[:, 2] > 0).sum() >= 2:
+        _, prev_size = _extent(previous)
+        best, best_dist = None, np.inf
+        for i, kp in enumerate(people):
+            common = (kp[:, 2] > 0) & (previous[:, 2] > 0)
+            if common.sum() < 2:
+                continue
+            dist = np.linalg.norm(kp[common, :2] - previous[common, :2], axis=1).mean()
+            if dist < best_dist:
+                best, best_dist = i, dist
+        if best is not None and best_dist <= max_jump * max(prev_size, 1.0):
+            return best
+
+    def prominence(kp):
+        centre, size = _extent(kp)
+        off_centre = float(np.hypot(centre[0] - (w - 1) / 2, centre[1] - (h - 1) / 2))
+        return (size - 0.5 * off_centre) / diagonal
+
+    return int(np.argmax([prominence(kp) for kp in people]))
+
+
+class MainPersonTracker:
+    """Picks the main person frame after frame, following the same one while it stays in view."""
+
+    def __init__(self, forget_after=30):
+        self.forget_after = forget_after    # frames without the main person before a fresh pick
+        self.reset()
+
+    def reset(self):
+        self.previous, self.unseen = None, 0
+
+    def update(self, poses, frame_size):
+        """Index of the main person among `poses` ((K, 3) each) in this frame, or None."""
+        previous = self.previous if self.unseen <= self.forget_after else None
+        main = choose_main_person(poses, frame_size, previous)
+        if main is None:
+            self.unseen += 1
+        else:
+            self.previous, self.unseen = poses[main], 0
+        return main
+
+
+def resolve_device(device):
+    """"auto" -> cuda when available, else cpu; an explicit "cuda" without a GPU is a UserError."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("--device cuda: no CUDA GPU is available here; use --device cpu or auto")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise UserError(f"--device {device}: unknown device; use auto, cpu or cuda") from None
+
+
+def parse_scales(scales):
+    """"0.5,1,1.5,2" or a sequence of numbers -> tuple of positive floats (UserError if not)."""
+    if isinstance(scales, str):
+        items = [s for s in scales.replace(" ", "").split(",") if s]
+    else:
+        items = list(scales)
+    try:
+        values = tuple(float(s) for s in items)
+    except (TypeError, ValueError):
+        values = ()
+    if not values or not all(0 < v <= 4 for v in values):
+        raise UserError(f"--scales {scales}: give scale factors between 0 and 4 separated by "
+                        "commas, e.g. 0.5,1,1.5,2 (relative to a 368 px high input)")
+    return values
+
+
+def default_weights():
+    """The seed's pose_model.pth; body_pose_model.pth in the same folder also works."""
+    other = os.path.join(os.path.dirname(DEFAULT_WEIGHTS), "body_pose_model.pth")
+    if not os.path.isfile(DEFAULT_WEIGHTS) and os.path.isfile(other):
+        return other
+    return DEFAULT_WEIGHTS
+
+
+class OpenPoseBackend:
+    """Pose backend "openpose": detect_batch(list of RGB frames) -> (N, 137, 3) in frame pixels.
+
+    Frames should come in video order: the main person is followed from frame to frame.
+    """
+    name = "openpose"
+
+    def __init__(self, device="auto", weights=None, scales=DEFAULT_SCALES, batch_size=None,
+                 peak_threshold=0.1, forget_after=30):
+        self.device = resolve_device(device)
+        self.scales = parse_scales(scales)
+        self.weights = os.fspath(weights) if weights else default_weights()
+        self.net = load_network(self.weights, self.device)
+        # On a GPU several frames share one pass; on a CPU batching gains nothing.
+        self.batch_size = int(batch_size or (8 if self.device.type == "cuda" else 1))
+        self.peak_threshold = peak_threshold
+        self.tracker = MainPersonTracker(forget_after)
+
+    def reset(self):
+        """Forget the followed person (call between videos)."""
+        self.tracker.reset()
+
+    def detect_people(self, frames):
+        """Every person in each frame: list (per frame) of [Person], keypoints in frame pixels."""
+        result = []
+        for start in range(0, len(frames), self.batch_size):
+            chunk = [np.asarray(f) for f in frames[start:start + self.batch_size]]
+            # One network pass needs one frame size; a video's frames all share it.
+            same = [chunk[0]] + [f for f in chunk[1:] if f.shape == chunk[0].shape]
+            if len(same) < len(chunk):
+                result.extend(p for f in chunk for p in self.detect_people([f]))
+                continue
+            maps = self.network_maps(chunk)
+            for frame, frame_maps in zip(chunk, maps):
+                h, w = frame.shape[:2]
+                people = paf_decode.decode(frame_maps[:paf_decode.N_JOINTS + 1],
+                                           frame_maps[paf_decode.N_JOINTS + 1:],
+                                           peak_threshold=self.peak_threshold)
+                result.append([_to_frame(p, maps.shape[-1], maps.shape[-2], w, h)
+                               for p in people])
+        return result
+
+    def detect_batch(self, frames):
+        """(N, 137, 3) main person per frame (all zeros where nobody is found)."""
+        out = np.zeros((len(frames), N_POINTS, 3), np.float32)
+        for i, (frame, people) in enumerate(zip(frames, self.detect_people(frames))):
+            h, w = np.asarray(frame).shape[:2]
+            poses = [p.keypoints for p in people]
+            main = self.tracker.update(poses, (w, h))
+            if main is not None:
+                out[i] = coco18_to_137(poses[main])
+        return out
+
+    @torch.inference_mode()
+    def network_maps(self, frames):
+        """(N, 57, 368, W368) numpy: 19 heatmaps then 38 PAFs, averaged over the scales.
+
+        W368 is the frame width at a height of 368 px; all frames have the same size.
+        """
+        h, w = frames[0].shape[:2]
+        base = (BOX_SIZE, max(1, round(w * BOX_SIZE / h)))
+        rgb = torch.from_numpy(np.stack(frames)).to(self.device)
+        bgr = rgb.flip(-1).permute(0, 3, 1, 2).float() / 256.0 - 0.5
+        total = None
+        for scale in self.scales:
+            factor = scale * BOX_SIZE / h
+            size = (max(STRIDE, round(h * factor)), max(STRIDE, round(w * factor)))
+            image = F.interpolate(bgr, size=size, mode="bicubic", align_corners=False,
+                                  antialias=factor < 1)
+            pad_h, pad_w = -size[0] % STRIDE, -size[1] % STRIDE
+            image = F.pad(image, (0, pad_w, 0, pad_h))      # 0 = normalised mid-grey
+            paf, heat = self.net(image)
+            maps = torch.cat([heat, paf], 1)
+            # The unpadded part of the input (size) becomes `base`; resize the padded whole in
+            # proportion and crop, one interpolation instead of upsample-crop-resize.
+            whole = (round((size[0] + pad_h) * base[0] / size[0]),
+                     round((size[1] + pad_w) * base[1] / size[1]))
+            maps = F.interpolate(maps, size=whole, mode="bicubic", align_corners=False)
+            maps = maps[:, :, :base[0], :base[1]]
+            total = maps if total is None else total + maps
+        return (total / len(self.scales)).float().cpu().numpy()
+
+    def close(self):
+        self.net = None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def _to_frame(person, map_w, map_h, frame_w, frame_h):
+    """A Person decoded on (map_w, map_h) maps, with its keypoints moved to frame pixels."""
+    kp = person.keypoints.copy()
+    ok = kp[:, 2] > 0
+    # Pixel centres line up: map pixel x covers frame pixels around (x + 0.5) * ratio - 0.5.
+    kp[ok, 0] = (kp[ok, 0] + 0.5) * frame_w / map_w - 0.5
+    kp[ok, 1] = (kp[ok, 1] + 0.5) * frame_h / map_h - 0.5
+    return paf_decode.Person(kp, person.score)
