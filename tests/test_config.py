@@ -1,0 +1,80 @@
+"""Training options (src/config/train_opt.py): defaults, presets, command-line overrides, --help."""
+import dataclasses
+import os
+import subprocess
+import sys
+
+import pytest
+
+from src.config.train_opt import (PRESETS, TrainOptions, build_parser, field_comments,
+                                  merge_with_checkpoint, parse)
+from src.errors import UserError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_defaults_are_the_papers_global_stage():
+    opt, given = parse([])
+    assert given == set()
+    assert (opt.netG, opt.ngf, opt.n_downsample, opt.n_blocks) == ("global", 64, 4, 9)
+    assert (opt.ndf, opt.num_D, opt.n_layers_D) == (64, 2, 3)
+    assert (opt.lambda_feat, opt.lambda_vgg, opt.lr, opt.beta1) == (10.0, 10.0, 0.0002, 0.5)
+    assert opt.wh == (512, 256) and opt.load_pretrain == "" and not opt.flip and opt.holdout == 0.0
+    assert opt.name == "target" and opt.dataroot == "data/target" and opt.checkpoints_dir == "checkpoints"
+
+
+def test_command_line_overrides_any_field():
+    opt, given = parse(["--niter", "5", "--size", "256x128", "--flip", "--lr", "1e-4", "--name", "x",
+                        "--holdout", "0.2", "--no-bf16"])
+    assert (opt.niter, opt.wh, opt.flip, opt.lr, opt.name, opt.holdout, opt.bf16) == \
+        (5, (256, 128), True, 1e-4, "x", 0.2, False)
+    assert given == {"niter", "size", "flip", "lr", "name", "holdout", "bf16"}
+
+
+def test_presets_and_flags_given_after_them():
+    cpu, _ = parse(["--preset", "cpu"])
+    assert cpu.wh == (256, 128) and cpu.ngf == 32 and cpu.n_downsample == 3 and cpu.num_D == 1
+    assert cpu.n_blocks < 9
+    paper, _ = parse(["--preset", "paper"])
+    assert paper.wh == (512, 256) and (paper.ngf, paper.n_downsample, paper.n_blocks) == (64, 4, 9)
+    mixed, _ = parse(["--preset", "cpu", "--ngf", "16", "--size", "128x64"])
+    assert mixed.ngf == 16 and mixed.wh == (128, 64) and mixed.n_blocks == PRESETS["cpu"]["n_blocks"]
+    with pytest.raises(UserError, match="--preset 'fast': expected one of paper, cpu"):
+        parse(["--preset", "fast"])
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--size", "512"], "expected WIDTHxHEIGHT"),
+    (["--size", "500x256"], "multiples of 16"),
+    (["--netG", "local", "--size", "512x272"], "multiples of 32"),
+    (["--holdout", "1.5"], "fraction in \\[0, 1\\)"),
+    (["--netG", "huge"], "expected 'global' or 'local'"),
+    (["--batch_size", "0"], "must be at least 1"),
+])
+def test_bad_values_are_user_errors(args, message):
+    with pytest.raises(UserError, match=message):
+        parse(args)
+
+
+def test_every_option_has_a_comment_and_appears_in_help():
+    comments = field_comments()
+    fields = [f.name for f in dataclasses.fields(TrainOptions)]
+    assert set(comments) == set(fields)
+    text = " ".join(build_parser().format_help().split())
+    for name in fields:
+        assert f"--{name}" in text
+        assert " ".join(comments[name].split()) in text
+    out = subprocess.run([sys.executable, "train_pose2vid.py", "--help"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 and "--load_pretrain" in out.stdout and "--preset" in out.stdout
+
+
+def test_continuing_a_checkpoint_keeps_its_networks_and_takes_new_flags():
+    saved = dataclasses.asdict(parse(["--preset", "cpu", "--holdout", "0.2", "--max_steps", "9"])[0])
+    opt, given = parse(["--resume", "--niter", "7"])
+    merged = merge_with_checkpoint(saved, opt, given)
+    assert (merged.ngf, merged.wh, merged.holdout, merged.niter) == (32, (256, 128), 0.2, 7)
+    assert merged.resume and merged.max_steps == 0  # where to stop is this run's choice
+    opt, given = parse(["--resume", "--holdout", "0.1"])
+    with pytest.raises(UserError, match="--holdout 0.1: the checkpoint was trained with 0.2"):
+        merge_with_checkpoint(saved, opt, given)
