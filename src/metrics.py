@@ -78,16 +78,17 @@ def psnr(a, b, data_range=255.0):
 class Lpips:
     """LPIPS distance (AlexNet, the standard one papers report) between uint8 RGB images.
 
-    lpips = Lpips(device); lpips(a, b) -> float for (H, W, 3) images. Images smaller than
+    lpips = Lpips(device="auto"); lpips(a, b) -> float for (H, W, 3) images. Images smaller than
     LPIPS_MIN_SIDE on a side (small face crops) are upscaled together first.
     """
 
-    def __init__(self, device="cpu", net="alex"):
+    def __init__(self, device="auto", net="alex"):
         import torch
+        from src.device import pick_device
         from src.models.vgg import LPIPS
 
         self._torch = torch
-        self.device = torch.device(device)
+        self.device = pick_device(str(device))
         self.model = LPIPS(net=net).to(self.device).eval()
 
     def _tensor(self, img):
