@@ -14,6 +14,10 @@ import numpy as np
 from src.errors import UserError
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def frame_name(index):
     """File name of frame `index` in every frame folder of the pipeline."""
     return f"{index:05d}.png"
@@ -28,6 +32,7 @@ def atomic_path(path):
     base, ext = os.path.splitext(os.path.basename(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{ext}", dir=folder)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs should get normal permissions
     try:
         yield tmp
         os.replace(tmp, path)
