@@ -1,0 +1,172 @@
+"""The evaluation script (src/evaluate.py) on tiny synthetic target data and random checkpoints."""
+import dataclasses
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from src import checkpoint
+from src.config.train_opt import make_options
+from src.errors import UserError
+from src.keypoints import PoseTrack
+from test_train import make_target_dir
+
+torch.set_num_threads(1)
+
+N_FRAMES, HOLDOUT = 10, 0.3   # frames 7, 8, 9 are held out
+SHIFT = (3.0, 4.0)            # the stand-in detector is off by 5 px
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def random_checkpoint(folder, dataroot, holdout=HOLDOUT, seed=0, face=True):
+    """checkpoints/<name>/latest.pt of an untrained 64x32 model (what FramePredictor reads)."""
+    torch.manual_seed(seed)
+    opt = make_options(dataroot=str(dataroot), holdout=holdout, size="64x32", ngf=8, n_downsample=2,
+                       n_blocks=1, face_ngf=8, face_n_blocks=1, device="cpu")
+    state = {"options": dataclasses.asdict(opt), "step": 0,
+             "G": checkpoint.build_generator(opt).state_dict()}
+    if face:
+        state["faceG"] = checkpoint.build_face_generator(opt).state_dict()
+    checkpoint.save(os.path.join(folder, checkpoint.LATEST), state)
+    return str(folder)
+
+
+class ShiftedTruth:
+    """Stand-in pose detector: the target's own keypoints of the held-out frames, moved by SHIFT.
+
+    (MediaPipe finds nobody in 64x32 frames of an untrained model; see the last test.)
+    """
+
+    def __init__(self, keypoints):
+        self.keypoints, self.next, self.batch_size = keypoints, 0, 2
+
+    def detect_batch(self, frames):
+        out = self.keypoints[self.next:self.next + len(frames)].copy()
+        out[..., :2] += np.where(out[..., 2:] > 0, SHIFT, 0)
+        self.next += len(frames)
+        return out
+
+    def close(self):
+        pass
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    """One run of `python -m src.evaluate` (in-process) comparing two random checkpoints."""
+    tmp = tmp_path_factory.mktemp("eval")
+    root = make_target_dir(tmp / "target", n=N_FRAMES, size=(64, 32))
+    a = random_checkpoint(tmp / "ckpt" / "a", root, seed=0)
+    b = random_checkpoint(tmp / "ckpt" / "b", root, seed=1, face=False)
+    held_kps = PoseTrack.load(os.path.join(root, "keypoints.npz")).keypoints[7:]
+    patch = pytest.MonkeyPatch()
+    patch.setattr("src.evaluate.make_backend", lambda name, device, video: ShiftedTruth(held_kps))
+    out = tmp / "out"
+    from src.evaluate import main
+    import contextlib
+    import io
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+        main(["--name", a, "--compare", b, "--dataroot", root, "--device", "cpu", "--out", str(out)])
+    patch.undo()
+    return out, printed.getvalue(), root
+
+
+def test_metrics_json_has_every_number_for_both_models(evaluated):
+    out, _, root = evaluated
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["frames"] == [7, 8, 9] and report["size"] == [64, 32] and report["holdout"] == HOLDOUT
+    assert [r["name"] for r in report["runs"]] == ["a", "b"]
+    for run in report["runs"]:
+        for region in ("whole", "body", "face"):
+            values = run["metrics"][region]
+            assert values["frames"] == 3
+            assert -1 < values["ssim"] < 1 and 0 < values["psnr"] < 100 and 0 < values["lpips"] < 2
+            assert len(run["per_frame"][region]["lpips"]) == 3
+        for group in ("body", "face", "all"):
+            assert run["pose"][group]["distance"] == pytest.approx(5.0, abs=1e-4)
+            assert run["pose"][group]["missed"] == 0.0
+        assert run["pose"]["hands"] == {"distance": None, "missed": None, "points": 0}  # no hands drawn
+    assert report["runs"][0]["has_face_model"] and not report["runs"][1]["has_face_model"]
+    # two different random models give different images
+    assert report["runs"][0]["metrics"]["whole"]["lpips"] != report["runs"][1]["metrics"]["whole"]["lpips"]
+
+
+def test_table_is_printed_side_by_side(evaluated):
+    _, printed, _ = evaluated
+    header = next(line for line in printed.splitlines() if line.startswith("metric"))
+    assert header.split() == ["metric", "a", "b", "real", "frames"]
+    assert re.search(r"^face LPIPS \(lower is better\)\s+\d\.\d{4}\s+\d\.\d{4}", printed, re.M)
+    assert re.search(r"^pose distance body \(px\)\s+5\.00\s+5\.00\s+5\.00$", printed, re.M)
+
+
+def test_html_page_links_only_files_that_exist(evaluated):
+    out, _, _ = evaluated
+    page = (out / "index.html").read_text()
+    links = re.findall(r'(?:src|href)="([^"]+)"', page)
+    images = [link for link in links if link.startswith("images/")]
+    # 3 frames: 3 examples and the 3 frames again as the worst ones
+    assert len(images) == 6 and "metrics.json" in links
+    for link in links:
+        assert (out / link).is_file(), link
+    assert sorted(os.listdir(out / "images")) == sorted(os.path.basename(i) for i in images)
+    import cv2
+    strip = cv2.imread(str(out / images[0]))
+    assert strip.shape == (32, 4 * 64 + 3 * 4, 3)  # label | a | b | real, 4 px apart
+
+
+def test_held_out_frames_are_never_trained_on(tmp_path):
+    from src.data import split_indices
+    from src.evaluate import evaluate
+    for n, holdout in [(10, 0.3), (1000, 0.2), (7, 0.5)]:
+        train, held = split_indices(n, holdout)
+        assert not set(train) & set(held) and len(held) > 0
+    root = make_target_dir(tmp_path / "target", n=N_FRAMES, size=(64, 32))
+    ckpt = random_checkpoint(tmp_path / "ckpt" / "t", root, holdout=0.2)  # trained on frames 0-7
+    with pytest.raises(UserError, match=r"trained on frames 0-7 .* include held-out frames 7-7"):
+        evaluate(ckpt, dataroot=root, holdout=0.3, device="cpu", out_dir=str(tmp_path / "o"))
+    everything = random_checkpoint(tmp_path / "ckpt" / "all", root, holdout=0.0)
+    with pytest.raises(UserError, match="trained on every frame .*--holdout 0.2"):
+        evaluate(everything, dataroot=root, device="cpu", out_dir=str(tmp_path / "o"))
+
+
+def test_missing_inputs_are_user_errors(tmp_path):
+    from src.evaluate import evaluate
+    with pytest.raises(UserError, match="keypoints.npz: not found.*run make_target.py"):
+        evaluate("t", dataroot=str(tmp_path / "nothing"), device="cpu")
+    root = make_target_dir(tmp_path / "target", n=N_FRAMES, size=(64, 32))
+    with pytest.raises(UserError, match="no checkpoint; .*python train_pose2vid.py --name nobody"):
+        evaluate(str(tmp_path / "ckpt" / "nobody"), dataroot=root, device="cpu")
+    ckpt = random_checkpoint(tmp_path / "ckpt" / "t", root)
+    with pytest.raises(UserError, match="leaves no held-out frames of the 10"):
+        evaluate(ckpt, dataroot=root, holdout=0.04, device="cpu")
+    with pytest.raises(UserError, match="--max-frames 0"):
+        evaluate(ckpt, dataroot=root, max_frames=0, device="cpu")
+
+
+def test_command_line_error_is_one_line_and_exit_code_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "src.evaluate", "--dataroot", str(tmp_path / "none")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
+    assert "run make_target.py" in proc.stderr
+
+
+def test_with_the_real_mediapipe_detector(tmp_path):
+    """The default detector runs on the generated frames; it finds nobody in untrained 64x32 output,
+    which counts as every point missed (and no distance)."""
+    from src.evaluate import evaluate
+    root = make_target_dir(tmp_path / "target", n=N_FRAMES, size=(64, 32))
+    ckpt = random_checkpoint(tmp_path / "ckpt" / "t", root)
+    report = evaluate(ckpt, dataroot=root, device="cpu", max_frames=2, out_dir=str(tmp_path / "out"))
+    assert report["frames"] == [7, 8]
+    pose = report["runs"][0]["pose"]["all"]
+    assert 0.0 <= pose["missed"] <= 1.0 and pose["points"] == 2 * (15 + 70)
+    if pose["missed"] == 1.0:
+        assert math.isnan(pose["distance"])
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["frames"] == [7, 8]
