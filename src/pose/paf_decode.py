@@ -38,7 +38,8 @@ N_REDUNDANT = 2
 
 Person = collections.namedtuple("Person", "keypoints score")
 Person.__doc__ = """One decoded person: keypoints (18, 3) COCO order (x, y, peak value; all 0 when
-missing), score (mean over the person's joints and limbs, higher is surer)."""
+missing), score (its joints' peak values plus its limbs' scores, divided by its number of joints:
+OpenPose's measure; higher is surer)."""
 
 
 def find_peaks(heatmap, threshold=0.1, max_peaks=32):
@@ -118,8 +119,8 @@ def decode(heatmaps, pafs, peak_threshold=0.1, paf_threshold=0.05, n_samples=10,
            min_agree=0.8, min_joints=4, min_score=0.4, max_peaks=32):
     """All people in one frame's maps: heatmaps (>=18, H, W), pafs (38, H, W) -> [Person].
 
-    People are sorted by total score, best first. A person needs `min_joints` joints and a mean
-    score of `min_score` over its joints and limbs.
+    People are sorted by total score, best first. A person needs `min_joints` joints and a
+    Person.score of at least `min_score`.
     """
     heatmaps = np.asarray(heatmaps, np.float32)
     pafs = np.asarray(pafs, np.float32)
