@@ -1,0 +1,563 @@
+"""The pose stage behind make_source.py and make_target.py: video -> frames, poses, labels.
+
+    source: <out>/test_img/00000.png ...        processed frames
+            <out>/test_label_ori/00000.png ...  label images (stick figures)
+            <out>/pose_source.npy               (T, 2) float32 head centres (keypoints.head_centers)
+            <out>/keypoints.npz                 the PoseTrack, written LAST
+    target: <out>/train/train_img/, <out>/train/train_label/,
+            <out>/pose.npy                      (T, 4) int32 face boxes (keypoints.face_boxes)
+            <out>/keypoints.npz
+
+keypoints.npz exists only when the stage finished: it is deleted when a run starts writing and
+written after everything else. Every file is written atomically (src/files.py); frames left over
+from an earlier, longer run are removed; a re-run simply redoes the job.
+
+Frame window (crop or pad): every frame of a video is cut with the same window, of the output's
+aspect ratio, and resized to --size. A quick pre-pass runs the detector on PREPASS_SAMPLES
+frames spread over the video and takes the box around every point found, grown by
+PERSON_MARGIN of its height on each side (the top of the head and the soles lie beyond the
+points). --fit auto (default): the window is the largest one of the output's aspect ratio that
+fits inside the video, moved to centre the person box but kept inside the video (a crop, no
+zoom); if the person box does not fit in it, the window grows just enough to hold the box, and
+the part beyond the video is padded with the background colour (the median colour of the video's
+border in the sampled frames), so the whole person always stays. --fit crop: always the crop
+(the person may be cut). --fit pad: the whole video frame, centred, padded to the aspect ratio.
+Without a person in the samples the window is centred. The window is saved as `crop` in
+keypoints.npz (it may reach past the video).
+
+Small and large videos: videos smaller than MIN_VIDEO_SIDE pixels on a side are refused (no
+detector finds a person that small; upscaling adds no detail); smaller than the output size they
+are upscaled (bilinear); larger ones are downscaled (area averaging), streamed like any other.
+
+Pass 1 streams the video: a reader thread decodes (ffmpeg runs as its own process) and cuts and
+resizes the frames; the main thread runs the detector; a small thread pool writes the PNGs
+(OpenCV's encoder releases the GIL). Queues are bounded, so memory does not grow with the
+video's length: only the keypoints, 1.6 KB per frame, are kept. Then the track is cleaned
+(src/smoothing.py: smoothing, gap filling) and pass 2 renders the labels from the cleaned poses.
+"""
+import dataclasses
+import logging
+import os
+import queue
+import sys
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import imageio_ffmpeg
+import numpy as np
+from tqdm import tqdm
+
+from src import openpose_json, smoothing
+from src.errors import UserError
+from src.files import frame_name, save_npy, write_image
+from src.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
+from src.pose import BACKENDS, make_backend
+from src.render import render_label
+from src.video import VideoReader
+
+# imageio-ffmpeg logs a warning for every rotated (phone) video; the rotation is intended.
+logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    img: str      # processed frames
+    label: str    # label images
+    extra: str    # per-frame face data for later stages
+
+
+LAYOUTS = {
+    "source": Layout("test_img", "test_label_ori", "pose_source.npy"),
+    "target": Layout(os.path.join("train", "train_img"), os.path.join("train", "train_label"),
+                     "pose.npy"),
+}
+KEYPOINTS_FILE = "keypoints.npz"
+DEFAULT_SIZE = (1024, 512)
+FITS = ("auto", "crop", "pad")
+POSE_CHOICES = BACKENDS + ("json",)
+MIN_VIDEO_SIDE = 64
+PREPASS_SAMPLES = 6
+PREPASS_MAX_SIDE = 1280      # samples are shrunk to this for the detector (speed only)
+PERSON_MARGIN = 0.1
+WRITE_WORKERS = 2
+READ_AHEAD = 4               # decoded frames waiting for the detector
+WRITES_IN_FLIGHT = 8         # frames waiting to be written
+
+
+@dataclasses.dataclass
+class StageOptions:
+    """Everything the two stage scripts accept (see add_arguments for the meaning)."""
+    video: str
+    out: str
+    size: tuple = DEFAULT_SIZE
+    fit: str = "auto"
+    pose: str = "mediapipe"
+    json_dir: str = None
+    export_json: str = None
+    max_frames: int = None
+    device: str = "auto"
+    weights: str = None
+    scales: str = None
+    smooth: float = smoothing.DEFAULT_STRENGTH
+    max_gap: int = smoothing.DEFAULT_MAX_GAP
+
+
+def parse_size(text):
+    """"1024x512" -> (1024, 512); UserError otherwise."""
+    try:
+        w, h = (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        w = h = 0
+    if w < 16 or h < 16 or w % 2 or h % 2:
+        raise UserError(f"--size {text}: expected WIDTHxHEIGHT with even numbers of at least 16 "
+                        "pixels, e.g. 1024x512")
+    return w, h
+
+
+def add_arguments(parser, role):
+    """The command-line flags shared by make_source.py and make_target.py."""
+    layout = LAYOUTS[role]
+    parser.add_argument("--video", default=os.path.join("data", role, "mv.mp4"),
+                        help=f"input video (default: data/{role}/mv.mp4); phone videos are "
+                             "turned upright from their rotation metadata")
+    parser.add_argument("--out", default=os.path.join("data", role),
+                        help=f"output folder (default: data/{role}); writes {layout.img}/, "
+                             f"{layout.label}/, {layout.extra} and {KEYPOINTS_FILE} (last)")
+    parser.add_argument("--size", default="%dx%d" % DEFAULT_SIZE,
+                        help="output frame size WIDTHxHEIGHT (default: 1024x512); the frames keep "
+                             "their aspect ratio, see --fit")
+    parser.add_argument("--fit", choices=FITS, default="auto",
+                        help="how a video of another aspect ratio becomes --size: auto (default) "
+                             "crops a window around the person found in a few sampled frames, "
+                             "or pads with the background colour when the person would not fit; "
+                             "crop always crops; pad keeps the whole video frame and pads")
+    parser.add_argument("--pose", choices=POSE_CHOICES, default="mediapipe",
+                        help="pose detector: mediapipe (default; offline, CPU), openpose (the "
+                             "OpenPose network; needs its weights file, see --weights), json "
+                             "(read OpenPose JSON files from --json-dir instead of detecting)")
+    parser.add_argument("--json-dir", default=None,
+                        help="with --pose json: folder of OpenPose *_keypoints.json files (BODY_25 "
+                             "or COCO-18, face and hands optional), one per video frame, in the "
+                             "pixels of the input video")
+    parser.add_argument("--export-json", default=None, metavar="DIR",
+                        help="also write the cleaned poses as OpenPose *_keypoints.json files into "
+                             "DIR (pixels of the input video, like OpenPose's --write_json)")
+    parser.add_argument("--max-frames", type=int, default=None,
+                        help="process only the first N frames (default: all)")
+    parser.add_argument("--device", default="auto",
+                        help="auto (default), cpu or cuda: for --pose openpose; MediaPipe always "
+                             "runs on the CPU")
+    parser.add_argument("--weights", default=None,
+                        help="with --pose openpose: the weights file (default: "
+                             "src/PoseEstimation/network/weight/pose_model.pth)")
+    parser.add_argument("--scales", default=None,
+                        help="with --pose openpose: comma-separated scales of the multi-scale "
+                             "search, relative to a 368 px high input (default: 0.5,1,1.5,2)")
+    parser.add_argument("--smooth", type=float, default=smoothing.DEFAULT_STRENGTH,
+                        metavar="STRENGTH",
+                        help="jitter filter strength: half-width in frames of a confidence-weighted "
+                             f"Savitzky-Golay window (default: {smoothing.DEFAULT_STRENGTH}, mild; "
+                             "4 is strong; 0 = off)")
+    parser.add_argument("--no-smooth", dest="smooth", action="store_const", const=0,
+                        help="turn the jitter filter off (same as --smooth 0)")
+    parser.add_argument("--max-gap", type=int, default=smoothing.DEFAULT_MAX_GAP,
+                        help="fill gaps of up to this many frames where a point was lost, by "
+                             f"linear interpolation (default: {smoothing.DEFAULT_MAX_GAP}; 0 = "
+                             "never); longer gaps stay empty")
+
+
+def options_from_args(args):
+    return StageOptions(video=args.video, out=args.out, size=parse_size(args.size), fit=args.fit,
+                        pose=args.pose, json_dir=args.json_dir, export_json=args.export_json,
+                        max_frames=args.max_frames, device=args.device, weights=args.weights,
+                        scales=args.scales, smooth=args.smooth, max_gap=args.max_gap)
+
+
+def note(message):
+    """A line for the user on stderr (stdout stays free for the scripts' summaries)."""
+    tqdm.write(message, file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- frame window
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """The crop/pad window (x0, y0, x1, y1) of a video of `video_size`, resized to `size`."""
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    video_size: tuple
+    size: tuple
+
+    @property
+    def crop(self):
+        return (self.x0, self.y0, self.x1, self.y1)
+
+    @property
+    def scale(self):
+        return self.size[0] / (self.x1 - self.x0), self.size[1] / (self.y1 - self.y0)
+
+    def to_frame(self, kps):
+        """Keypoints (..., 3) in video pixels -> output frame pixels (missing points stay 0)."""
+        return self._map(kps, lambda v, lo, s: (v + 0.5 - lo) * s - 0.5)
+
+    def to_video(self, kps):
+        """The inverse of to_frame."""
+        return self._map(kps, lambda v, lo, s: (v + 0.5) / s + lo - 0.5)
+
+    def _map(self, kps, fn):
+        out = np.array(kps, np.float32, copy=True)
+        ok = out[..., 2] > 0
+        sx, sy = self.scale
+        out[..., 0] = np.where(ok, fn(out[..., 0], self.x0, sx), 0)
+        out[..., 1] = np.where(ok, fn(out[..., 1], self.y0, sy), 0)
+        return out
+
+
+def choose_window(video_size, size, person_box=None, fit="auto"):
+    """The window (see the module docstring) for a person box (x0, y0, x1, y1) in video pixels."""
+    vw, vh = video_size
+    aspect = size[0] / size[1]
+    if vw / vh >= aspect:   # the video is wider than the output: full height inside it
+        inner = (max(1, round(vh * aspect)), vh)
+        outer = (vw, max(1, round(vw / aspect)))
+    else:
+        inner = (vw, max(1, round(vw / aspect)))
+        outer = (max(1, round(vh * aspect)), vh)
+    if fit == "pad" or (fit == "auto" and person_box is None):
+        ww, wh = outer if fit == "pad" else inner
+        cx, cy = vw / 2, vh / 2
+    else:
+        bx0, by0, bx1, by1 = person_box
+        margin = PERSON_MARGIN * (by1 - by0)
+        bx0, by0 = max(0, bx0 - margin), max(0, by0 - margin)
+        bx1, by1 = min(vw, bx1 + margin), min(vh, by1 + margin)
+        cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+        ww, wh = inner
+        if fit == "auto" and (bx1 - bx0 > ww or by1 - by0 > wh):
+            ww = max(ww, int(np.ceil(bx1 - bx0)), int(np.ceil((by1 - by0) * aspect)))
+            wh = max(1, round(ww / aspect))
+    # Centre on (cx, cy), then slide so the window stays inside the video (or, where it is
+    # larger than the video, covers all of it).
+    x0 = int(np.clip(round(cx - ww / 2), min(0, vw - ww), max(0, vw - ww)))
+    y0 = int(np.clip(round(cy - wh / 2), min(0, vh - wh), max(0, vh - wh)))
+    return Window(x0, y0, x0 + ww, y0 + wh, tuple(video_size), tuple(size))
+
+
+class FrameCutter:
+    """Cuts a video frame with a Window: crop, pad with `pad_color`, resize to window.size."""
+
+    def __init__(self, window, pad_color=(255, 255, 255)):
+        self.window = window
+        vw, vh = window.video_size
+        sx, sy = window.scale
+        # The part of the video inside the window, and where it lands in the output frame.
+        self.src = (max(0, window.x0), max(0, window.y0), min(vw, window.x1), min(vh, window.y1))
+        self.dst = (round((self.src[0] - window.x0) * sx), round((self.src[1] - window.y0) * sy),
+                    round((self.src[2] - window.x0) * sx), round((self.src[3] - window.y0) * sy))
+        self.identity = window.crop == (0, 0, vw, vh) and tuple(window.size) == (vw, vh)
+        self.shrink = sx < 1 or sy < 1
+        self.pad_color = tuple(int(c) for c in pad_color)
+
+    def __call__(self, frame):
+        if self.identity:
+            return frame
+        x0, y0, x1, y1 = self.src
+        dx0, dy0, dx1, dy1 = self.dst
+        part = cv2.resize(frame[y0:y1, x0:x1], (dx1 - dx0, dy1 - dy0),
+                          interpolation=cv2.INTER_AREA if self.shrink else cv2.INTER_LINEAR)
+        w, h = self.window.size
+        if (dx0, dy0, dx1, dy1) == (0, 0, w, h):
+            return part
+        out = np.empty((h, w, 3), np.uint8)
+        out[:] = self.pad_color
+        out[dy0:dy1, dx0:dx1] = part
+        return out
+
+
+# ----------------------------------------------------------------------------- the pre-pass
+
+def sample_frames(path, times):
+    """Yield the frames at the given times (s) of a video, decoded by seeking (upright, RGB).
+
+    A sample that cannot be decoded is left out.
+    """
+    for t in times:
+        gen = imageio_ffmpeg.read_frames(path, pix_fmt="rgb24", input_params=["-ss", f"{t:.3f}"])
+        try:
+            meta = next(gen)
+            buf = next(gen, None)
+        except (RuntimeError, OSError, StopIteration):
+            continue
+        finally:
+            gen.close()
+        w, h = meta["size"]
+        if buf is not None and len(buf) == w * h * 3:
+            yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+
+
+def person_box(kps):
+    """(x0, y0, x1, y1) around every present point of (..., 137, 3), or None."""
+    pts = kps[..., :2][kps[..., 2] > 0]
+    if not len(pts):
+        return None
+    return (*pts.min(axis=0), *pts.max(axis=0))
+
+
+def prepass(options, reader, json_kps):
+    """A few frames spread over the video -> (person box or None, padding colour).
+
+    The padding colour is the median colour of the samples' one-pixel border. Only shrunk
+    copies of the samples are kept (a 4000x3000 frame is 36 MB).
+    """
+    fps, duration = reader.fps, reader.duration
+    if options.max_frames is not None:
+        duration = min(duration or np.inf, options.max_frames / fps)
+    if not duration or not np.isfinite(duration):
+        duration = PREPASS_SAMPLES / fps
+    times = [(i + 0.5) * duration / PREPASS_SAMPLES for i in range(PREPASS_SAMPLES)]
+    edges, samples = [], []
+    for frame in sample_frames(reader.path, times):
+        edges.append(np.concatenate([frame[0], frame[-1], frame[:, 0], frame[:, -1]]))
+        shrink = min(1.0, PREPASS_MAX_SIDE / max(frame.shape[:2]))
+        samples.append((shrink, frame if shrink == 1 else cv2.resize(
+            frame, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)))
+    pad_color = tuple(int(c) for c in np.median(np.concatenate(edges), axis=0)) if edges \
+        else (255, 255, 255)
+    if json_kps is not None:
+        return person_box(json_kps), pad_color
+    if options.fit == "pad" or not samples:
+        return None, pad_color
+    backend = make_backend(options.pose, options.device, options.weights, options.scales,
+                           video=False)
+    try:
+        boxes = []
+        for shrink, small in samples:
+            kp = backend.detect_batch([small])[0]
+            kp[:, :2] = (kp[:, :2] + 0.5) / shrink - 0.5
+            boxes.append(person_box(kp))
+    finally:
+        backend.close()
+    found = np.array([b for b in boxes if b is not None])
+    if not len(found):
+        note(f"note: no person in the {len(samples)} sampled frames of {reader.path}; "
+             "using a centred window")
+        return None, pad_color
+    return (*found[:, :2].min(axis=0), *found[:, 2:].max(axis=0)), pad_color
+
+
+# ----------------------------------------------------------------------------- streaming
+
+def read_ahead(iterable, depth):
+    """Iterate `iterable` in a background thread, at most `depth` items ahead.
+
+    Exceptions of the producer are raised in the consumer; stopping early stops the producer.
+    """
+    items = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for item in iterable:
+                while not stop.is_set():
+                    try:
+                        items.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        pass
+                if stop.is_set():
+                    return
+            items.put(done)
+        except BaseException as err:  # handed to the consumer, raised there
+            items.put(err)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+class Writer:
+    """A small thread pool for image writes, with a bound on the writes waiting."""
+
+    def __init__(self, workers=WRITE_WORKERS, in_flight=WRITES_IN_FLIGHT):
+        self.pool = ThreadPoolExecutor(max_workers=workers)
+        self.pending = deque()
+        self.in_flight = in_flight
+
+    def submit(self, fn, *args):
+        self.pending.append(self.pool.submit(fn, *args))
+        while len(self.pending) > self.in_flight:
+            self.pending.popleft().result()   # waits, and raises a failed write's error
+
+    def close(self, wait=True):
+        try:
+            if wait:
+                while self.pending:
+                    self.pending.popleft().result()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        self.close(wait=exc_type is None)
+
+
+def remove_stale(folder, count=None):
+    """Delete frames numbered `count` and beyond (from a longer earlier run) and the temporary
+    files of an interrupted run (all of them; count=None removes only those)."""
+    if not os.path.isdir(folder):
+        return
+    for name in os.listdir(folder):
+        stem = name[:-4] if name.endswith(".png") else None
+        stale = count is not None and stem is not None and stem.isdigit() and int(stem) >= count
+        if stale or (name.startswith(".") and ".tmp" in name):
+            os.remove(os.path.join(folder, name))
+
+
+def write_label(path, kp, size):
+    write_image(path, render_label(kp, size))
+
+
+# ----------------------------------------------------------------------------- the stage
+
+def run_stage(role, options):
+    """Run the pose stage for role "source" or "target"; returns the PoseTrack written."""
+    layout = LAYOUTS[role]
+    size = tuple(options.size)
+    if options.max_frames is not None and options.max_frames < 1:
+        raise UserError(f"--max-frames {options.max_frames}: give a number of frames >= 1")
+    if options.pose == "json" and not options.json_dir:
+        raise UserError("--pose json needs --json-dir DIR, the folder of OpenPose "
+                        "*_keypoints.json files")
+    if options.pose != "openpose" and (options.weights or options.scales):
+        note("note: --weights and --scales are used only by --pose openpose")
+    if options.smooth < 0 or options.max_gap < 0:
+        raise UserError("--smooth and --max-gap must be >= 0")
+
+    reader = VideoReader(options.video, max_frames=options.max_frames)
+    try:
+        vw, vh = reader.size
+        if min(vw, vh) < MIN_VIDEO_SIDE:
+            raise UserError(f"{options.video}: frames of {vw}x{vh} pixels are too small to find "
+                            f"a pose in; use a video at least {MIN_VIDEO_SIDE} pixels on each "
+                            "side (ideally with the person 300+ pixels tall)")
+        json_kps = None
+        if options.pose == "json":
+            json_kps = openpose_json.read_json_dir(options.json_dir, size=reader.size,
+                                                   max_frames=options.max_frames)
+        box, pad_color = prepass(options, reader, json_kps)
+        window = choose_window(reader.size, size, box, options.fit)
+        cutter = FrameCutter(window, pad_color)
+        backend = None
+        if json_kps is None:
+            backend = make_backend(options.pose, options.device, options.weights, options.scales)
+        try:
+            # From here on the outputs change: the old result must not look finished.
+            for name in (KEYPOINTS_FILE, layout.extra):
+                if os.path.exists(os.path.join(options.out, name)):
+                    os.remove(os.path.join(options.out, name))
+            kps = detect_and_write(reader, cutter, backend,
+                                   os.path.join(options.out, layout.img))
+        finally:
+            if backend is not None:
+                backend.close()
+    finally:
+        reader.close()
+    n = len(kps)
+    if reader.n_frames and options.max_frames is None and n < 0.9 * reader.n_frames:
+        note(f"warning: {options.video}: decoded {n} frames of about {reader.n_frames}; "
+             "the file may be truncated")
+    if json_kps is not None:
+        if len(json_kps) != n:
+            note(f"warning: {options.json_dir}: {len(json_kps)} JSON files for {n} video frames; "
+                 + ("the frames without a file get no pose" if len(json_kps) < n
+                    else "the extra files are ignored"))
+        kps = np.zeros((n, N_POINTS, 3), np.float32)
+        kps[:min(n, len(json_kps))] = window.to_frame(json_kps[:n])
+
+    found = (kps[:, :, 2] > 0).any(axis=1)
+    if not found.any():
+        raise UserError(f"{options.video}: nobody found in any of the {n} frames tried; give a "
+                        "video with one person fully in view" +
+                        (", or try --pose openpose" if options.pose == "mediapipe" else ""))
+    clean, interpolated = smoothing.clean_track(kps, options.smooth, options.max_gap)
+    still_missing = ~(clean[:, :, 2] > 0).any(axis=1)
+    note(f"person found in {found.mean():.0%} of the frames ({found.sum()}/{n})" +
+         (f"; {still_missing.sum()} frames stay without a pose (gaps longer than --max-gap "
+          f"{options.max_gap})" if still_missing.any() else ""))
+
+    render_labels(clean, size, os.path.join(options.out, layout.label))
+    if role == "source":
+        save_npy(os.path.join(options.out, layout.extra), head_centers(clean).astype(np.float32))
+    else:
+        save_npy(os.path.join(options.out, layout.extra), face_boxes(clean, size))
+    if options.export_json:
+        stem = os.path.splitext(os.path.basename(options.video))[0]
+        openpose_json.write_json_dir(options.export_json, window.to_video(clean), stem)
+    track = PoseTrack(keypoints=clean, fps=reader.fps, size=size, crop=window.crop,
+                      video_size=reader.size, backend=options.pose, interpolated=interpolated)
+    track.save(os.path.join(options.out, KEYPOINTS_FILE))
+    return track
+
+
+def detect_and_write(reader, cutter, backend, img_dir):
+    """Pass 1: stream the video, write each processed frame, detect poses (unless backend is None).
+
+    Returns (T, 137, 3) keypoints in output-frame pixels (zeros without a backend).
+    """
+    os.makedirs(img_dir, exist_ok=True)
+    remove_stale(img_dir)
+    batch_size = backend.batch_size if backend is not None else 1
+    poses, batch = [], []
+    count = 0
+    bar = tqdm(total=reader.n_frames or None, desc="frames + poses", unit="frame",
+               file=sys.stderr, dynamic_ncols=True)
+    try:
+        with Writer() as writer:
+            for frame in read_ahead(map(cutter, reader), READ_AHEAD):
+                writer.submit(write_image, os.path.join(img_dir, frame_name(count)), frame)
+                count += 1
+                if backend is None:
+                    bar.update(1)
+                    continue
+                batch.append(frame)
+                if len(batch) >= batch_size:
+                    poses.append(backend.detect_batch(batch))
+                    bar.update(len(batch))
+                    batch = []
+            if batch:
+                poses.append(backend.detect_batch(batch))
+                bar.update(len(batch))
+    finally:
+        bar.close()
+    remove_stale(img_dir, count)
+    if backend is None:
+        return np.zeros((count, N_POINTS, 3), np.float32)
+    return np.concatenate(poses).astype(np.float32)
+
+
+def render_labels(kps, size, label_dir):
+    """Pass 2: one label image per frame, drawn from the cleaned keypoints."""
+    os.makedirs(label_dir, exist_ok=True)
+    with Writer() as writer:
+        for t in tqdm(range(len(kps)), desc="labels", unit="frame", file=sys.stderr,
+                      dynamic_ncols=True):
+            writer.submit(write_label, os.path.join(label_dir, frame_name(t)), kps[t], size)
+    remove_stale(label_dir, len(kps))
+
