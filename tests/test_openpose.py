@@ -281,3 +281,58 @@ def test_detect_batch_maps_the_main_person_to_frame_pixels(rtpose_file, monkeypa
         assert np.abs(kp[:, :2] - want[:, :2]).max() < 0.5
     people = backend.detect_people([np.zeros((h, w, 3), np.uint8)])[0]
     assert len(people) == 2
+
+
+# ---------------------------------------------------------------------------- the whole stage
+
+@pytest.fixture(scope="module")
+def drawn_clip(tmp_path_factory):
+    """A 4-frame mp4 of a drawn figure waving one arm."""
+    import cv2
+
+    from src.video import VideoWriter
+
+    clip = tmp_path_factory.mktemp("clip") / "clip.mp4"
+    with VideoWriter(clip, fps=10, size=(128, 160)) as writer:
+        for i in range(4):
+            frame = np.full((160, 128, 3), 230, np.uint8)
+            cv2.circle(frame, (64, 30), 12, (200, 160, 140), -1)
+            cv2.line(frame, (64, 42), (64, 100), (40, 60, 160), 8)
+            cv2.line(frame, (64, 55), (40, 80 - 8 * i), (200, 160, 140), 5)
+            cv2.line(frame, (64, 55), (88, 80), (200, 160, 140), 5)
+            for x in (54, 74):
+                cv2.line(frame, (64, 100), (x, 150), (50, 50, 50), 6)
+            writer.write(frame)
+    return clip
+
+
+def run_make_target(*args):
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # One thread: on a busy shared machine, threads waiting on each other make small
+    # convolutions ten times slower.
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "make_target.py", *map(str, args)],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_make_target_with_random_weights_reports_nobody(rtpose_file, drawn_clip, tmp_path):
+    """`make_target.py --pose openpose --weights FILE` runs through and says nobody was found."""
+    proc = run_make_target("--video", drawn_clip, "--out", tmp_path / "target",
+                           "--pose", "openpose", "--weights", rtpose_file[0], "--scales", "0.2",
+                           "--device", "cpu", "--size", "64x80")
+    assert proc.returncode == 2, proc.stderr
+    assert "nobody found in any of the 4 frames" in proc.stderr and "clip.mp4" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "target" / "keypoints.npz").exists()
+
+
+def test_make_target_without_weights_file_says_where_to_put_it(drawn_clip, tmp_path):
+    proc = run_make_target("--video", drawn_clip, "--out", tmp_path / "target",
+                           "--pose", "openpose", "--weights", tmp_path / "pose_model.pth")
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "pose_model.pth: OpenPose weights not found" in lines[0]
+    assert "--pose mediapipe" in lines[0] and "Traceback" not in proc.stderr
