@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from src.device import pick_device
 from src.errors import UserError
 from src.keypoints import B, N_POINTS
 from src.pose import paf_decode
@@ -99,18 +100,6 @@ class MainPersonTracker:
         return main
 
 
-def resolve_device(device):
-    """"auto" -> cuda when available, else cpu; an explicit "cuda" without a GPU is a UserError."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise UserError("--device cuda: no CUDA GPU is available here; use --device cpu or auto")
-    try:
-        return torch.device(device)
-    except RuntimeError:
-        raise UserError(f"--device {device}: unknown device; use auto, cpu or cuda") from None
-
-
 def parse_scales(scales):
     """"0.5,1,1.5,2" or a sequence of numbers -> tuple of positive floats (UserError if not)."""
     if isinstance(scales, str):
@@ -144,7 +133,7 @@ class OpenPoseBackend:
 
     def __init__(self, device="auto", weights=None, scales=DEFAULT_SCALES, batch_size=None,
                  peak_threshold=0.1, forget_after=30):
-        self.device = resolve_device(device)
+        self.device = pick_device(device or "auto")
         self.scales = parse_scales(scales)
         self.weights = os.fspath(weights) if weights else default_weights()
         self.net = load_network(self.weights, self.device)
