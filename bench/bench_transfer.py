@@ -1,0 +1,106 @@
+"""Transfer speed: frames/s of transfer.py's loop (label read, generator, face refinement, PNG write).
+
+    .venv/bin/python bench/bench_transfer.py [--device auto] [--configs cpu:256x128,paper:512x512]
+                                             [--frames 5] [--warmup 1]
+
+For each preset:size, a randomly initialised checkpoint of that preset (body generator + face
+generator, as train_pose2vid.py saves them) and normalized labels of a synthetic dancer are written
+to a temporary folder; then src.transfer.generate runs over them exactly as transfer.py does, and
+the time between consecutive frames is taken after the warm-up frames. Weights do not change the
+speed, so random ones measure what a trained model costs. Reported: median ms per frame, frames/s
+from it, and the load average (the machine may be shared: compare runs taken at similar load).
+"""
+import argparse
+import dataclasses
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def write_checkpoint(folder, preset, size, device):
+    """<folder>/latest.pt of an untrained model of `preset` at `size`, with a face generator."""
+    import torch
+
+    from src import checkpoint
+    from src.config.train_opt import make_options
+    opt = make_options(preset=preset, size=size, device=device)
+    torch.manual_seed(0)
+    state = {"options": dataclasses.asdict(opt), "step": 0,
+             "G": checkpoint.build_generator(opt).state_dict(),
+             "faceG": checkpoint.build_face_generator(opt).state_dict()}
+    checkpoint.save(os.path.join(folder, checkpoint.LATEST), state)
+    return opt.wh
+
+
+def write_source(folder, n, size):
+    """What normalization.py leaves in data/source/, for n frames of the demo's source dancer."""
+    import numpy as np
+
+    from src.demo_data import dancer_pose
+    from src.files import frame_name, save_npy, write_image
+    from src.keypoints import PoseTrack, head_centers
+    from src.normalize_stage import HEADS_NORM, KEYPOINTS_NORM, LABEL_DIR
+    from src.render import render_label
+    kps = np.stack([dancer_pose("source", t / 15, size).keypoints for t in range(n)]).astype(np.float32)
+    for t in range(n):
+        write_image(os.path.join(folder, LABEL_DIR, frame_name(t)), render_label(kps[t], size))
+    save_npy(os.path.join(folder, HEADS_NORM), head_centers(kps).astype(np.float32))
+    PoseTrack(keypoints=kps, fps=15, size=size, crop=(0, 0, *size), video_size=size,
+              backend="normalized").save(os.path.join(folder, KEYPOINTS_NORM))
+
+
+def measure(preset, size, device, frames, warmup):
+    from src.inference import FramePredictor
+    from src.transfer import SourceLabels, generate
+    with tempfile.TemporaryDirectory() as tmp:
+        wh = write_checkpoint(os.path.join(tmp, "ckpt"), preset, size, device)
+        write_source(os.path.join(tmp, "source"), warmup + frames, wh)
+        predictor = FramePredictor(os.path.join(tmp, "ckpt"), device=device)
+        if predictor.device.type == "cuda":
+            import torch
+            torch.backends.cudnn.benchmark = True  # as src.transfer.run does
+        source = SourceLabels(os.path.join(tmp, "source"))
+        stamps = [time.perf_counter()]
+        for _ in generate(predictor, source, os.path.join(tmp, "out")):
+            stamps.append(time.perf_counter())
+    steps = [b - a for a, b in zip(stamps, stamps[1:])][warmup:]
+    seconds = statistics.median(steps)
+    params = sum(p.numel() for p in predictor.generator.parameters()) / 1e6
+    return {"preset": preset, "size": f"{wh[0]}x{wh[1]}", "device": str(predictor.device),
+            "bf16": predictor.device.type == "cuda" and predictor.options.bf16,
+            "G_params_M": round(params, 1), "ms_per_frame": 1000 * seconds, "frames_per_s": 1 / seconds,
+            "frames_timed": len(steps)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda (default: auto)")
+    ap.add_argument("--configs", default="cpu:256x128,paper:512x512",
+                    help="comma-separated PRESET:WIDTHxHEIGHT to measure (default: the CPU preset at "
+                         "its size, the paper preset at 512x512)")
+    ap.add_argument("--frames", type=int, default=5, help="frames timed per configuration (default: 5)")
+    ap.add_argument("--warmup", type=int, default=2,
+                    help="frames run before timing: the first pays one-off set-up, and writes only "
+                         "start to queue up after the first frames (default: 2)")
+    args = ap.parse_args()
+    if args.frames < 1 or args.warmup < 0:
+        ap.error("--frames must be at least 1 and --warmup not negative")
+    print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
+          f"on {os.cpu_count()} cores")
+    for config in args.configs.split(","):
+        preset, _, size = config.partition(":")
+        r = measure(preset, size, args.device, args.frames, args.warmup)
+        print(f"{r['preset']:>6} {r['size']:>9} on {r['device']}{' bf16' if r['bf16'] else ''}: "
+              f"{r['frames_per_s']:.2f} frames/s ({r['ms_per_frame']:.0f} ms/frame, median of "
+              f"{r['frames_timed']}; G {r['G_params_M']} M parameters, face refinement and PNG write "
+              f"included)")
+    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""The transfer stage: normalized source labels -> frames of the target person (transfer.py).
+
+Reads  <source>/keypoints_norm.npz        normalization.py's finished-marker (and the frame count)
+       <source>/test_label/00000.png...   the normalized labels
+       <source>/pose_source_norm.npy      (T, 2) head centres in label pixels, for the face crop
+       <checkpoints>/<name>/latest.pt     the trained model (through src.inference.FramePredictor)
+Writes <out>/00000.png...                 one frame per label at the model's size, each written
+                                          atomically as soon as it is made
+       <out>/.transfer.json               which checkpoint and labels the frames come from
+       <out>/.previous_face.npz           the newest frame's face crop before refinement (resume)
+
+Frames are made in order, each fed the previous generated frame (as in training). Memory stays
+flat: one label is read ahead and at most MAX_PENDING frames wait for their PNG write. Writes go
+through one writer thread in order, so the frames on disk are always a prefix of the video; a
+re-run keeps that prefix and continues after it, feeding the last kept frame in as the previous
+one. The frame fed forward is the generator's output before the face refinement (as in training),
+so with a face model the written frame differs from it inside the face box: the unrefined crop of
+the newest frame is kept beside the frames and pasted back on resume, which makes a resumed video
+the same as an uninterrupted one up to rounding to uint8. Frames made from another checkpoint or
+other labels are never kept.
+"""
+import collections
+import concurrent.futures
+import json
+import os
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from src.data import scale_face_box, to_rgb
+from src.errors import UserError
+from src.files import frame_name, list_frames, read_image, save_npz, write_bytes, write_image
+from src.inference import FramePredictor
+from src.keypoints import PoseTrack
+from src.normalize_stage import HEADS_NORM, KEYPOINTS_NORM, LABEL_DIR
+
+MANIFEST = ".transfer.json"
+FACE_STATE = ".previous_face.npz"
+MAX_PENDING = 2       # frames made but not yet written (bounds memory; lets writing overlap the model)
+ASPECT_TOLERANCE = 0.01  # relative: labels whose width/height differs more would be distorted
+
+
+class SourceLabels:
+    """The normalized source, checked once: label paths, label size and head centres."""
+
+    def __init__(self, source_dir):
+        done = os.path.join(source_dir, KEYPOINTS_NORM)
+        label_dir = os.path.join(source_dir, LABEL_DIR)
+        if not os.path.isfile(done):
+            raise UserError(f"{done}: not found, so {source_dir} holds no finished normalized labels; "
+                            "run normalization.py first")
+        track = PoseTrack.load(done, "normalization.py")
+        self.label_dir, self.stamp = label_dir, os.stat(done).st_mtime_ns
+        self.paths = list_frames(label_dir)
+        names = [os.path.basename(p) for p in self.paths]
+        if names != [frame_name(i) for i in range(len(track))]:
+            raise UserError(f"{label_dir}: {len(names)} labels, but {done} has {len(track)} frames "
+                            "(00000.png on); re-run normalization.py")
+        if not self.paths:
+            raise UserError(f"{done}: the source has no frames; re-run make_source.py and normalization.py")
+        self.heads = self._heads(os.path.join(source_dir, HEADS_NORM), len(track))
+        first = read_image(self.paths[0])
+        self.size = (first.shape[1], first.shape[0])
+
+    @staticmethod
+    def _heads(path, n):
+        if not os.path.isfile(path):
+            raise UserError(f"{path}: not found; re-run normalization.py")
+        try:
+            heads = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as err:
+            raise UserError(f"{path}: not readable ({err}); re-run normalization.py") from None
+        if heads.shape != (n, 2):
+            raise UserError(f"{path}: shape {heads.shape}, expected ({n}, 2) for {n} labels; "
+                            "re-run normalization.py")
+        return heads
+
+    def __len__(self):
+        return len(self.paths)
+
+    def label(self, i):
+        """Label i as RGB uint8; every label must have the first one's size."""
+        rgb = read_image(self.paths[i])
+        if (rgb.shape[1], rgb.shape[0]) != self.size:
+            raise UserError(f"{self.paths[i]}: {rgb.shape[1]}x{rgb.shape[0]}, but {self.paths[0]} is "
+                            f"{self.size[0]}x{self.size[1]}; re-run normalization.py")
+        return rgb
+
+    def face_box(self, i):
+        """Square face box (x0, y0, x1, y1) in label pixels around head i, as training cut them
+        from pose.npy; None when no frame of the source has a head."""
+        cx, cy = self.heads[i]
+        if np.isnan(cx) or np.isnan(cy):
+            return None
+        # The square of keypoints.face_crop_side(label size) around the centre, kept inside the frame.
+        return scale_face_box(np.array([cx, cy, cx, cy]), self.size, self.size)
+
+
+def check_size(source, predictor):
+    """Labels must look like the training labels once resized to the model's size.
+
+    Training resized the target's frames and labels (drawn at the target's frame size, which is
+    also the size normalization.py draws at) to the model's size, and FramePredictor resizes
+    labels the same way; only a different width/height ratio would distort the figure.
+    """
+    (w, h), (mw, mh) = source.size, predictor.size
+    if abs((w / h) / (mw / mh) - 1) > ASPECT_TOLERANCE:
+        raise UserError(f"{source.paths[0]}: labels are {w}x{h}, but the model in {predictor.checkpoint} "
+                        f"was trained at {mw}x{mh} (another shape); re-run make_target.py and "
+                        f"normalization.py with --size {mw}x{mh}, or retrain at the labels' size")
+    if (w, h) != (mw, mh):
+        print(f"note: labels are {w}x{h}; they are resized to the model's {mw}x{mh} as in training")
+
+
+def manifest(source, predictor):
+    """What the frames in the output folder are made from; frames of another run are not kept."""
+    return {"checkpoint": os.path.realpath(predictor.checkpoint), "step": predictor.step,
+            "checkpoint_mtime_ns": os.stat(predictor.checkpoint).st_mtime_ns,
+            "labels": os.path.realpath(source.label_dir), "labels_mtime_ns": source.stamp,
+            "frames": len(source)}
+
+
+def read_manifest(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def prepare_output(out_dir, source, predictor, restart=False):
+    """Clear what must not be kept; return the index of the first frame to make."""
+    os.makedirs(out_dir, exist_ok=True)
+    for name in os.listdir(out_dir):  # temporary files of a run that was killed mid-write
+        if name.startswith(".") and ".tmp" in name:
+            os.remove(os.path.join(out_dir, name))
+    path = os.path.join(out_dir, MANIFEST)
+    wanted = manifest(source, predictor)
+    frames = list_frames(out_dir)
+    if frames and (restart or read_manifest(path) != wanted):
+        if not restart:
+            print(f"note: the {len(frames)} frames in {out_dir} come from another checkpoint or other "
+                  "labels; making every frame again")
+        for frame in frames + [os.path.join(out_dir, FACE_STATE)]:
+            if os.path.exists(frame):
+                os.remove(frame)
+        frames = []
+    keep = {frame_name(i) for i in range(len(source))}
+    for frame in frames:  # frames of an earlier, longer source
+        if os.path.basename(frame) not in keep:
+            os.remove(frame)
+    write_bytes(path, json.dumps(wanted, indent=1).encode())
+    start = 0
+    while start < len(source) and os.path.isfile(os.path.join(out_dir, frame_name(start))):
+        start += 1
+    return start
+
+
+def unrefined_face(predictor, label_size, box):
+    """(box in model pixels, RGB crop) of the frame just made, before its face refinement."""
+    if box is None:  # nothing was refined: the written frame is what the next frame is fed
+        return np.zeros(4, np.int64), np.zeros((0, 0, 3), np.uint8)
+    x0, y0, x1, y1 = scale_face_box(box, label_size, predictor.size)  # as predict() placed it
+    # FramePredictor keeps the unrefined frame as the next frame's input (it has no public accessor).
+    return np.array([x0, y0, x1, y1]), to_rgb(predictor._previous[0, :, y0:y1, x0:x1])
+
+
+def write_frame(out_dir, i, frame, face):
+    write_image(os.path.join(out_dir, frame_name(i)), frame)
+    if face is not None:  # after the frame: a state naming frame i never outlives a missing frame i
+        save_npz(os.path.join(out_dir, FACE_STATE), index=np.int64(i), box=face[0], crop=face[1])
+
+
+def previous_frame(out_dir, i, has_face):
+    """Frame i as the generator made it, before face refinement: what frame i + 1 is fed."""
+    frame = read_image(os.path.join(out_dir, frame_name(i)))
+    if not has_face:
+        return frame
+    try:
+        with np.load(os.path.join(out_dir, FACE_STATE), allow_pickle=False) as state:
+            index, box, crop = int(state["index"]), state["box"], state["crop"]
+    except (OSError, ValueError, KeyError):
+        index = None
+    if index != i or crop.shape[:2] != (box[3] - box[1], box[2] - box[0]):
+        print(f"note: {FACE_STATE} does not hold frame {i}; the next frame is fed the refined one, "
+              "so its face may differ slightly from an uninterrupted run")
+        return frame
+    frame[box[1]:box[3], box[0]:box[2]] = crop
+    return frame
+
+
+def generate(predictor, source, out_dir, start=0):
+    """Make frames start.. of the source into out_dir; yields each index once its frame is queued
+    for writing (all are written when the generator finishes or is closed)."""
+    use_face = predictor.has_face
+    if start > 0:
+        # The frame before the first missing one is the previous frame, as in an uninterrupted run.
+        predictor.set_previous(previous_frame(out_dir, start - 1, use_face))
+    else:
+        predictor.reset()
+    if start >= len(source):
+        return
+    with concurrent.futures.ThreadPoolExecutor(1) as reader, \
+            concurrent.futures.ThreadPoolExecutor(1) as writer:
+        pending = collections.deque()
+        next_label = reader.submit(source.label, start)
+        for i in range(start, len(source)):
+            label = next_label.result()
+            if i + 1 < len(source):
+                next_label = reader.submit(source.label, i + 1)
+            box = source.face_box(i) if use_face else None
+            frame = predictor.predict(label, face_box=box)
+            face = unrefined_face(predictor, source.size, box) if use_face else None
+            pending.append(writer.submit(write_frame, out_dir, i, frame, face))
+            while len(pending) > MAX_PENDING or (pending and pending[0].done()):
+                pending.popleft().result()  # a failed write stops the run here
+            yield i
+        while pending:
+            pending.popleft().result()
+
+
+def run(name="target", source_dir="data/source", out_dir=None, checkpoints_dir="checkpoints",
+        device="auto", which="latest", restart=False):
+    """Make <out_dir>/00000.png... from the source's labels; returns a summary dict."""
+    out_dir = out_dir or os.path.join("result", name)
+    source = SourceLabels(source_dir)
+    predictor = FramePredictor(os.path.join(checkpoints_dir, name), device=device, which=which)
+    check_size(source, predictor)
+    if predictor.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # one input size for the whole video
+    start = prepare_output(out_dir, source, predictor, restart)
+    n = len(source)
+    face = "with face refinement" if predictor.has_face else "no face model in the checkpoint"
+    precision = "bf16" if predictor.device.type == "cuda" and predictor.options.bf16 else "float32"
+    print(f"{predictor.checkpoint} (step {predictor.step}) on {predictor.device} ({precision}), {face}")
+    if start == n:
+        print(f"all {n} frames are already in {out_dir}; nothing to do (--restart makes them again)")
+        return {"frames": n, "made": 0, "kept": n, "out": out_dir}
+    if start > 0:
+        print(f"resuming: frames 0-{start - 1} are kept, making {start}-{n - 1}")
+    for _ in tqdm(generate(predictor, source, out_dir, start), desc="transfer", unit="frame",
+                  initial=start, total=n):
+        pass
+    print(f"wrote frames {start}-{n - 1} ({predictor.size[0]}x{predictor.size[1]}) to {out_dir}; "
+          f"next: python make_mp4.py --frames {out_dir}")
+    return {"frames": n, "made": n - start, "kept": start, "out": out_dir}

@@ -1,0 +1,40 @@
+"""Make the target person dance: run the trained model over the normalized source labels.
+
+Frames go to <out>/00000.png... as they are made (see src/transfer.py). An interrupted run
+continues where it stopped when started again with the same arguments.
+"""
+import argparse
+
+from src.errors import run_main
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--name", default="target",
+                        help="experiment name given to train_pose2vid.py: the model is read from "
+                             "<checkpoints>/<name>/ (default: target)")
+    parser.add_argument("--source", default="data/source",
+                        help="source folder written by normalization.py: test_label/, "
+                             "pose_source_norm.npy, keypoints_norm.npz (default: data/source)")
+    parser.add_argument("--out", default=None,
+                        help="folder for the frames 00000.png... (default: result/<name>)")
+    parser.add_argument("--checkpoints", default="checkpoints",
+                        help="parent folder of the experiment folders (default: checkpoints)")
+    parser.add_argument("--which", default="latest",
+                        help="checkpoint to use: latest, epoch_N, face_epoch_N or a .pt file "
+                             "(default: latest)")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when present, with bf16), cpu or cuda (default: auto)")
+    parser.add_argument("--restart", action="store_true",
+                        help="make every frame again instead of continuing after the frames an "
+                             "earlier run of the same model on the same labels left")
+    args = parser.parse_args()
+
+    from src.transfer import run
+    run(args.name, args.source, args.out, args.checkpoints, device=args.device, which=args.which,
+        restart=args.restart)
+
+
+if __name__ == "__main__":
+    run_main(main)
