@@ -22,8 +22,9 @@ zoom); if the person box does not fit in it, the window grows just enough to hol
 the part beyond the video is padded with the background colour (the median colour of the video's
 border in the sampled frames), so the whole person always stays. --fit crop: always the crop
 (the person may be cut). --fit pad: the whole video frame, centred, padded to the aspect ratio.
-Without a person in the samples the window is centred. The window is saved as `crop` in
-keypoints.npz (it may reach past the video).
+Without a person in the samples the window is centred. A video that already has the output's
+aspect ratio is used whole, without a pre-pass. The window is saved as `crop` in keypoints.npz
+(it may reach past the video).
 
 Small and large videos: videos smaller than MIN_VIDEO_SIDE pixels on a side are refused (no
 detector finds a person that small; upscaling adds no detail); smaller than the output size they
@@ -157,8 +158,8 @@ def add_arguments(parser, role):
                              "search, relative to a 368 px high input (default: 0.5,1,1.5,2)")
     parser.add_argument("--smooth", type=float, default=smoothing.DEFAULT_STRENGTH,
                         metavar="STRENGTH",
-                        help="jitter filter strength: half-width in frames of a confidence-weighted "
-                             f"Savitzky-Golay window (default: {smoothing.DEFAULT_STRENGTH}, mild; "
+                        help="jitter filter strength: half-width in frames of a confidence-"
+                             f"weighted Savitzky-Golay window (default: {smoothing.DEFAULT_STRENGTH}, mild; "
                              "4 is strong; 0 = off)")
     parser.add_argument("--no-smooth", dest="smooth", action="store_const", const=0,
                         help="turn the jitter filter off (same as --smooth 0)")
@@ -217,17 +218,22 @@ class Window:
         return out
 
 
+def fitting_windows(video_size, size):
+    """(w, h) of the largest window of the output's aspect ratio inside the video, and of the
+    smallest one holding the whole video."""
+    vw, vh = video_size
+    aspect = size[0] / size[1]
+    if vw / vh >= aspect:   # the video is wider than the output: full height inside it
+        return (max(1, round(vh * aspect)), vh), (vw, max(1, round(vw / aspect)))
+    return (vw, max(1, round(vw / aspect))), (max(1, round(vh * aspect)), vh)
+
+
 def choose_window(video_size, size, person_box=None, fit="auto"):
     """The window (see the module docstring) for a person box (x0, y0, x1, y1) in video pixels."""
     vw, vh = video_size
     aspect = size[0] / size[1]
-    if vw / vh >= aspect:   # the video is wider than the output: full height inside it
-        inner = (max(1, round(vh * aspect)), vh)
-        outer = (vw, max(1, round(vw / aspect)))
-    else:
-        inner = (vw, max(1, round(vw / aspect)))
-        outer = (max(1, round(vh * aspect)), vh)
-    if fit == "pad" or (fit == "auto" and person_box is None):
+    inner, outer = fitting_windows(video_size, size)
+    if fit == "pad" or person_box is None:
         ww, wh = outer if fit == "pad" else inner
         cx, cy = vw / 2, vh / 2
     else:
@@ -280,23 +286,26 @@ class FrameCutter:
 
 # ----------------------------------------------------------------------------- the pre-pass
 
-def sample_frames(path, times):
-    """Yield the frames at the given times (s) of a video, decoded by seeking (upright, RGB).
+def sample_frame(path, seconds):
+    """A frame near `seconds` into a video (upright, RGB), or None.
 
-    A sample that cannot be decoded is left out.
+    ffmpeg seeks to the key frame before that time and stops there (-noaccurate_seek): any
+    frame of the neighbourhood will do, and it needs no decoding up to the exact time.
     """
-    for t in times:
-        gen = imageio_ffmpeg.read_frames(path, pix_fmt="rgb24", input_params=["-ss", f"{t:.3f}"])
-        try:
-            meta = next(gen)
-            buf = next(gen, None)
-        except (RuntimeError, OSError, StopIteration):
-            continue
-        finally:
-            gen.close()
-        w, h = meta["size"]
-        if buf is not None and len(buf) == w * h * 3:
-            yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+    gen = imageio_ffmpeg.read_frames(path, pix_fmt="rgb24",
+                                     input_params=["-noaccurate_seek", "-ss", f"{seconds:.3f}"],
+                                     output_params=["-frames:v", "1"])
+    try:
+        meta = next(gen)
+        buf = next(gen, None)
+    except (RuntimeError, OSError, StopIteration):
+        return None
+    finally:
+        gen.close()
+    w, h = meta["size"]
+    if buf is None or len(buf) != w * h * 3:
+        return None
+    return np.frombuffer(buf, np.uint8).reshape(h, w, 3)
 
 
 def person_box(kps):
@@ -310,21 +319,36 @@ def person_box(kps):
 def prepass(options, reader, json_kps):
     """A few frames spread over the video -> (person box or None, padding colour).
 
+    Skipped when the video has the output's aspect ratio: the window is then the whole video.
+
     The padding colour is the median colour of the samples' one-pixel border. Only shrunk
     copies of the samples are kept (a 4000x3000 frame is 36 MB).
     """
+    if fitting_windows(reader.size, options.size)[0] == tuple(reader.size):
+        return None, (255, 255, 255)   # same aspect ratio: the window is the whole video
     fps, duration = reader.fps, reader.duration
     if options.max_frames is not None:
         duration = min(duration or np.inf, options.max_frames / fps)
     if not duration or not np.isfinite(duration):
         duration = PREPASS_SAMPLES / fps
     times = [(i + 0.5) * duration / PREPASS_SAMPLES for i in range(PREPASS_SAMPLES)]
-    edges, samples = [], []
-    for frame in sample_frames(reader.path, times):
-        edges.append(np.concatenate([frame[0], frame[-1], frame[:, 0], frame[:, -1]]))
+
+    def sample(seconds):
+        """(border pixels, shrink factor, shrunk frame) of one sample, or None."""
+        frame = sample_frame(reader.path, seconds)
+        if frame is None:
+            return None
+        edges = np.concatenate([frame[0], frame[-1], frame[:, 0], frame[:, -1]])
         shrink = min(1.0, PREPASS_MAX_SIDE / max(frame.shape[:2]))
-        samples.append((shrink, frame if shrink == 1 else cv2.resize(
-            frame, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)))
+        if shrink < 1:
+            frame = cv2.resize(frame, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+        return edges, shrink, frame
+
+    # Each seek is its own short ffmpeg run, mostly start-up latency: run a few at once.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        samples = [s for s in pool.map(sample, times) if s is not None]
+    edges = [e for e, _, _ in samples]
+    samples = [(shrink, small) for _, shrink, small in samples]
     pad_color = tuple(int(c) for c in np.median(np.concatenate(edges), axis=0)) if edges \
         else (255, 255, 255)
     if json_kps is not None:
@@ -430,6 +454,16 @@ def remove_stale(folder, count=None):
             os.remove(os.path.join(folder, name))
 
 
+def check_output_folder(folder):
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"{folder}: cannot create the output folder ({err.strerror}); "
+                        "choose another --out") from None
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"{folder}: the output folder is not writable; choose another --out")
+
+
 def write_label(path, kp, size):
     write_image(path, render_label(kp, size))
 
@@ -452,6 +486,7 @@ def run_stage(role, options):
 
     reader = VideoReader(options.video, max_frames=options.max_frames)
     try:
+        check_output_folder(options.out)
         vw, vh = reader.size
         if min(vw, vh) < MIN_VIDEO_SIDE:
             raise UserError(f"{options.video}: frames of {vw}x{vh} pixels are too small to find "

@@ -154,7 +154,8 @@ def test_json_dir_with_malformed_files(target_run, dancer, tmp_path):
     broken = tmp_path / "json"
     shutil.copytree(exported, broken)
     (broken / json_name("dance", 5)).write_text("{oops")
-    (broken / json_name("dance", 6)).write_text(json.dumps({"people": [{"pose_keypoints_2d": [1]}]}))
+    short_pose = {"people": [{"pose_keypoints_2d": [1]}]}
+    (broken / json_name("dance", 6)).write_text(json.dumps(short_pose))
     proc = ok(run_script("make_target.py", "--video", video, "--out", tmp_path / "out",
                          "--size", "512x256", "--pose", "json", "--json-dir", broken,
                          "--max-frames", 12))
@@ -216,6 +217,9 @@ def test_bad_flags_give_one_line_errors(dancer, tmp_path):
                           "--pose", "json"), ["--json-dir"])
     error_line(run_script("make_source.py", "--video", video, "--out", tmp_path,
                           "--pose", "json", "--json-dir", tmp_path / "nope"), [tmp_path / "nope"])
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    error_line(run_script("make_source.py", "--video", video, "--out", a_file), [a_file])
 
 
 def test_openpose_missing_is_a_user_error(monkeypatch):
@@ -361,6 +365,8 @@ def test_window_grows_and_pads_when_the_person_does_not_fit():
     assert w.x0 >= 0 and w.x1 <= 1920 and w.y0 < 0 < 1080 < w.y1   # padded above and below
     crop = choose_window((1920, 1080), (512, 512), (200, 100, 1700, 1000), fit="crop")
     assert (crop.x1 - crop.x0, crop.y0, crop.y1) == (1080, 0, 1080)
+    nobody = choose_window((1920, 1080), (512, 512), None, fit="crop")
+    assert nobody.crop == (420, 0, 1500, 1080)                        # centred
     pad = choose_window((1920, 1080), (512, 512), fit="pad")
     assert pad.crop == (0, -420, 1920, 1500)
     assert choose_window((640, 480), (640, 480)).crop == (0, 0, 640, 480)
