@@ -6,6 +6,7 @@ presence means the stage finished). Frames stay uint8 until the batch is on the 
 The same resizing and face-box scaling serve training and inference (src/inference.py), so the
 generator sees labels prepared the same way in both.
 """
+import multiprocessing
 import os
 
 import cv2
@@ -203,7 +204,19 @@ def _worker_init(_):
     torch.set_num_threads(1)
 
 
+def _worker_context():
+    """Start workers from a fork server, never by forking the training process: a child forked
+    after OpenCV started its thread pool (any cv2 call in the parent, e.g. writing a sample PNG)
+    hangs at its first cv2 call. The server imports this module once, so workers start fast."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["src.data"])
+    return context
+
+
 def make_loader(dataset, sampler, batch_size, num_workers, pin_memory=False):
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
                       pin_memory=pin_memory, worker_init_fn=_worker_init if num_workers else None,
+                      multiprocessing_context=_worker_context() if num_workers else None,
                       persistent_workers=False, drop_last=False)

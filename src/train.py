@@ -7,7 +7,8 @@ Body stage, one step on a pair of consecutive frames (t, t+1):
     G loss = LSGAN + 10 * feature matching + 10 * VGG16 perceptual;  D loss = LSGAN (real + fake) / 2
 Face stage (after the body stage, G frozen): a square crop around the face of each generated
 frame is refined by the face generator, face = crop(fake) + F(crop(label), crop(fake)), judged by
-its own discriminator against the real crop; F loss = LSGAN + 10 * VGG16 perceptual.
+its own discriminator against the real crop; F loss = LSGAN + 10 * VGG16 perceptual
+(lambda_face_vgg).
 Adam (lr 2e-4, betas 0.5, 0.999); the body learning rate decays linearly to 0 over niter_decay
 epochs after niter epochs, as in pix2pixHD.
 
@@ -145,7 +146,7 @@ class BodyStage:
             g_feat = opt.lambda_feat * losses.feature_matching_loss(fake_feats, real_feats, opt.num_D,
                                                                     opt.n_layers_D)
             g_vgg = (opt.lambda_vgg * self.vgg(torch.cat([fake_t, fake_t1]), torch.cat([real_t, real_t1]))
-                     if self.vgg is not None else torch.zeros((), device=rt.device))
+                     if opt.lambda_vgg > 0 else torch.zeros((), device=rt.device))
             loss_G = g_gan + g_feat + g_vgg
         self.optG.zero_grad(set_to_none=True)
         loss_G.backward()
@@ -205,7 +206,7 @@ class FaceStage:
             face = self.refiner(label_c, fake_c)
             FD.requires_grad_(False)
             f_gan = self.gan(FD(torch.cat([label_c, face], dim=1)), True)
-            f_vgg = (opt.lambda_vgg * self.vgg(face, real_c) if self.vgg is not None
+            f_vgg = (opt.lambda_face_vgg * self.vgg(face, real_c) if opt.lambda_face_vgg > 0
                      else torch.zeros((), device=rt.device))
             loss_F = f_gan + f_vgg
         self.optF.zero_grad(set_to_none=True)
@@ -314,7 +315,8 @@ class Trainer:
         for net in (self.G, self.D, self.FG, self.FD):
             if net is not None:
                 rt.place(net)
-        self.vgg = rt.place(losses.VGGLoss()) if opt.lambda_vgg > 0 else None
+        uses_vgg = opt.lambda_vgg > 0 or (face_needed and opt.lambda_face_vgg > 0)
+        self.vgg = rt.place(losses.VGGLoss()) if uses_vgg else None
         self.body = BodyStage(opt, rt, self.G, self.D, self.vgg)
         self.face = FaceStage(opt, rt, self.G, self.FG, self.FD, self.vgg) if self.FG is not None else None
         if state is not None:
@@ -404,13 +406,21 @@ class Trainer:
             self.log.truncate(self.step)  # a resumed run re-trains the steps after its checkpoint
             web.prune_samples(self.web_dir, self.step)
             self._announce()
-        if self.stage == "body":
-            if self._run_stage("body", opt.niter + opt.niter_decay):
+        try:
+            if self.stage == "body":
+                if self._run_stage("body", opt.niter + opt.niter_decay):
+                    return self._finish("stopped at --max_steps")
+                if self.face is not None and opt.face_epochs > 0:
+                    self.stage, self.epoch, self.batch = "face", 0, 0
+            if self.stage == "face" and self._run_stage("face", opt.face_epochs):
                 return self._finish("stopped at --max_steps")
-            if self.face is not None and opt.face_epochs > 0:
-                self.stage, self.epoch, self.batch = "face", 0, 0
-        if self.stage == "face" and self._run_stage("face", opt.face_epochs):
-            return self._finish("stopped at --max_steps")
+        except KeyboardInterrupt:
+            if main:
+                kept = (f"{self.latest} (step {self.saved_step}) is kept" if self.saved_step is not None
+                        else "no checkpoint was saved yet")
+                print(f"\ninterrupted at step {self.step}; {kept}; continue with: "
+                      f"python train_pose2vid.py --name {opt.name} --resume")
+            raise
         return self._finish("finished")
 
     def _announce(self):

@@ -82,6 +82,7 @@ def make_target_dir(root, n=6, size=(64, 32), seed=0, write_pose=True, write_key
 TINY = ["--size", "64x32", "--ngf", "8", "--n_downsample", "2", "--n_blocks", "1", "--ndf", "8",
         "--num_D", "1", "--n_layers_D", "2", "--face_ngf", "8", "--face_n_blocks", "1",
         "--face_ndf", "8", "--num_workers", "0", "--device", "cpu", "--lambda_vgg", "0",
+        "--lambda_face_vgg", "0",
         "--display_freq", "1000", "--save_latest_freq", "1000"]
 
 
@@ -166,6 +167,26 @@ def test_flip_redraws_labels_with_sides_swapped(tmp_path):
     assert abs((flipped_box[0] + flipped_box[2]) - (64 - box[0] + 64 - box[2])) <= 2
 
 
+def test_worker_processes_deliver_every_epoch_after_the_parent_used_opencv(tmp_path):
+    """Workers forked from a process whose OpenCV thread pool is running hang at their first cv2
+    call; the loader starts them from a fork server instead. Items match the in-process ones."""
+    from src.data import EpochSampler, PairDataset, TargetFrames, make_loader
+    frames = TargetFrames(make_target_dir(tmp_path / "target", n=5))
+    cv2.cvtColor(np.zeros((1024, 2048, 3), np.uint8), cv2.COLOR_RGB2BGR)  # starts OpenCV's threads
+    dataset = PairDataset(frames, range(5), (64, 32), flip=True, seed=1)
+    sampler = EpochSampler(dataset, seed=1)
+    loader = make_loader(dataset, sampler, batch_size=2, num_workers=2)
+    loader.timeout = 60  # a hung worker fails the test instead of blocking it
+    for epoch in range(2):
+        sampler.start_epoch(epoch, skip=1)
+        dataset.epoch = epoch
+        batches = list(loader)
+        order = list(sampler)
+        assert [int(i) for b in batches for i in b["index"]] == [dataset.starts[i] for i in order]
+        expected = torch.stack([dataset[i]["label"] for i in order])
+        assert torch.equal(torch.cat([b["label"] for b in batches]), expected)
+
+
 # --- training -----------------------------------------------------------------------------------
 
 def test_tiny_run_overfits_four_frames(tmp_path):
@@ -195,7 +216,8 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
     """15 steps (2 body epochs of 5 pairs, the second with a decayed learning rate, then a face
     epoch) in one go vs stopped mid-epoch at step 7 and inside the face stage at step 12."""
     root = make_target_dir(tmp_path / "target", n=6)
-    common = ["--niter", "1", "--niter_decay", "1", "--face_epochs", "1", "--lambda_vgg", "10"]
+    common = ["--niter", "1", "--niter_decay", "1", "--face_epochs", "1", "--lambda_vgg", "10",
+              "--lambda_face_vgg", "10"]
     whole = run(tiny_args(tmp_path / "a", *common, dataroot=root))
     assert whole["step"] == 15 and whole["stage"] == "face"
     run(tiny_args(tmp_path / "b", *common, "--max_steps", "7", dataroot=root))
