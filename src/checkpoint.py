@@ -5,7 +5,8 @@ A checkpoint is one torch file (a dict of tensors and plain values, loaded with 
   G, D        body generator and discriminator state_dicts; optG, optD their Adam states
   faceG, faceD, optFG, optFD   the face GAN (absent before the face stage starts)
   stage       'body' or 'face': the stage being trained
-  epoch       epochs of that stage completed; batch: batches done of the next epoch
+  epoch       epochs of that stage completed; done: samples of the next epoch already trained
+              on (by each process), skipped when resuming in the middle of an epoch
   step        global step count (both stages); lr: the learning rate of the next step
   rng         python, numpy, torch CPU (and CUDA) random states
 The data order needs no state of its own: each epoch's permutation comes from seed + epoch.

@@ -186,7 +186,8 @@ class FaceStage:
 
     def __init__(self, opt, rt, G, FG, FD, vgg):
         self.opt, self.rt, self.FD, self.vgg = opt, rt, FD, vgg
-        self.pair = PairGenerator(G)  # frozen: run under no_grad (its weights stay trainable for the body stage)
+        # G is frozen here by running it under no_grad (its weights stay trainable for the body stage).
+        self.pair = PairGenerator(G)
         self.refiner = rt.ddp(FaceRefiner(FG))
         self.FD_train = rt.ddp(FD)
         self.optF, self.optFD = _adam(FG.parameters(), opt), _adam(FD.parameters(), opt)
@@ -261,15 +262,15 @@ class Trainer:
             opt = merge_with_checkpoint(state["options"], opt, given)
         self.opt = opt
         self.rt = Runtime(opt, dist)
-        self.stage, self.epoch, self.batch, self.step = "body", 0, 0, 0
+        self.stage, self.epoch, self.done, self.step = "body", 0, 0, 0
         self.saved_step = None  # step of the newest checkpoint on disk
         if state is not None:
             self.saved_step = state["step"]
-            self.stage, self.epoch, self.batch, self.step = (state["stage"], state["epoch"],
-                                                             state["batch"], state["step"])
+            self.stage, self.epoch, self.done, self.step = (state["stage"], state["epoch"],
+                                                            state["done"], state["step"])
             if opt.face and not (opt.resume and state["stage"] == "face"):
                 # --face: a new face stage on the trained generator.
-                self.stage, self.epoch, self.batch = "face", 0, 0
+                self.stage, self.epoch, self.done = "face", 0, 0
                 state = {k: v for k, v in state.items() if k not in ("faceG", "faceD", "optFG", "optFD")}
         elif opt.face or opt.niter + opt.niter_decay == 0:
             self.stage = "face"
@@ -343,11 +344,12 @@ class Trainer:
                     self.FD.load_state_dict(state["faceD"])
                     what += " and the face GAN"
             else:
-                raise UserError(f"--load_pretrain {path}: a {pre.netG} model cannot start --netG {self.opt.netG}")
+                raise UserError(f"--load_pretrain {path}: a {pre.netG} model cannot start "
+                                f"--netG {self.opt.netG}")
         except RuntimeError as err:  # shape mismatch
             first = str(err).strip().splitlines()[-1].strip()
             raise UserError(f"--load_pretrain {path}: its networks do not fit these options ({first}); "
-                            f"use the same --ngf/--n_downsample/--n_blocks/--ndf/--num_D as that run") from None
+                            f"use that run's --ngf/--n_downsample/--n_blocks/--ndf/--num_D") from None
         if self.main:
             print(f"initialised {what} from {file}")
 
@@ -355,7 +357,7 @@ class Trainer:
 
     def _state(self):
         state = {"options": dataclasses.asdict(self.opt), "stage": self.stage, "epoch": self.epoch,
-                 "batch": self.batch, "step": self.step, "rng": checkpoint.rng_state(),
+                 "done": self.done, "step": self.step, "rng": checkpoint.rng_state(),
                  "G": self.G.state_dict(), "D": self.D.state_dict(), **self.body.state()}
         if self.face is not None and self.stage == "face":
             state.update(faceG=self.FG.state_dict(), faceD=self.FD.state_dict(), **self.face.state())
@@ -376,7 +378,8 @@ class Trainer:
         kind = "NaN" if any(math.isnan(v) for v in bad.values()) else "Inf"
         kept = (f"the last good checkpoint is kept at {self.latest} (step {self.saved_step})"
                 if self.saved_step is not None else "no checkpoint had been saved yet")
-        raise UserError(f"loss became {kind} at step {self.step} ({', '.join(f'{k}={v}' for k, v in bad.items())}); "
+        losses_text = ", ".join(f"{k}={v}" for k, v in bad.items())
+        raise UserError(f"loss became {kind} at step {self.step} ({losses_text}); "
                         f"training stopped; {kept}; lower --lr (now {self.opt.lr:g}) and continue with "
                         f"--resume, or check the data")
 
@@ -411,7 +414,7 @@ class Trainer:
                 if self._run_stage("body", opt.niter + opt.niter_decay):
                     return self._finish("stopped at --max_steps")
                 if self.face is not None and opt.face_epochs > 0:
-                    self.stage, self.epoch, self.batch = "face", 0, 0
+                    self.stage, self.epoch, self.done = "face", 0, 0
             if self.stage == "face" and self._run_stage("face", opt.face_epochs):
                 return self._finish("stopped at --max_steps")
         except KeyboardInterrupt:
@@ -456,20 +459,21 @@ class Trainer:
             return False
         if opt.max_steps and self.step >= opt.max_steps:
             return True
-        bar = tqdm(total=n_epochs * per_epoch, initial=self.epoch * per_epoch + self.batch,
-                   desc=stage, unit="step", disable=not self.main, dynamic_ncols=True)
+        done_steps = self.epoch * per_epoch + math.ceil(self.done / opt.batch_size)
+        bar = tqdm(total=n_epochs * per_epoch, initial=done_steps, desc=stage, unit="step",
+                   disable=not self.main, dynamic_ncols=True)
         rate = None
         try:
             while self.epoch < n_epochs:
                 lr = body_lr(opt, self.epoch) if stage == "body" else opt.lr
                 trainer.set_lr(lr)
-                sampler.start_epoch(self.epoch, skip=self.batch * opt.batch_size)
+                sampler.start_epoch(self.epoch, skip=self.done)
                 self.dataset.epoch = self.epoch
                 tic = time.perf_counter()
                 for batch in loader:
                     named, sample = trainer.step(batch)
                     self.step += 1
-                    self.batch += 1
+                    self.done += len(batch["index"])
                     values = _loss_values(named, dist)
                     self._check_finite(values)
                     # Loading and the step count towards the speed, writing samples and saving do not.
@@ -490,7 +494,7 @@ class Trainer:
                         self.save()
                     tic = time.perf_counter()
                 self.epoch += 1
-                self.batch = 0
+                self.done = 0
                 prefix = "epoch" if stage == "body" else "face_epoch"
                 keep = self.epoch % opt.save_epoch_freq == 0
                 self.save(f"{prefix}_{self.epoch}.pt" if keep else None)

@@ -58,7 +58,7 @@ def test_training_keeps_latest_and_every_nth_epoch(tmp_path):
     names = sorted(n for n in os.listdir(tmp_path / "ckpt" / "t") if n.endswith(".pt"))
     assert names == ["epoch_2.pt", "face_epoch_2.pt", "latest.pt"]
     state = checkpoint.load(str(tmp_path / "ckpt" / "t" / "epoch_2.pt"))
-    assert (state["stage"], state["epoch"], state["batch"], state["step"]) == ("body", 2, 0, 6)
+    assert (state["stage"], state["epoch"], state["done"], state["step"]) == ("body", 2, 0, 6)
     assert state["options"]["ngf"] == 8 and "faceG" not in state
 
 
