@@ -73,7 +73,10 @@ def _smooth_block(kps, half):
 
 
 def fill_gaps(kps, max_gap=DEFAULT_MAX_GAP):
-    """Linear interpolation over short gaps: returns (filled (T, P, 3), interpolated (T, P) bool)."""
+    """Linear interpolation over short gaps.
+
+    Returns (filled (T, P, 3), interpolated (T, P) bool).
+    """
     kps = np.asarray(kps, np.float32)
     out = kps.copy()
     interpolated = np.zeros(kps.shape[:2], bool)
@@ -96,5 +99,8 @@ def fill_gaps(kps, max_gap=DEFAULT_MAX_GAP):
 
 
 def clean_track(kps, strength=DEFAULT_STRENGTH, max_gap=DEFAULT_MAX_GAP):
-    """The stages' clean-up: smooth(strength), then fill_gaps(max_gap). Returns (kps, interpolated)."""
+    """The stages' clean-up: smooth(strength), then fill_gaps(max_gap).
+
+    Returns (kps, interpolated) like fill_gaps.
+    """
     return fill_gaps(smooth(kps, strength), max_gap)

@@ -1,4 +1,4 @@
-"""MediaPipe Holistic -> 137-point OpenPose layout, on fabricated landmark lists with known values."""
+"""MediaPipe Holistic -> 137-point OpenPose layout, on fabricated landmarks with known values."""
 import numpy as np
 import pytest
 
