@@ -29,6 +29,8 @@ aspect ratio is used whole, without a pre-pass. The window is saved as `crop` in
 Small and large videos: videos smaller than MIN_VIDEO_SIDE pixels on a side are refused (no
 detector finds a person that small; upscaling adds no detail); smaller than the output size they
 are upscaled (bilinear); larger ones are downscaled (area averaging), streamed like any other.
+The detector sees the same window, but at least DETECT_MIN_HEIGHT pixels high where the video
+has that many: small outputs (the demo's 256x128) would lose the hands otherwise.
 
 Pass 1 streams the video: a reader thread decodes (ffmpeg runs as its own process) and cuts and
 resizes the frames; the main thread runs the detector; a small thread pool writes the PNGs
@@ -82,6 +84,7 @@ MIN_VIDEO_SIDE = 64
 PREPASS_SAMPLES = 6
 PREPASS_MAX_SIDE = 1280      # samples are shrunk to this for the detector (speed only)
 PERSON_MARGIN = 0.1
+DETECT_MIN_HEIGHT = 512      # the detector sees frames at least this high where the video has it
 WRITE_WORKERS = 2
 READ_AHEAD = 4               # decoded frames waiting for the detector
 WRITES_IN_FLIGHT = 8         # frames waiting to be written
@@ -499,6 +502,7 @@ def run_stage(role, options):
         box, pad_color = prepass(options, reader, json_kps)
         window = choose_window(reader.size, size, box, options.fit)
         cutter = FrameCutter(window, pad_color)
+        detect_cutter = FrameCutter(detection_window(window), pad_color)
         backend = None
         if json_kps is None:
             backend = make_backend(options.pose, options.device, options.weights, options.scales)
@@ -507,7 +511,7 @@ def run_stage(role, options):
             for name in (KEYPOINTS_FILE, layout.extra):
                 if os.path.exists(os.path.join(options.out, name)):
                     os.remove(os.path.join(options.out, name))
-            kps = detect_and_write(reader, cutter, backend,
+            kps = detect_and_write(reader, cutter, detect_cutter, backend,
                                    os.path.join(options.out, layout.img))
         finally:
             if backend is not None:
@@ -551,13 +555,32 @@ def run_stage(role, options):
     return track
 
 
-def detect_and_write(reader, cutter, backend, img_dir):
+def detection_window(window):
+    """The window at the size the detector sees: the output size, or larger for small outputs.
+
+    Hands and faces need pixels: for a small output (the demo's 256x128) the detector gets the
+    same window at DETECT_MIN_HEIGHT, as far as the video has that resolution.
+    """
+    w, h = window.size
+    height = max(h, min(DETECT_MIN_HEIGHT, window.y1 - window.y0))
+    return dataclasses.replace(window, size=(max(1, round(height * w / h)), height))
+
+
+def detect_and_write(reader, cutter, detect_cutter, backend, img_dir):
     """Pass 1: stream the video, write each processed frame, detect poses (unless backend is None).
 
-    Returns (T, 137, 3) keypoints in output-frame pixels (zeros without a backend).
+    `cutter` makes the output frames, `detect_cutter` the frames the detector sees (the same
+    ones when it has the same size). Returns (T, 137, 3) keypoints in output-frame pixels
+    (zeros without a backend).
     """
     os.makedirs(img_dir, exist_ok=True)
     remove_stale(img_dir)
+    same = detect_cutter.window == cutter.window
+
+    def cut(frame):
+        out = cutter(frame)
+        return out, (out if same or backend is None else detect_cutter(frame))
+
     batch_size = backend.batch_size if backend is not None else 1
     poses, batch = [], []
     count = 0
@@ -565,13 +588,13 @@ def detect_and_write(reader, cutter, backend, img_dir):
                file=sys.stderr, dynamic_ncols=True)
     try:
         with Writer() as writer:
-            for frame in read_ahead(map(cutter, reader), READ_AHEAD):
+            for frame, seen in read_ahead(map(cut, reader), READ_AHEAD):
                 writer.submit(write_image, os.path.join(img_dir, frame_name(count)), frame)
                 count += 1
                 if backend is None:
                     bar.update(1)
                     continue
-                batch.append(frame)
+                batch.append(seen)
                 if len(batch) >= batch_size:
                     poses.append(backend.detect_batch(batch))
                     bar.update(len(batch))
@@ -584,7 +607,8 @@ def detect_and_write(reader, cutter, backend, img_dir):
     remove_stale(img_dir, count)
     if backend is None:
         return np.zeros((count, N_POINTS, 3), np.float32)
-    return np.concatenate(poses).astype(np.float32)
+    kps = np.concatenate(poses).astype(np.float32)
+    return kps if same else cutter.window.to_frame(detect_cutter.window.to_video(kps))
 
 
 def render_labels(kps, size, label_dir):

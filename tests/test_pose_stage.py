@@ -271,6 +271,23 @@ def test_rotated_phone_video_comes_out_upright(dancer, tmp_path):
     assert np.abs(frame.astype(int) - frames[0]).mean() < 3
 
 
+def test_small_output_keeps_hands_the_detector_sees_the_video_resolution(dancer, tmp_path):
+    video, gt = dancer
+    out = tmp_path / "out"
+    ok(run_script("make_source.py", "--video", video, "--out", out, "--size", "256x128",
+                  "--max-frames", 12))
+    track = PoseTrack.load(out / "keypoints.npz")
+    assert read_image(out / "test_img" / "00000.png").shape == (128, 256, 3)
+    # Detected on 512x256 frames, then scaled into the 256x128 output: hands are found, and
+    # the body lies where the half-size ground truth says.
+    for hand in (LHAND, RHAND):
+        assert (track.keypoints[:, hand, 2] > 0).any(axis=1).mean() >= 0.5
+    half = gt.keypoints[:12].copy()
+    half[..., :2] = (half[..., :2] + 0.5) / 2 - 0.5
+    err, _ = body_errors(track.keypoints, half)
+    assert err.mean() < 3.0, err.mean()
+
+
 def test_grayscale_video(dancer, tmp_path):
     video, _ = dancer
     gray = tmp_path / "gray.mkv"
