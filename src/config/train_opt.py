@@ -76,13 +76,14 @@ PRESETS = {
                   n_layers_D=3, lambda_feat=10.0, lambda_vgg=10.0, lambda_face_vgg=10.0, face_ngf=32,
                   face_n_blocks=5, face_ndf=64, face_num_D=1, niter=20, niter_decay=20, face_epochs=5,
                   display_freq=200, save_latest_freq=1000),
-    # Small enough to show a person after a few minutes on two CPU cores (the demo uses it). The
+    # Small enough to show a person after a few minutes on two CPU cores (the demo uses it; 300
+    # frames make 5 epochs of about 300 steps, 0.3 to 0.6 s each on 2 free cores). The
     # body's VGG loss is off: at 256x128 it costs about 3 times the rest of a step on the CPU, and
     # GAN + feature matching alone give a recognisable person after ~300 steps. The face GAN keeps
     # its VGG loss (32-pixel crops: cheap).
     "cpu": dict(size="256x128", netG="global", ngf=32, n_downsample=3, n_blocks=4, ndf=32, num_D=1,
                 n_layers_D=3, lambda_feat=10.0, lambda_vgg=0.0, lambda_face_vgg=10.0, face_ngf=16,
-                face_n_blocks=3, face_ndf=32, face_num_D=1, niter=4, niter_decay=4, face_epochs=2,
+                face_n_blocks=3, face_ndf=32, face_num_D=1, niter=2, niter_decay=2, face_epochs=1,
                 display_freq=50, save_latest_freq=200),
 }
 
