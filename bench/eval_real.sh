@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The evaluation's first real figure (issue 6): the paper preset trained on frames 0-799 of
+# ../shared/data/target_edn_subject4.mp4 at 256x128, evaluated on the held-out frames 800-999.
+#
+#   bash bench/eval_real.sh                     # the full recipe: about 5-6 hours on 2 shared CPU cores
+#   NITER=5 NITER_DECAY=5 FACE_EPOCHS=2 bash bench/eval_real.sh   # a longer budget (on a GPU)
+#   FRAMES=20 NITER=1 NITER_DECAY=0 FACE_EPOCHS=1 NAME=eval_smoke DATA=data/eval_smoke \
+#       bash bench/eval_real.sh                 # a smoke run of every step (minutes)
+#
+# The budget is fixed in epochs of the 799 training pairs (frames 0-799): NITER epochs at the full
+# learning rate, NITER_DECAY epochs decaying to 0, then FACE_EPOCHS of the face GAN. The default,
+# one body epoch and one face epoch, is 799 + 799 steps. Measured on the 2 CPU cores shared with
+# other jobs (load 4): 16-20 s per body step and 7 s per face step of the paper preset at 256x128,
+# so about 4 + 1.5 hours; make_target about 0.15 s and the evaluation about 3.4 s per frame. MAX_STEPS
+# (optional) stops the whole run at that many steps, face stage included; a run stopped before
+# the face stage is evaluated without face refinement. Re-running continues the same training
+# (--resume) and re-uses the target data if it is already there.
+# Prints the time of each stage and the evaluation table; numbers and pictures are in
+# result/$NAME/eval/metrics.json and index.html.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PY:-.venv/bin/python}
+VIDEO=${VIDEO:-../shared/data/target_edn_subject4.mp4}
+FRAMES=${FRAMES:-1000}          # frames 0..FRAMES-1 of the video; the last 20% are held out
+DATA=${DATA:-data/eval_subject4}
+NAME=${NAME:-eval_subject4}
+SIZE=256x128
+NITER=${NITER:-1}
+NITER_DECAY=${NITER_DECAY:-0}
+FACE_EPOCHS=${FACE_EPOCHS:-1}
+MAX_STEPS=${MAX_STEPS:-0}
+DEVICE=${DEVICE:-auto}
+
+echo "== make_target: frames 0-$((FRAMES - 1)) of $VIDEO at $SIZE -> $DATA"
+SECONDS=0
+if [ -f "$DATA/keypoints.npz" ]; then
+    echo "   (already there; delete $DATA to redo it)"
+else
+    $PY make_target.py --video "$VIDEO" --out "$DATA" --size "$SIZE" --max-frames "$FRAMES"
+fi
+echo "   make_target: ${SECONDS}s"
+
+echo "== train_pose2vid: --preset paper on the first 80% of the frames"
+SECONDS=0
+$PY train_pose2vid.py --preset paper --size "$SIZE" --name "$NAME" --dataroot "$DATA" \
+    --holdout 0.2 --niter "$NITER" --niter_decay "$NITER_DECAY" --face_epochs "$FACE_EPOCHS" \
+    --max_steps "$MAX_STEPS" --device "$DEVICE" --resume
+echo "   train: ${SECONDS}s"
+
+echo "== evaluate on the held-out last 20%"
+SECONDS=0
+$PY -m src.evaluate --name "$NAME" --dataroot "$DATA" --holdout 0.2 --device "$DEVICE"
+echo "   evaluate: ${SECONDS}s"
