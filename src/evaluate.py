@@ -3,11 +3,12 @@
     python -m src.evaluate --name target [--compare OTHER] [--holdout 0.2] [--max-frames N]
 
 The last --holdout share of data/target's frames (src.data.split_indices, the same split that
-train_pose2vid.py --holdout leaves out of training) is generated from its own labels, in order,
-with the temporal feed (the first frame starts from a blank previous frame, as in training) and
-face refinement. For the whole frame, a body crop and the face crop it reports SSIM, PSNR and
-LPIPS against the real frames; it runs the pose detector on the generated frames (and on the
-real ones, as the detector's own floor) and compares with the input keypoints.
+train_pose2vid.py --holdout leaves out of training; by default the checkpoint's own) is generated
+from its own labels, in order, with the temporal feed (the first frame starts from a blank
+previous frame, as in training) and face refinement. Frames a model was trained on are refused.
+For the whole frame, a body crop and the face crop it reports SSIM, PSNR and LPIPS against the
+real frames, all at the model's size; it runs the pose detector on the generated frames (and on
+the real ones, the detector's own floor) and compares with the input keypoints.
 
 Writes result/<name>/eval/metrics.json, result/<name>/eval/index.html (+ images/) and prints
 the table. --compare evaluates a second checkpoint on the same frames, side by side.
@@ -128,8 +129,11 @@ class PoseSequence:
     def result(self):
         """(N, 137, 3) keypoints found in the frames added; closes the detector."""
         self._flush()
-        self.backend.close()
+        self.close()
         return np.concatenate(self.found) if self.found else np.zeros((0, 137, 3), np.float32)
+
+    def close(self):
+        self.backend.close()
 
 
 def image_metrics(fake, real, boxes, lpips):
@@ -173,23 +177,24 @@ def run_frames(frames, held, body_boxes, predictors, size, lpips, pose_backend, 
             real = resize_frame(real, size)
             boxes = {"whole": (0, 0, size[0], size[1]), "body": body_boxes[pos],
                      "face": tuple(int(v) for v in scale_face_box(frames.face_boxes[t], label_size, size))}
-            first = None
-            for run, fake in zip(per_frame, fakes):
-                values = image_metrics(fake, real, boxes, lpips)
-                first = first or values
+            values = [image_metrics(fake, real, boxes, lpips) for fake in fakes]
+            for run, run_values in zip(per_frame, values):
                 for region in REGIONS:
                     for m in IMAGE_METRICS:
-                        run[region][m].append(values[region][m])
+                        run[region][m].append(run_values[region][m])
             for seq, img in zip(poses, fakes + [real]):
                 seq.add(img)
             row = (resize_frame(label, size), fakes, real)
             if pos in example_at:
                 examples.append((pos, row))
-            heapq.heappush(worst, (badness(first, worst_by), pos, row))
+            heapq.heappush(worst, (badness(values[0], worst_by), pos, row))
             if len(worst) > N_EXAMPLES:
                 heapq.heappop(worst)
-    finally:
-        found = [seq.result() for seq in poses]
+    except BaseException:
+        for seq in poses:
+            seq.close()
+        raise
+    found = [seq.result() for seq in poses]
     worst = [(pos, row) for _, pos, row in sorted(worst, key=lambda w: (-w[0], w[1]))]
     return per_frame, found[:-1], found[-1], examples, worst
 
