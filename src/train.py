@@ -394,7 +394,10 @@ class Trainer:
         self._page()
 
     def _page(self, status=""):
-        web.update_page(self.web_dir, f"{self.opt.name}: training", self.log.path, status)
+        try:
+            web.update_page(self.web_dir, f"{self.opt.name}: training", self.log.path, status)
+        except Exception as err:  # the page is a view of the run: it must never end a long training
+            print(f"\nwarning: could not update {self.web_dir}/index.html ({type(err).__name__}: {err})")
 
     # --- the run ---
 

@@ -92,8 +92,9 @@ def plot_losses(log_path, png_path):
             if not ok.any():
                 continue
             values = np.array([float(r[name]) for r in rows if r[name] != ""])
-            smooth = np.convolve(values, np.ones(window) / window, mode="valid")
-            ax.plot(steps[ok][window - 1:], smooth, label=name, lw=1)
+            k = min(window, len(values))  # a stage that just started has few values
+            smooth = np.convolve(values, np.ones(k) / k, mode="valid")
+            ax.plot(steps[ok][k - 1:], smooth, label=name, lw=1)
         ax.set_title(title)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)

@@ -323,3 +323,15 @@ def test_local_enhancer_starts_from_a_trained_global_model(tmp_path):
     for key, value in global_state["G"].items():
         if key.startswith("body."):
             assert torch.equal(body[key[5:]], value)
+
+
+def test_loss_plot_with_a_stage_that_just_started(tmp_path):
+    """500 body rows smooth over 5 steps; a face stage 3 rows old must still plot."""
+    from src.web import LossLog, plot_losses
+    log = LossLog(str(tmp_path / "loss_log.csv"))
+    for step in range(1, 504):
+        stage = "body" if step <= 500 else "face"
+        losses = ({"G_GAN": 1.0, "D_real": 0.5} if stage == "body" else {"F_GAN": 0.7, "FD_real": 0.4})
+        log.append({"step": step, "stage": stage, "epoch": 1, "lr": 2e-4, **losses, "samples_per_s": 1.0})
+    assert plot_losses(log.path, str(tmp_path / "loss.png"))
+    assert (tmp_path / "loss.png").stat().st_size > 1000
