@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from src import checkpoint
-from src.data import crop, paste, resize_frame, scale_face_box, to_chw_uint8, to_model, to_rgb
+from src.data import FACE_FEATHER, crop, paste, resize_frame, scale_face_box, to_chw_uint8, to_model, to_rgb
 from src.device import pick_device
 from src.errors import UserError
 
@@ -93,5 +93,5 @@ class FramePredictor:
             box = torch.from_numpy(scale_face_box(np.asarray(face_box, float), label_size, self.size))[None]
             with self._autocast():
                 face = self.face_generator.refine(crop(label, box), crop(fake, box)).float()
-            out = paste(fake, face, box)
+            out = paste(fake, face, box, feather=FACE_FEATHER)
         return to_rgb(out[0])

@@ -28,8 +28,8 @@ from tqdm import tqdm
 
 from src import checkpoint, device as devices, losses, web
 from src.config.train_opt import merge_with_checkpoint
-from src.data import (EpochSampler, PairDataset, TargetFrames, crop, make_loader, paste, split_indices,
-                      to_model, to_rgb)
+from src.data import (FACE_FEATHER, EpochSampler, PairDataset, TargetFrames, crop, make_loader, paste,
+                      split_indices, to_model, to_rgb)
 from src.errors import UserError
 from src.files import write_bytes
 
@@ -228,7 +228,7 @@ class FaceStage:
         self.optFD.step()
 
         k = len(label_t)  # first item, frame t+1: the whole frame with the refined face, and the crops
-        refined = paste(fakes[k:k + 1], face[k:k + 1].detach().float(), boxes[k:k + 1])[0]
+        refined = paste(fakes[k:k + 1], face[k:k + 1].detach().float(), boxes[k:k + 1], FACE_FEATHER)[0]
         sample = (labels[k], refined, reals[k], label_c[k], fake_c[k], face[k].detach(), real_c[k])
         named = {"F_GAN": f_gan, "F_VGG": f_vgg, "FD_real": d_real, "FD_fake": d_fake}
         return named, sample
