@@ -75,6 +75,10 @@ class FramePredictor:
         """Use `rgb` (any size; resized to .size) as the previous frame of the next predict()."""
         self._previous = self._tensor(rgb, "set_previous")
 
+    def previous_rgb(self):
+        """The frame the next predict() is fed: the generator's raw output (before face refinement)."""
+        return to_rgb(self._previous[0])
+
     @torch.inference_mode()
     def predict(self, label_rgb, face_box=None):
         """The frame for `label_rgb` (RGB uint8, any size), RGB uint8 at .size.

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from src.data import scale_face_box, to_rgb
+from src.data import scale_face_box
 from src.errors import UserError
 from src.files import frame_name, list_frames, read_image, save_npz, write_bytes, write_image
 from src.inference import FramePredictor
@@ -162,8 +162,7 @@ def unrefined_face(predictor, label_size, box):
     if box is None:  # nothing was refined: the written frame is what the next frame is fed
         return np.zeros(4, np.int64), np.zeros((0, 0, 3), np.uint8)
     x0, y0, x1, y1 = scale_face_box(box, label_size, predictor.size)  # as predict() placed it
-    # FramePredictor keeps the unrefined frame as the next frame's input (it has no public accessor).
-    return np.array([x0, y0, x1, y1]), to_rgb(predictor._previous[0, :, y0:y1, x0:x1])
+    return np.array([x0, y0, x1, y1]), predictor.previous_rgb()[y0:y1, x0:x1]
 
 
 def write_frame(out_dir, i, frame, face):
