@@ -4,6 +4,7 @@
 #
 #   bash bench/eval_real.sh                     # the full recipe: about 5-6 hours on 2 shared CPU cores
 #   NITER=5 NITER_DECAY=5 FACE_EPOCHS=2 bash bench/eval_real.sh   # a longer budget (on a GPU)
+#   BODY_STEPS=500 FACE_STEPS=300 bash bench/eval_real.sh   # the budget of the figure in the README
 #   FRAMES=20 NITER=1 NITER_DECAY=0 FACE_EPOCHS=1 NAME=eval_smoke DATA=data/eval_smoke \
 #       bash bench/eval_real.sh                 # a smoke run of every step (minutes)
 #
@@ -30,6 +31,8 @@ NITER=${NITER:-1}
 NITER_DECAY=${NITER_DECAY:-0}
 FACE_EPOCHS=${FACE_EPOCHS:-1}
 MAX_STEPS=${MAX_STEPS:-0}
+BODY_STEPS=${BODY_STEPS:-0}     # >0: a step budget instead of epochs: body steps, then FACE_STEPS
+FACE_STEPS=${FACE_STEPS:-0}
 DEVICE=${DEVICE:-auto}
 
 echo "== make_target: frames 0-$((FRAMES - 1)) of $VIDEO at $SIZE -> $DATA"
@@ -43,9 +46,23 @@ echo "   make_target: ${SECONDS}s"
 
 echo "== train_pose2vid: --preset paper on the first 80% of the frames"
 SECONDS=0
-$PY train_pose2vid.py --preset paper --size "$SIZE" --name "$NAME" --dataroot "$DATA" \
-    --holdout 0.2 --niter "$NITER" --niter_decay "$NITER_DECAY" --face_epochs "$FACE_EPOCHS" \
-    --max_steps "$MAX_STEPS" --device "$DEVICE" --resume
+TRAIN=($PY train_pose2vid.py --preset paper --size "$SIZE" --name "$NAME" --dataroot "$DATA"
+       --holdout 0.2 --niter "$NITER" --niter_decay "$NITER_DECAY" --face_epochs "$FACE_EPOCHS"
+       --device "$DEVICE")
+if [ "$BODY_STEPS" -gt 0 ]; then
+    # A budget in steps: BODY_STEPS of the body stage, then FACE_STEPS of the face GAN on it.
+    "${TRAIN[@]}" --max_steps "$BODY_STEPS" --resume
+    echo "   body stage: ${SECONDS}s"
+    if [ "$FACE_STEPS" -gt 0 ]; then
+        face=(--face)
+        # Continue an interrupted face stage rather than starting it again.
+        if "$PY" -c "import sys, torch; sys.exit(torch.load(sys.argv[1], map_location='cpu', weights_only=True)['stage'] != 'face')" \
+            "checkpoints/$NAME/latest.pt" 2>/dev/null; then face+=(--resume); fi
+        "${TRAIN[@]}" "${face[@]}" --max_steps "$((BODY_STEPS + FACE_STEPS))"
+    fi
+else
+    "${TRAIN[@]}" --max_steps "$MAX_STEPS" --resume
+fi
 echo "   train: ${SECONDS}s"
 
 echo "== evaluate on the held-out last 20%"
