@@ -116,7 +116,30 @@ def _loss_values(named, dist):
     return dict(zip(names, devices.average(values, dist).tolist()))
 
 
-class BodyStage:
+class _GANStage:
+    """What the body and face stages share: the discriminator update and the learning rate."""
+    optims = ()
+
+    def set_lr(self, lr):
+        for optim in self.optims:
+            for group in optim.param_groups:
+                group["lr"] = lr
+
+    def update_discriminator(self, D_train, optD, real, fake):
+        """One LSGAN step of D on real and (detached) fake inputs in one call; returns (d_real, d_fake)."""
+        with self.rt.autocast():
+            preds = D_train(torch.cat([real, fake.detach()]))
+            n = real.shape[0]
+            d_real = self.gan([scale[-1][:n] for scale in preds], True)
+            d_fake = self.gan([scale[-1][n:] for scale in preds], False)
+            loss_D = 0.5 * (d_real + d_fake)
+        optD.zero_grad(set_to_none=True)
+        loss_D.backward()
+        optD.step()
+        return d_real, d_fake
+
+
+class BodyStage(_GANStage):
     """One optimisation step of G and D on a batch of frame pairs."""
     losses = ("G_GAN", "G_feat", "G_VGG", "D_real", "D_fake")
 
@@ -125,6 +148,7 @@ class BodyStage:
         self.pair = rt.ddp(PairGenerator(G))
         self.D_train = rt.ddp(D)
         self.optG, self.optD = _adam(G.parameters(), opt), _adam(D.parameters(), opt)
+        self.optims = (self.optG, self.optD)
         self.gan = losses.GANLoss()
 
     def step(self, batch):
@@ -154,23 +178,10 @@ class BodyStage:
         D.requires_grad_(True)
 
         # Discriminator: real and (detached) fake pairs in one call.
-        with rt.autocast():
-            preds = self.D_train(torch.cat([real, fake.detach()]))
-            n = real.shape[0]
-            d_real = self.gan([scale[-1][:n] for scale in preds], True)
-            d_fake = self.gan([scale[-1][n:] for scale in preds], False)
-            loss_D = 0.5 * (d_real + d_fake)
-        self.optD.zero_grad(set_to_none=True)
-        loss_D.backward()
-        self.optD.step()
+        d_real, d_fake = self.update_discriminator(self.D_train, self.optD, real, fake)
 
         named = {"G_GAN": g_gan, "G_feat": g_feat, "G_VGG": g_vgg, "D_real": d_real, "D_fake": d_fake}
         return named, (label_t1[0], fake_t1[0], real_t1[0])
-
-    def set_lr(self, lr):
-        for optim in (self.optG, self.optD):
-            for group in optim.param_groups:
-                group["lr"] = lr
 
     def state(self):
         return {"optG": self.optG.state_dict(), "optD": self.optD.state_dict()}
@@ -180,7 +191,7 @@ class BodyStage:
         self.optD.load_state_dict(state["optD"])
 
 
-class FaceStage:
+class FaceStage(_GANStage):
     """One optimisation step of the face generator F and its discriminator; G is frozen."""
     losses = ("F_GAN", "F_VGG", "FD_real", "FD_fake")
 
@@ -191,6 +202,7 @@ class FaceStage:
         self.refiner = rt.ddp(FaceRefiner(FG))
         self.FD_train = rt.ddp(FD)
         self.optF, self.optFD = _adam(FG.parameters(), opt), _adam(FD.parameters(), opt)
+        self.optims = (self.optF, self.optFD)
         self.gan = losses.GANLoss()
 
     def step(self, batch):
@@ -215,28 +227,15 @@ class FaceStage:
         self.optF.step()
         FD.requires_grad_(True)
 
-        with rt.autocast():
-            real = torch.cat([label_c, real_c], dim=1)
-            fake = torch.cat([label_c, face.detach()], dim=1)
-            preds = self.FD_train(torch.cat([real, fake]))
-            n = real.shape[0]
-            d_real = self.gan([scale[-1][:n] for scale in preds], True)
-            d_fake = self.gan([scale[-1][n:] for scale in preds], False)
-            loss_D = 0.5 * (d_real + d_fake)
-        self.optFD.zero_grad(set_to_none=True)
-        loss_D.backward()
-        self.optFD.step()
+        d_real, d_fake = self.update_discriminator(self.FD_train, self.optFD,
+                                                   torch.cat([label_c, real_c], dim=1),
+                                                   torch.cat([label_c, face], dim=1))
 
         k = len(label_t)  # first item, frame t+1: the whole frame with the refined face, and the crops
         refined = paste(fakes[k:k + 1], face[k:k + 1].detach().float(), boxes[k:k + 1], FACE_FEATHER)[0]
         sample = (labels[k], refined, reals[k], label_c[k], fake_c[k], face[k].detach(), real_c[k])
         named = {"F_GAN": f_gan, "F_VGG": f_vgg, "FD_real": d_real, "FD_fake": d_fake}
         return named, sample
-
-    def set_lr(self, lr):
-        for optim in (self.optF, self.optFD):
-            for group in optim.param_groups:
-                group["lr"] = lr
 
     def state(self):
         return {"optFG": self.optF.state_dict(), "optFD": self.optFD.state_dict()}
