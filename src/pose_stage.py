@@ -39,7 +39,6 @@ video's length: only the keypoints, 1.6 KB per frame, are kept. Then the track i
 (src/smoothing.py: smoothing, gap filling) and pass 2 renders the labels from the cleaned poses.
 """
 import dataclasses
-import logging
 import os
 import queue
 import sys
@@ -48,7 +47,6 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
-import imageio_ffmpeg
 import numpy as np
 from tqdm import tqdm
 
@@ -58,10 +56,9 @@ from src.files import frame_name, save_npy, write_image
 from src.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
 from src.pose import BACKENDS, make_backend
 from src.render import render_label
-from src.video import VideoReader
+from src.video import VideoReader, frame_near
 
 # imageio-ffmpeg logs a warning for every rotated (phone) video; the rotation is intended.
-logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -289,28 +286,6 @@ class FrameCutter:
 
 # ----------------------------------------------------------------------------- the pre-pass
 
-def sample_frame(path, seconds):
-    """A frame near `seconds` into a video (upright, RGB), or None.
-
-    ffmpeg seeks to the key frame before that time and stops there (-noaccurate_seek): any
-    frame of the neighbourhood will do, and it needs no decoding up to the exact time.
-    """
-    gen = imageio_ffmpeg.read_frames(path, pix_fmt="rgb24",
-                                     input_params=["-noaccurate_seek", "-ss", f"{seconds:.3f}"],
-                                     output_params=["-frames:v", "1"])
-    try:
-        meta = next(gen)
-        buf = next(gen, None)
-    except (RuntimeError, OSError, StopIteration):
-        return None
-    finally:
-        gen.close()
-    w, h = meta["size"]
-    if buf is None or len(buf) != w * h * 3:
-        return None
-    return np.frombuffer(buf, np.uint8).reshape(h, w, 3)
-
-
 def person_box(kps):
     """(x0, y0, x1, y1) around every present point of (..., 137, 3), or None."""
     pts = kps[..., :2][kps[..., 2] > 0]
@@ -338,7 +313,7 @@ def prepass(options, reader, json_kps):
 
     def sample(seconds):
         """(border pixels, shrink factor, shrunk frame) of one sample, or None."""
-        frame = sample_frame(reader.path, seconds)
+        frame = frame_near(reader.path, seconds)
         if frame is None:
             return None
         edges = np.concatenate([frame[0], frame[-1], frame[:, 0], frame[:, -1]])

@@ -4,6 +4,7 @@ Frames are streamed one at a time (RGB uint8, shape (H, W, 3)), so memory does n
 the video's length. ffmpeg applies the rotation metadata of phone videos while decoding, so
 frames come out upright and `VideoReader.size` is the upright size.
 """
+import logging
 import os
 import re
 import subprocess
@@ -12,6 +13,9 @@ import imageio_ffmpeg
 import numpy as np
 
 from src.errors import UserError
+
+# imageio-ffmpeg warns on every rotated video that the upright size differs from the stored one.
+logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)
 
 VIDEO_HINT = "give a video file (mp4, mov, avi, mkv, webm...)"
 
@@ -25,6 +29,28 @@ def has_audio(path):
     proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", os.fspath(path)],
                           capture_output=True, text=True, errors="replace")
     return re.search(r"Stream #\S+.*: Audio:", proc.stderr) is not None
+
+
+def frame_near(path, seconds):
+    """A frame near `seconds` into a video (upright, RGB), or None.
+
+    ffmpeg seeks to the key frame before that time and stops there (-noaccurate_seek): any
+    frame of the neighbourhood will do, and it needs no decoding up to the exact time.
+    """
+    gen = imageio_ffmpeg.read_frames(path, pix_fmt="rgb24",
+                                     input_params=["-noaccurate_seek", "-ss", f"{seconds:.3f}"],
+                                     output_params=["-frames:v", "1"])
+    try:
+        meta = next(gen)
+        buf = next(gen, None)
+    except (RuntimeError, OSError, StopIteration):
+        return None
+    finally:
+        gen.close()
+    w, h = meta["size"]
+    if buf is None or len(buf) != w * h * 3:
+        return None
+    return np.frombuffer(buf, np.uint8).reshape(h, w, 3)
 
 
 class VideoReader:
