@@ -29,6 +29,7 @@ import numpy as np
 from src.errors import UserError
 from src.files import write_bytes
 from src.keypoints import BODY, FACE, LHAND, N_POINTS, RHAND
+from src.pose.people import MainPersonTracker, coco18_to_137
 
 SUFFIX = "_keypoints.json"
 _FRAME_NUMBER = re.compile(r"(\d+)_keypoints\.json$")
@@ -88,7 +89,6 @@ def _person_to_137(person):
 def _coco18_to_137(coco):
     # The OpenPose backend's mapping is the one COCO-18 -> BODY_25 rule (imported when needed:
     # that module loads torch).
-    from src.pose.openpose_backend import coco18_to_137
     return coco18_to_137(np.asarray(coco, np.float32))
 
 
@@ -145,7 +145,6 @@ def _main_people(per_frame, size):
                 out[t] = people[0]
         return out
     # The backend's tracker is the one rule for "the main person" (it loads torch: only here).
-    from src.pose.openpose_backend import MainPersonTracker
     tracker = MainPersonTracker()
     for t, people in enumerate(per_frame):
         main = tracker.update([p[BODY] for p in people or []], size)

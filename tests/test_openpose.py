@@ -8,8 +8,8 @@ import torch
 from src.errors import UserError
 from src.keypoints import B, N_POINTS
 from src.pose import openpose_net, paf_decode
-from src.pose.openpose_backend import (MainPersonTracker, OpenPoseBackend, choose_main_person,
-                                       coco18_to_137, parse_scales)
+from src.pose.openpose_backend import OpenPoseBackend, parse_scales
+from src.pose.people import MainPersonTracker, choose_main_person, coco18_to_137
 
 torch.set_num_threads(1)
 J = {name: i for i, name in enumerate(paf_decode.COCO_NAMES)}

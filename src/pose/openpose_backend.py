@@ -17,88 +17,13 @@ import torch.nn.functional as F
 
 from src.device import pick_device
 from src.errors import UserError
-from src.keypoints import B, N_POINTS
+from src.keypoints import N_POINTS
 from src.pose import paf_decode
+from src.pose.people import MainPersonTracker, coco18_to_137
 from src.pose.openpose_net import DEFAULT_WEIGHTS, STRIDE, load_network
 
 BOX_SIZE = 368                     # network input height at scale 1, as in the original
 DEFAULT_SCALES = (0.5, 1.0, 1.5, 2.0)
-
-# COCO-18 joint i -> BODY_25 index (the names are the same; BODY_25 adds MidHip and the feet).
-COCO_TO_BODY25 = np.array([B[name] for name in paf_decode.COCO_NAMES])
-
-
-def coco18_to_137(kp18):
-    """One person (18, 3) COCO order -> (137, 3); MidHip is the mid-point of the two hips."""
-    out = np.zeros((N_POINTS, 3), np.float32)
-    out[COCO_TO_BODY25] = kp18
-    rhip, lhip = kp18[paf_decode.COCO_NAMES.index("RHip")], kp18[paf_decode.COCO_NAMES.index("LHip")]
-    if rhip[2] > 0 and lhip[2] > 0:
-        out[B["MidHip"]] = [(rhip[0] + lhip[0]) / 2, (rhip[1] + lhip[1]) / 2, min(rhip[2], lhip[2])]
-    out[out[:, 2] <= 0] = 0
-    return out
-
-
-def _extent(kp):
-    """Centre (2,) and diagonal of the bounding box of a pose's present joints."""
-    pts = kp[kp[:, 2] > 0, :2]
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    return (lo + hi) / 2, float(np.hypot(*(hi - lo)))
-
-
-def choose_main_person(people, frame_size, previous=None, max_jump=0.5):
-    """Index of the main person in `people` (list of (K, 3) poses), or None if the list is empty.
-
-    The person followed so far (`previous`, a pose of the last frame it was seen) is kept when
-    one candidate's joints lie within `max_jump` x its size of the previous ones, so that the
-    identity does not switch when someone else comes closer. Otherwise: the largest person,
-    with a penalty for being far from the frame centre.
-    """
-    if not people:
-        return None
-    w, h = frame_size
-    diagonal = float(np.hypot(w, h))
-    if previous is not None and (previous[:, 2] > 0).sum() >= 2:
-        _, prev_size = _extent(previous)
-        best, best_dist = None, np.inf
-        for i, kp in enumerate(people):
-            common = (kp[:, 2] > 0) & (previous[:, 2] > 0)
-            if common.sum() < 2:
-                continue
-            dist = np.linalg.norm(kp[common, :2] - previous[common, :2], axis=1).mean()
-            if dist < best_dist:
-                best, best_dist = i, dist
-        if best is not None and best_dist <= max_jump * max(prev_size, 1.0):
-            return best
-
-    def prominence(kp):
-        centre, size = _extent(kp)
-        off_centre = float(np.hypot(centre[0] - (w - 1) / 2, centre[1] - (h - 1) / 2))
-        return (size - 0.5 * off_centre) / diagonal
-
-    return int(np.argmax([prominence(kp) for kp in people]))
-
-
-class MainPersonTracker:
-    """Picks the main person frame after frame, following the same one while it stays in view."""
-
-    def __init__(self, forget_after=30):
-        self.forget_after = forget_after    # frames without the main person before a fresh pick
-        self.reset()
-
-    def reset(self):
-        self.previous, self.unseen = None, 0
-
-    def update(self, poses, frame_size):
-        """Index of the main person among `poses` ((K, 3) each) in this frame, or None."""
-        previous = self.previous if self.unseen <= self.forget_after else None
-        main = choose_main_person(poses, frame_size, previous)
-        if main is None:
-            self.unseen += 1
-        else:
-            self.previous, self.unseen = poses[main], 0
-        return main
-
 
 def parse_scales(scales):
     """"0.5,1,1.5,2" or a sequence of numbers -> tuple of positive floats (UserError if not)."""
