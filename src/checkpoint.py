@@ -42,16 +42,27 @@ def save(path, state):
         torch.save(state, tmp)
 
 
-def load(path, hint="run train_pose2vid.py first"):
+# What generating frames needs, and what resuming training needs (train.Trainer._state); the
+# face stage adds faceG, faceD and their optimisers.
+INFERENCE_KEYS = ("options", "step", "G")
+TRAINING_KEYS = INFERENCE_KEYS + ("stage", "epoch", "done", "rng", "D", "optG", "optD")
+
+
+def load(path, hint="run train_pose2vid.py first", require=()):
     """Read a checkpoint onto the CPU; UserError when it is missing or unreadable."""
     if not os.path.isfile(path):
         folder = os.path.dirname(path) or "."
         raise UserError(f"{path}: no checkpoint in {folder}; {hint}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated file, not a torch file, foreign pickle
         raise UserError(f"{path}: not a readable checkpoint ({type(err).__name__}: {err}); "
                         f"delete it and use another checkpoint") from None
+    missing = [k for k in require if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise UserError(f"{path}: not a checkpoint of this version of train_pose2vid.py (no "
+                        f"{', '.join(missing)}); train again under another --name")
+    return state
 
 
 def options_of(state):

@@ -32,7 +32,7 @@ class FramePredictor:
             name = os.path.basename(os.path.normpath(checkpoint_dir))
             raise UserError(f"{checkpoint_dir}: no checkpoint ({os.path.basename(path)}); "
                             f"run train_pose2vid.py --name {name} first")
-        state = checkpoint.load(path)
+        state = checkpoint.load(path, require=checkpoint.INFERENCE_KEYS)
         self.options = checkpoint.options_of(state)
         self.checkpoint = path
         self.step = state["step"]

@@ -286,7 +286,7 @@ class Trainer:
         """The checkpoint this run continues (--resume / --face), or None for a fresh run."""
         if opt.resume or opt.face:
             if os.path.isfile(self.latest):
-                return checkpoint.load(self.latest)
+                return checkpoint.load(self.latest, require=checkpoint.TRAINING_KEYS)
             if opt.face:
                 raise UserError(f"{self.latest}: not found; --face refines a trained generator: "
                                 f"train one first (train_pose2vid.py --name {opt.name})")

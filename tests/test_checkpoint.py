@@ -108,3 +108,17 @@ def test_face_refinement_changes_only_the_face_box(trained):
     x0, y0, x1, y1 = box
     assert changed[:, 0].min() >= y0 and changed[:, 0].max() < y1
     assert changed[:, 1].min() >= x0 and changed[:, 1].max() < x1
+
+
+def test_checkpoint_of_another_version_is_a_clear_error(tmp_path):
+    import torch
+    from src import checkpoint
+    from src.errors import UserError
+    path = tmp_path / "latest.pt"
+    torch.save({"options": {}, "step": 3, "G": {}}, path)      # older layout: no "done", no "rng"...
+    try:
+        checkpoint.load(str(path), require=checkpoint.TRAINING_KEYS)
+    except UserError as err:
+        assert str(path) in str(err) and "done" in str(err) and "another --name" in str(err)
+    else:
+        raise AssertionError("an incomplete checkpoint was accepted")
