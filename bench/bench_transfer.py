@@ -37,29 +37,13 @@ def write_checkpoint(folder, preset, size, device):
     return opt.wh
 
 
-def write_source(folder, n, size):
-    """What normalization.py leaves in data/source/, for n frames of the demo's source dancer."""
-    import numpy as np
-
-    from src.demo_data import dancer_pose
-    from src.files import frame_name, save_npy, write_image
-    from src.keypoints import PoseTrack, head_centers
-    from src.normalize_stage import HEADS_NORM, KEYPOINTS_NORM, LABEL_DIR
-    from src.render import render_label
-    kps = np.stack([dancer_pose("source", t / 15, size).keypoints for t in range(n)]).astype(np.float32)
-    for t in range(n):
-        write_image(os.path.join(folder, LABEL_DIR, frame_name(t)), render_label(kps[t], size))
-    save_npy(os.path.join(folder, HEADS_NORM), head_centers(kps).astype(np.float32))
-    PoseTrack(keypoints=kps, fps=15, size=size, crop=(0, 0, *size), video_size=size,
-              backend="normalized").save(os.path.join(folder, KEYPOINTS_NORM))
-
-
 def measure(preset, size, device, frames, warmup):
+    from src.demo_data import write_normalized_source
     from src.inference import FramePredictor
     from src.transfer import SourceLabels, generate
     with tempfile.TemporaryDirectory() as tmp:
         wh = write_checkpoint(os.path.join(tmp, "ckpt"), preset, size, device)
-        write_source(os.path.join(tmp, "source"), warmup + frames, wh)
+        write_normalized_source(os.path.join(tmp, "source"), warmup + frames, wh)
         predictor = FramePredictor(os.path.join(tmp, "ckpt"), device=device)
         if predictor.device.type == "cuda":
             import torch

@@ -520,6 +520,23 @@ def gt_path(video_path):
     return os.path.splitext(os.fspath(video_path))[0] + "_gt.npz"
 
 
+def write_normalized_source(folder, n, size, seconds_per_frame=1 / 15):
+    """What normalization.py leaves in `folder` (labels, head centres, keypoints_norm.npz), drawn
+    from n poses of the source dancer: lets transfer be tested or measured without earlier stages."""
+    from src.files import frame_name, save_npy, write_image
+    from src.keypoints import head_centers
+    from src.normalize_stage import HEADS_NORM, KEYPOINTS_NORM, LABEL_DIR
+    from src.render import render_label
+    kps = np.stack([dancer_pose("source", t * seconds_per_frame, size).keypoints
+                    for t in range(n)]).astype(np.float32)
+    for t in range(n):
+        write_image(os.path.join(folder, LABEL_DIR, frame_name(t)), render_label(kps[t], size))
+    save_npy(os.path.join(folder, HEADS_NORM), head_centers(kps).astype(np.float32))
+    PoseTrack(keypoints=kps, fps=15, size=size, crop=(0, 0, *size), video_size=size,
+              backend="normalized").save(os.path.join(folder, KEYPOINTS_NORM))
+    return str(folder)
+
+
 def _parse_size(text):
     try:
         w, h = (int(v) for v in text.lower().split("x"))

@@ -10,13 +10,11 @@ import torch
 
 from src import checkpoint
 from src.config.train_opt import make_options
-from src.demo_data import dancer_pose
+from src.demo_data import write_normalized_source
 from src.errors import UserError
-from src.files import frame_name, list_frames, read_image, save_npy, write_image
+from src.files import frame_name, list_frames, read_image, write_image
 from src.inference import FramePredictor
-from src.keypoints import PoseTrack, head_centers
-from src.normalize_stage import HEADS_NORM, KEYPOINTS_NORM, LABEL_DIR
-from src.render import render_label
+from src.normalize_stage import HEADS_NORM, LABEL_DIR
 from src.transfer import FACE_STATE, MANIFEST, SourceLabels, run
 
 torch.set_num_threads(1)
@@ -41,13 +39,7 @@ def random_checkpoint(folder, seed=0, face=True, size=SIZE):
 
 def normalized_source(folder, n=N, size=SIZE):
     """What normalization.py leaves: distinct labels of a dancing person, head centres, marker."""
-    kps = np.stack([dancer_pose("source", t / 5, size).keypoints for t in range(n)]).astype(np.float32)
-    for t in range(n):
-        write_image(os.path.join(folder, LABEL_DIR, frame_name(t)), render_label(kps[t], size))
-    save_npy(os.path.join(folder, HEADS_NORM), head_centers(kps).astype(np.float32))
-    PoseTrack(keypoints=kps, fps=15, size=size, crop=(0, 0, *size), video_size=size,
-              backend="normalized").save(os.path.join(folder, KEYPOINTS_NORM))
-    return str(folder)
+    return write_normalized_source(folder, n, size, seconds_per_frame=1 / 5)
 
 
 def transfer(tmp, source, name="face", out="out", **kw):
