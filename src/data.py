@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from src import background, window
 from src.errors import UserError
 from src.files import list_frames, read_image
 from src.keypoints import PoseTrack, face_crop_side, flip_horizontal
@@ -140,9 +141,42 @@ class TargetFrames:
         elif need_face_boxes:
             raise UserError(f"{pose_path}: not found (the face GAN needs the face boxes); "
                             f"run make_target.py first, or pass --face_epochs 0")
+        self.masks = list_frames(os.path.join(dataroot, background.MASK_DIR))
 
     def __len__(self):
         return len(self.images)
+
+
+class PlateWindows:
+    """What plate mode adds to the training data, at the training size: the background plate
+    (h, w, 3) uint8, the window size (w, h) and the window's corner in every frame (T, 2)."""
+
+    def __init__(self, plate, size, track, point_share):
+        self.plate, self.size, self.track, self.point_share = plate, tuple(size), track, point_share
+
+
+def plate_windows(frames, train_size, multiple):
+    """(PlateWindows, None) for a target folder with a plate, else (None, why not)."""
+    plate, reason = background.load_plate(frames.dataroot)
+    if plate is None:
+        return None, reason
+    if len(frames.masks) != len(frames.images):
+        return None, (f"{len(frames.masks)} person masks in {background.MASK_DIR} for "
+                      f"{len(frames.images)} frames")
+    sx, sy = train_size[0] / frames.track.size[0], train_size[1] / frames.track.size[1]
+    kps = frames.track.keypoints * np.array([sx, sy, 1], np.float32)
+    size = window.window_size(kps, train_size, multiple)
+    track = window.window_track(kps, size, train_size)
+    share, _ = window.coverage(kps, track, size)
+    return PlateWindows(resize_frame(plate, train_size), size, track, share), None
+
+
+def _window_box(box, corner, size):
+    """A face box at the training size moved into the window at corner, kept inside it."""
+    side = int(box[2] - box[0])
+    x0 = int(np.clip(box[0] - corner[0], 0, max(0, size[0] - side)))
+    y0 = int(np.clip(box[1] - corner[1], 0, max(0, size[1] - side)))
+    return np.array([x0, y0, x0 + side, y0 + side], np.int64)
 
 
 class PairDataset(Dataset):
@@ -153,10 +187,16 @@ class PairDataset(Dataset):
     mirrored with probability 1/2, decided from (seed, epoch, item) so any run repeats it exactly;
     its labels are re-drawn from the mirrored keypoints, which swaps left and right as in a real
     mirrored video (flipping the label image would keep the person's left arm coloured as left).
+
+    With `windows` (PlateWindows: plate mode) both frames are cut at the window of frame t+1 (the
+    generator's previous frame is its output for frame t in the same window), the face boxes are
+    given in the window's pixels, and an item also holds mask (2, 1, h, w), the person masks, and
+    plate (3, h, w), the plate under the window.
     """
 
-    def __init__(self, frames, indices, size, flip=False, seed=0):
+    def __init__(self, frames, indices, size, flip=False, seed=0, windows=None):
         self.frames, self.size, self.flip, self.seed = frames, tuple(size), flip, seed
+        self.windows = windows
         index_set = set(int(i) for i in indices)
         self.starts = [int(t) for t in indices if int(t) + 1 in index_set]
         self.epoch = 0  # set before each epoch: the flips depend on it
@@ -187,13 +227,30 @@ class PairDataset(Dataset):
                 else np.zeros(4, np.int64))
         return resize_frame(label, self.size), resize_frame(image, self.size), face
 
+    def _mask(self, t, flip):
+        mask = resize_frame(cv2.imread(self.frames.masks[t], cv2.IMREAD_GRAYSCALE), self.size)
+        return mask[:, ::-1] if flip else mask
+
     def __getitem__(self, i):
         t, flip = self.starts[i], self._flipped(i)
         (l0, i0, b0), (l1, i1, b1) = self._frame(t, flip), self._frame(t + 1, flip)
-        return {"label": torch.stack([to_chw_uint8(l0), to_chw_uint8(l1)]),
-                "image": torch.stack([to_chw_uint8(i0), to_chw_uint8(i1)]),
-                "box": torch.from_numpy(np.stack([b0, b1])),
-                "index": t}
+        item = {"label": [l0, l1], "image": [i0, i1], "box": [b0, b1]}
+        if self.windows is not None:
+            (ww, wh), (x, y) = self.windows.size, self.windows.track[t + 1]
+            plate = self.windows.plate
+            if flip:
+                x, plate = self.size[0] - x - ww, plate[:, ::-1]
+            cut = lambda a: a[y:y + wh, x:x + ww]  # noqa: E731
+            item = {"label": [cut(l0), cut(l1)], "image": [cut(i0), cut(i1)],
+                    "box": [_window_box(b, (x, y), (ww, wh)) for b in (b0, b1)]}
+            masks = [cut(self._mask(t, flip)), cut(self._mask(t + 1, flip))]
+            item["mask"] = torch.from_numpy(np.ascontiguousarray(np.stack(masks)[:, None]))
+            item["plate"] = to_chw_uint8(cut(plate))
+        item["label"] = torch.stack([to_chw_uint8(v) for v in item["label"]])
+        item["image"] = torch.stack([to_chw_uint8(v) for v in item["image"]])
+        item["box"] = torch.from_numpy(np.stack(item["box"]))
+        item["index"] = t
+        return item
 
 
 class EpochSampler(DistributedSampler):

@@ -26,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from src.errors import UserError, run_main
+from src.files import write_image
 from src.keypoints import B, N_POINTS, PoseTrack
 from src.video import VideoWriter
 
@@ -479,7 +480,8 @@ def _write_tune(path, seconds, seed=0, rate=22050):
 
 def make_dancer_video(path, person, n_frames, size=(512, 256), fps=15, seed=0, audio=False,
                       progress=False):
-    """Write a dancer video to `path` (mp4) and its ground truth to <path minus .mp4>_gt.npz.
+    """Write a dancer video to `path` (mp4), its ground truth to <path minus .mp4>_gt.npz and its
+    clean background (the frame without the dancer) to <path minus .mp4>_background.png.
 
     `seed` shifts the dance in time, so different seeds give different clips of the same person.
     With audio=True a generated tune is muxed in. Returns the ground-truth PoseTrack.
@@ -512,12 +514,18 @@ def make_dancer_video(path, person, n_frames, size=(512, 256), fps=15, seed=0, a
     track = PoseTrack(keypoints=kps, fps=fps, size=size, crop=(0, 0, size[0], size[1]),
                       video_size=size, backend="synthetic")
     track.save(gt_path(path))
+    write_image(background_path(path), background)
     return track
 
 
 def gt_path(video_path):
     """Where make_dancer_video puts the ground truth of `video_path`."""
     return os.path.splitext(os.fspath(video_path))[0] + "_gt.npz"
+
+
+def background_path(video_path):
+    """Where make_dancer_video puts the clean background (no dancer) of `video_path`."""
+    return os.path.splitext(os.fspath(video_path))[0] + "_background.png"
 
 
 def write_normalized_source(folder, n, size, seconds_per_frame=1 / 15):

@@ -5,7 +5,9 @@
             <out>/pose_source.npy               (T, 2) float32 head centres (keypoints.head_centers)
             <out>/keypoints.npz                 the PoseTrack, written LAST
     target: <out>/train/train_img/, <out>/train/train_label/,
+            <out>/train/train_mask/00000.png ... person masks, uint8, 255 = person (src/background.py)
             <out>/pose.npy                      (T, 4) int32 face boxes (keypoints.face_boxes)
+            <out>/background.png, background.json  the background plate, or why there is none
             <out>/keypoints.npz
 
 keypoints.npz exists only when the stage finished: it is deleted when a run starts writing and
@@ -37,6 +39,9 @@ resizes the frames; the main thread runs the detector; a small thread pool write
 (OpenCV's encoder releases the GIL). Queues are bounded, so memory does not grow with the
 video's length: only the keypoints, 1.6 KB per frame, are kept. Then the track is cleaned
 (src/smoothing.py: smoothing, gap filling) and pass 2 renders the labels from the cleaned poses.
+For a target, MediaPipe's segmentation gives the person masks in pass 1 (other pose sources get
+masks drawn from the cleaned keypoints in pass 2), and the background plate is estimated from a
+sample of the written frames and masks before keypoints.npz is written.
 """
 import dataclasses
 import os
@@ -50,7 +55,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from src import openpose_json, smoothing
+from src import background, openpose_json, smoothing
 from src.errors import UserError
 from src.files import frame_name, save_npy, write_image
 from src.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
@@ -480,14 +485,18 @@ def run_stage(role, options):
         detect_cutter = FrameCutter(detection_window(window), pad_color)
         backend = None
         if json_kps is None:
-            backend = make_backend(options.pose, options.device, options.weights, options.scales)
+            backend = make_backend(options.pose, options.device, options.weights, options.scales,
+                                   segment=role == "target")
+        mask_dir = os.path.join(options.out, background.MASK_DIR) if role == "target" else None
         try:
             # From here on the outputs change: the old result must not look finished.
-            for name in (KEYPOINTS_FILE, layout.extra):
+            for name in (KEYPOINTS_FILE, layout.extra, background.PLATE_FILE, background.INFO_FILE):
                 if os.path.exists(os.path.join(options.out, name)):
                     os.remove(os.path.join(options.out, name))
+            masks_found = backend is not None and getattr(backend, "segments", False)
             kps = detect_and_write(reader, cutter, detect_cutter, backend,
-                                   os.path.join(options.out, layout.img))
+                                   os.path.join(options.out, layout.img),
+                                   mask_dir if masks_found else None)
         finally:
             if backend is not None:
                 backend.close()
@@ -516,7 +525,11 @@ def run_stage(role, options):
          (f"; {still_missing.sum()} frames stay without a pose (gaps longer than --max-gap "
           f"{options.max_gap})" if still_missing.any() else ""))
 
-    render_labels(clean, size, os.path.join(options.out, layout.label))
+    render_labels(clean, size, os.path.join(options.out, layout.label),
+                  mask_dir if mask_dir and not masks_found else None)
+    if role == "target":
+        report_plate(background.plate_for_target(options.out, n, os.path.join(options.out, layout.img)),
+                     "segmentation" if masks_found else "keypoints")
     if role == "source":
         save_npy(os.path.join(options.out, layout.extra), head_centers(clean).astype(np.float32))
     else:
@@ -530,6 +543,14 @@ def run_stage(role, options):
     return track
 
 
+def report_plate(plate, mask_source):
+    if plate.ok:
+        note(f"background plate: static camera; {plate.inpainted_share:.1%} of its pixels were never "
+             f"uncovered and are inpainted (person masks from {mask_source})")
+    else:
+        note(f"no background plate: {plate.reason}; training will use the full frame")
+
+
 def detection_window(window):
     """The window at the size the detector sees: the output size, or larger for small outputs.
 
@@ -541,15 +562,32 @@ def detection_window(window):
     return dataclasses.replace(window, size=(max(1, round(height * w / h)), height))
 
 
-def detect_and_write(reader, cutter, detect_cutter, backend, img_dir):
+def detect_and_write(reader, cutter, detect_cutter, backend, img_dir, mask_dir=None):
     """Pass 1: stream the video, write each processed frame, detect poses (unless backend is None).
 
     `cutter` makes the output frames, `detect_cutter` the frames the detector sees (the same
-    ones when it has the same size). Returns (T, 137, 3) keypoints in output-frame pixels
-    (zeros without a backend).
+    ones when it has the same size). With mask_dir, the backend's person masks are written there
+    at the output size. Returns (T, 137, 3) keypoints in output-frame pixels (zeros without a
+    backend).
     """
     os.makedirs(img_dir, exist_ok=True)
     remove_stale(img_dir)
+    if mask_dir:
+        os.makedirs(mask_dir, exist_ok=True)
+        remove_stale(mask_dir)
+    out_size = tuple(cutter.window.size)
+    first = [0]  # index of the first frame of the pending batch
+
+    def detect(writer, frames):
+        if not mask_dir:
+            return backend.detect_batch(frames)
+        kps, masks = backend.detect_batch_with_masks(frames)
+        for k, mask in enumerate(masks):
+            if (mask.shape[1], mask.shape[0]) != out_size:
+                mask = cv2.resize(mask, out_size, interpolation=cv2.INTER_AREA)
+            writer.submit(write_image, os.path.join(mask_dir, frame_name(first[0] + k)), mask)
+        first[0] += len(frames)
+        return kps
     same = detect_cutter.window == cutter.window
 
     def cut(frame):
@@ -571,27 +609,40 @@ def detect_and_write(reader, cutter, detect_cutter, backend, img_dir):
                     continue
                 batch.append(seen)
                 if len(batch) >= batch_size:
-                    poses.append(backend.detect_batch(batch))
+                    poses.append(detect(writer, batch))
                     bar.update(len(batch))
                     batch = []
             if batch:
-                poses.append(backend.detect_batch(batch))
+                poses.append(detect(writer, batch))
                 bar.update(len(batch))
     finally:
         bar.close()
     remove_stale(img_dir, count)
+    if mask_dir:
+        remove_stale(mask_dir, count)
     if backend is None:
         return np.zeros((count, N_POINTS, 3), np.float32)
     kps = np.concatenate(poses).astype(np.float32)
     return kps if same else cutter.window.to_frame(detect_cutter.window.to_video(kps))
 
 
-def render_labels(kps, size, label_dir):
-    """Pass 2: one label image per frame, drawn from the cleaned keypoints."""
+def write_keypoint_mask(path, kp, size):
+    write_image(path, background.keypoint_mask(kp, size))
+
+
+def render_labels(kps, size, label_dir, mask_dir=None):
+    """Pass 2: one label image per frame, drawn from the cleaned keypoints (and, with mask_dir,
+    the coarse person masks drawn from them, for pose sources without segmentation)."""
     os.makedirs(label_dir, exist_ok=True)
+    if mask_dir:
+        os.makedirs(mask_dir, exist_ok=True)
     with Writer() as writer:
         for t in tqdm(range(len(kps)), desc="labels", unit="frame", file=sys.stderr,
                       dynamic_ncols=True):
             writer.submit(write_label, os.path.join(label_dir, frame_name(t)), kps[t], size)
+            if mask_dir:
+                writer.submit(write_keypoint_mask, os.path.join(mask_dir, frame_name(t)), kps[t], size)
     remove_stale(label_dir, len(kps))
+    if mask_dir:
+        remove_stale(mask_dir, len(kps))
 

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from src import pose_stage
-from src.demo_data import make_dancer_video
+from src.demo_data import background_path, make_dancer_video
 from src.errors import UserError
 from src.files import list_frames, read_image
-from src.keypoints import BODY, LHAND, RHAND, PoseTrack
+from src.keypoints import BODY, LHAND, RHAND, B, PoseTrack
 from src.openpose_json import json_name
 from src.pose import make_backend
 from src.pose_stage import FrameCutter, Window, choose_window, parse_size
@@ -115,6 +115,26 @@ def test_target_stage_finds_the_dancer_and_writes_every_file(dancer, target_run)
     # Measured: mean 3.0 px (body about 180 px tall), PCK@0.1 = 1.00.
     assert pck >= 0.95, pck
     assert err.mean() < 6.0, err.mean()
+
+
+def test_target_stage_writes_masks_and_a_plate_of_the_known_background(dancer, target_run):
+    video, gt = dancer
+    out, _, proc = target_run
+    masks = list_frames(out / "train" / "train_mask")
+    assert [os.path.basename(m) for m in masks] == [f"{i:05d}.png" for i in range(40)]
+    mask = cv2.imread(masks[10], cv2.IMREAD_GRAYSCALE)
+    assert mask.shape == (256, 512) and mask.dtype == np.uint8
+    # The segmentation covers the dancer's hip (a point inside the body) and not the far corner.
+    hip = gt.keypoints[10, B["MidHip"], :2].round().astype(int)
+    assert mask[hip[1], hip[0]] > 200 and mask[5, 5] == 0
+    info = json.loads((out / "background.json").read_text())
+    assert info["plate"] is True and info["reason"] == "static camera"
+    assert 0.0 <= info["inpainted_share"] < 0.2
+    assert "background plate: static camera" in proc.stderr and "inpainted" in proc.stderr
+    plate = read_image(out / "background.png").astype(int)
+    truth = read_image(background_path(video)).astype(int)
+    # Away from the pixels the dancer never uncovered, the plate is the clean background.
+    assert np.abs(plate - truth).mean() < 3.0
 
 
 def test_hands_are_the_persons_own_sides(dancer, target_run):

@@ -13,17 +13,19 @@ from src.errors import UserError
 BACKENDS = ("mediapipe", "openpose")
 
 
-def make_backend(name, device="auto", weights=None, scales=None, video=True):
+def make_backend(name, device="auto", weights=None, scales=None, video=True, segment=False):
     """A ready backend by name: "mediapipe" (default; CPU) or "openpose" (torch; `device`).
 
     weights: OpenPose weights file (None = the default location).
     scales: OpenPose multi-scale search, e.g. (0.5, 1, 1.5, 2) or "0.5,1" (None = its default).
     video: True when frames are consecutive video frames (lets MediaPipe track between them);
         False for unrelated frames, e.g. a few samples spread over a video.
+    segment: also find the person's mask where the backend can (MediaPipe; its `segments` is then
+        True and detect_batch_with_masks() gives the masks).
     """
     if name == "mediapipe":
         from src.pose.mediapipe_backend import MediaPipeBackend
-        return MediaPipeBackend(video=video)
+        return MediaPipeBackend(video=video, segment=segment)
     if name == "openpose":
         try:
             from src.pose.openpose_backend import OpenPoseBackend

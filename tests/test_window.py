@@ -1,0 +1,103 @@
+"""The person-following window (src/window.py) and alpha compositing (src/composite.py), on
+keypoints and tensors with values worked out by hand."""
+import numpy as np
+import torch
+
+from src import composite, window
+
+FRAME = (256, 128)
+
+
+def box_track(x0s, y0=20.0, w=20.0, h=80.0):
+    """Poses whose only points are the two corners of a box (x0, y0)-(x0 + w, y0 + h)."""
+    kps = np.zeros((len(x0s), 137, 3), np.float32)
+    for t, x in enumerate(x0s):
+        kps[t, 0] = (x, y0, 1)
+        kps[t, 1] = (x + w, y0 + h, 1)
+    return kps
+
+
+def test_window_size_holds_the_grown_box_in_multiples():
+    kps = box_track([50.0] * 10)
+    # Box 20 x 80, grown by 0.15 * 80 = 12 on every side: 44 x 104 -> multiples of 16: 48 x 112.
+    assert window.window_size(kps, FRAME, multiple=16) == (48, 112)
+    assert window.window_size(kps, FRAME, multiple=8) == (48, 104)
+    # Capped at the frame (rounded down to the multiple); the whole frame without a person.
+    tall = box_track([50.0], y0=0, h=200)
+    assert window.window_size(tall, FRAME, multiple=16)[1] == 128
+    assert window.window_size(np.zeros((3, 137, 3), np.float32), (250, 130), 16) == (240, 128)
+
+
+def test_window_follows_a_moving_person_smoothly_and_holds_it():
+    x0s = 20 + 2.0 * np.arange(60)        # the box moves 2 px per frame to the right
+    kps = box_track(x0s)
+    size = (48, 112)
+    track = window.window_track(kps, size, FRAME)
+    assert track.shape == (60, 2) and track.dtype == np.int64
+    # Centred on the box: box centre x0 + 10, window corner centre - 24 (ends reflect: skip them).
+    mid = slice(10, 50)
+    assert np.abs(track[mid, 0] - (x0s[mid] + 10 - 24)).max() <= 1
+    assert (track[:, 1] == 60 - 56).all()    # box centre y = 20 + 80 / 2 = 60; corner 60 - 112 / 2
+    assert np.abs(np.diff(track[mid, 0], 2)).max() <= 1   # steady, no jitter
+    share, _ = window.coverage(kps, track, size)
+    assert share == 1.0
+
+
+def test_window_path_is_smoother_than_a_jittering_person():
+    rng = np.random.default_rng(0)
+    x0s = 100 + rng.choice([-3.0, 3.0], size=80)   # the detector jitters by +-3 px
+    track = window.window_track(box_track(x0s), (48, 112), FRAME)
+    assert np.abs(np.diff(track[:, 0])).mean() < 0.5 * np.abs(np.diff(x0s)).mean()
+    assert window.coverage(box_track(x0s), track, (48, 112))[0] == 1.0
+
+
+def test_window_stays_inside_the_frame_at_the_edges():
+    kps = box_track([-5.0, 0.0, 240.0, 250.0], y0=40.0)
+    track = window.window_track(kps, (48, 112), FRAME, sigma=0)
+    assert (track[:, 0] >= 0).all() and (track[:, 0] + 48 <= 256).all()
+    assert (track[:, 1] >= 0).all() and (track[:, 1] + 112 <= 128).all()
+    assert track[0, 0] == 0 and track[3, 0] == 256 - 48
+
+
+def test_coverage_counts_points_and_mask_pixels_outside():
+    kps = box_track([50.0, 50.0])
+    track = np.array([[40, 10], [100, 10]])        # the second window misses the person
+    share, mask_share = window.coverage(kps, track, (48, 112),
+                                        masks=[np.pad(np.full((10, 10), 255, np.uint8),
+                                                      ((20, 98), (45, 201)))] * 2)
+    assert share == 0.5          # 2 of 4 points inside
+    assert mask_share == 0.5     # the 10x10 blob at x 45-54 is inside the first window only
+    assert window.window_track(np.zeros((4, 137, 3), np.float32), (48, 112), FRAME).tolist() \
+        == [[104, 8]] * 4        # nobody: centred
+
+
+def test_composite_is_the_plate_where_alpha_is_0_and_the_generator_where_it_is_1():
+    h, w = 16, 20
+    plate = torch.rand(1, 3, h, w) * 2 - 1
+    colour = torch.rand(1, 3, h, w) * 2 - 1
+    out = torch.cat([colour, torch.full((1, 1, h, w), -1.0)], dim=1)     # alpha channel -1 -> 0
+    frame, alpha = composite.composite(out, plate)
+    assert torch.equal(frame, plate) and (alpha == 0).all()
+    out[:, 3] = 1.0                                                       # alpha channel 1 -> 1
+    frame, alpha = composite.composite(out, plate)
+    inner = (slice(None), slice(None), slice(4, h - 4), slice(4, w - 4))
+    assert torch.equal(frame[inner], colour[inner]) and (alpha[inner] == 1).all()
+    # At the window's border alpha fades to 0: the plate shows, no seam.
+    assert torch.equal(frame[..., 0, :], plate[..., 0, :]) and (alpha[..., :, 0] == 0).all()
+    assert alpha[0, 0, 8, 2].item() == 0.5                                 # 2 of EDGE 4 pixels in
+
+
+def test_quantized_alpha_gives_the_plate_bit_for_bit_below_half_a_level():
+    plate = torch.rand(1, 3, 12, 12) * 2 - 1
+    out = torch.cat([torch.rand(1, 3, 12, 12), torch.full((1, 1, 12, 12), -1 + 0.9 / 255)], dim=1)
+    frame, alpha = composite.composite(out, plate, quantize=True)        # alpha 0.45/255 -> 0
+    assert torch.equal(frame, plate) and (alpha == 0).all()
+
+
+def test_cut_and_paste_window():
+    image = torch.arange(2 * 3 * 6 * 8, dtype=torch.float32).reshape(2, 3, 6, 8)
+    windows = composite.cut(image, [(1, 2), (4, 0)], (3, 2))
+    assert windows.shape == (2, 3, 2, 3)
+    assert torch.equal(windows[0], image[0, :, 2:4, 1:4]) and torch.equal(windows[1], image[1, :, 0:2, 4:7])
+    pasted = composite.paste_window(image[0], torch.zeros(3, 2, 3), (1, 2))
+    assert (pasted[:, 2:4, 1:4] == 0).all() and pasted.sum() == image[0].sum() - windows[0].sum()
