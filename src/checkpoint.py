@@ -9,6 +9,8 @@ A checkpoint is one torch file (a dict of tensors and plain values, loaded with 
               on (by each process), skipped when resuming in the middle of an epoch
   step        global step count (both stages); lr: the learning rate of the next step
   rng         python, numpy, torch CPU (and CUDA) random states
+  plate, window   plate mode only: the background plate (H, W, 3) uint8 at the training size and
+              the window's (w, h)
 The data order needs no state of its own: each epoch's permutation comes from seed + epoch.
 Files in <checkpoints_dir>/<name>/: latest.pt (always the newest), epoch_N.pt every
 save_epoch_freq body epochs and face_epoch_N.pt for the face stage.
@@ -68,7 +70,9 @@ def load(path, hint="run train_pose2vid.py first", require=()):
 def options_of(state):
     """The TrainOptions stored in a checkpoint (unknown keys from other versions are dropped)."""
     known = TrainOptions.__dataclass_fields__
-    return TrainOptions(**{k: v for k, v in state["options"].items() if k in known})
+    values = {k: v for k, v in state["options"].items() if k in known}
+    values.setdefault("background", "none")  # checkpoints from before plate mode drew the full frame
+    return TrainOptions(**values)
 
 
 def rng_state():
@@ -108,12 +112,13 @@ IMAGE_CH = 3
 
 
 def build_generator(opt):
-    """Body generator: input (label, previous generated frame) = 6 channels, output RGB."""
+    """Body generator: input (label, previous frame) = 6 channels, output RGB (+ alpha in plate mode)."""
+    out_ch = IMAGE_CH + (opt.background == "plate")
     if opt.netG == "local":
-        return LocalEnhancer(LABEL_CH + IMAGE_CH, IMAGE_CH, ngf=opt.ngf // 2,
+        return LocalEnhancer(LABEL_CH + IMAGE_CH, out_ch, ngf=opt.ngf // 2,
                              global_kw=dict(ngf=opt.ngf, n_down=opt.n_downsample, n_blocks=opt.n_blocks),
                              n_blocks_local=opt.n_blocks_local)
-    return GlobalGenerator(LABEL_CH + IMAGE_CH, IMAGE_CH, ngf=opt.ngf, n_down=opt.n_downsample,
+    return GlobalGenerator(LABEL_CH + IMAGE_CH, out_ch, ngf=opt.ngf, n_down=opt.n_downsample,
                            n_blocks=opt.n_blocks)
 
 

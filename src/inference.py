@@ -10,6 +10,11 @@ frame given to set_previous()). Labels of any size are resized to the training s
 training resized them (src.data.resize_frame); the face box is in the label's pixels. The returned
 frame is RGB uint8 at the training size. The face GAN refines the face crop when the checkpoint has
 one and a box is given.
+
+Plate mode (a checkpoint trained over a background plate): the generator draws the window at
+`window=(x0, y0)` (see window_track(), which places it along a whole sequence of poses, as training
+did) and the frame is that composite over the plate; outside the window, and wherever the 8-bit
+alpha is 0, the frame is the plate bit for bit. Without a window the window is centred.
 """
 import contextlib
 import os
@@ -17,7 +22,8 @@ import os
 import numpy as np
 import torch
 
-from src import checkpoint
+from src import checkpoint, window
+from src.composite import composite, cut, paste_window
 from src.data import FACE_FEATHER, crop, paste, resize_frame, scale_face_box, to_chw_uint8, to_model, to_rgb
 from src.device import pick_device
 from src.errors import UserError
@@ -42,6 +48,12 @@ class FramePredictor:
         self._memory_format = torch.channels_last if cuda else torch.contiguous_format
         self._bf16 = cuda and self.options.bf16
         self.generator = self._ready(checkpoint.build_generator(self.options), state["G"])
+        self.plate = self.window_size = None
+        if self.options.background == "plate":
+            if "plate" not in state or "window" not in state:
+                raise UserError(f"{path}: a plate-mode checkpoint without its plate; train it again")
+            self.plate = to_model(to_chw_uint8(state["plate"].numpy())[None], self.device, self._memory_format)
+            self.window_size = tuple(int(v) for v in state["window"].tolist())
         self.face_generator = None
         if "faceG" in state:
             self.face_generator = self._ready(checkpoint.build_face_generator(self.options), state["faceG"])
@@ -65,6 +77,15 @@ class FramePredictor:
             raise UserError(f"{what}: expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
         return to_model(to_chw_uint8(resize_frame(rgb, self.size))[None], self.device, self._memory_format)
 
+    def window_track(self, keypoints, keypoints_size):
+        """(T, 2) window corners at .size for a sequence of poses (T, 137, 3) given in pixels of a
+        frame of keypoints_size (w, h); None for a full-frame model."""
+        if self.plate is None:
+            return None
+        sx, sy = self.size[0] / keypoints_size[0], self.size[1] / keypoints_size[1]
+        kps = np.asarray(keypoints, np.float32) * np.array([sx, sy, 1], np.float32)
+        return window.window_track(kps, self.window_size, self.size)
+
     def reset(self):
         """Start a new sequence: the next frame is generated with no previous frame (zeros)."""
         w, h = self.size
@@ -80,14 +101,18 @@ class FramePredictor:
         return to_rgb(self._previous[0])
 
     @torch.inference_mode()
-    def predict(self, label_rgb, face_box=None):
+    def predict(self, label_rgb, face_box=None, window=None):
         """The frame for `label_rgb` (RGB uint8, any size), RGB uint8 at .size.
 
         face_box: (x0, y0, x1, y1) around the face in the label's pixels (as in pose.npy), or None.
+        window: plate mode: the window's corner (x0, y0) at .size (from window_track()).
         """
         label = self._tensor(label_rgb, "predict")
-        with self._autocast():
-            fake = self.generator(torch.cat([label, self._previous], dim=1)).float()
+        if self.plate is None:
+            with self._autocast():
+                fake = self.generator(torch.cat([label, self._previous], dim=1)).float()
+        else:
+            fake = self._composite(label, window)
         # The next frame sees the generator's own output, as in training (where the face GAN came
         # after the generator was trained and never fed back).
         self._previous = fake
@@ -99,3 +124,15 @@ class FramePredictor:
                 face = self.face_generator.refine(crop(label, box), crop(fake, box)).float()
             out = paste(fake, face, box, feather=FACE_FEATHER)
         return to_rgb(out[0])
+
+    def _composite(self, label, corner):
+        """Plate mode: the plate with the generator's window at `corner` composited in."""
+        (ww, wh), (w, h) = self.window_size, self.size
+        if corner is None:
+            corner = ((w - ww) // 2, (h - wh) // 2)
+        corner = [corner]
+        with self._autocast():
+            out = self.generator(torch.cat([cut(label, corner, (ww, wh)),
+                                            cut(self._previous, corner, (ww, wh))], dim=1))
+        frame, _ = composite(out.float(), cut(self.plate, corner, (ww, wh)), quantize=True)
+        return paste_window(self.plate[0], frame[0], corner[0])[None]

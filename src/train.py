@@ -5,6 +5,9 @@ Body stage, one step on a pair of consecutive frames (t, t+1):
     fake_t+1 = G(label_t+1, fake_t)         temporal smoothing: G sees its previous output
     D judges pairs: real (label_t, label_t+1, image_t, image_t+1) vs fake (..., fake_t, fake_t+1)
     G loss = LSGAN + 10 * feature matching + 10 * VGG16 perceptual;  D loss = LSGAN (real + fake) / 2
+Plate mode (when make_target.py found a static camera; src/background.py, src/window.py): G draws
+only a window that follows the person, as colour + alpha over the background plate, and every
+frame above is that composite (src/composite.py); G loss + lambda_alpha * L1(alpha, person mask).
 Face stage (after the body stage, G frozen): a square crop around the face of each generated
 frame is refined by the face generator, face = crop(fake) + F(crop(label), crop(fake)), judged by
 its own discriminator against the real crop; F loss = LSGAN + 10 * VGG16 perceptual
@@ -27,9 +30,10 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from src import checkpoint, device as devices, losses, web
+from src.composite import composite
 from src.config.train_opt import merge_with_checkpoint
 from src.data import (FACE_FEATHER, EpochSampler, PairDataset, TargetFrames, crop, make_loader, paste,
-                      split_indices, to_model, to_rgb)
+                      plate_windows, split_indices, to_model, to_rgb)
 from src.errors import UserError
 from src.files import write_bytes
 
@@ -40,16 +44,23 @@ class PairGenerator(nn.Module):
     One module call per step, so that DistributedDataParallel sees one forward per backward.
     fake_t is not detached: the losses on fake_t+1 also train G to produce a previous frame that
     serves the next one, which is how G is used at inference (it feeds its own outputs).
+    With a plate (plate mode) each frame is G's colour composited over it with G's alpha, and the
+    composite is what the next frame is fed. Returns (fake_t, fake_t1, alpha_t, alpha_t1); the
+    alphas are None without a plate.
     """
 
     def __init__(self, generator):
         super().__init__()
         self.generator = generator
 
-    def forward(self, label_t, label_t1):
-        fake_t = self.generator(torch.cat([label_t, torch.zeros_like(label_t)], dim=1))
-        fake_t1 = self.generator(torch.cat([label_t1, fake_t.to(label_t1.dtype)], dim=1))
-        return fake_t, fake_t1
+    def forward(self, label_t, label_t1, plate=None):
+        fake_t, alpha_t = self._frame(torch.cat([label_t, torch.zeros_like(label_t)], dim=1), plate)
+        fake_t1, alpha_t1 = self._frame(torch.cat([label_t1, fake_t.to(label_t1.dtype)], dim=1), plate)
+        return fake_t, fake_t1, alpha_t, alpha_t1
+
+    def _frame(self, inputs, plate):
+        out = self.generator(inputs)
+        return (out, None) if plate is None else composite(out, plate)
 
 
 class FaceRefiner(nn.Module):
@@ -108,6 +119,13 @@ class Runtime:
         fmt = lambda x: x.contiguous(memory_format=self.memory_format)  # noqa: E731
         return fmt(label[:, 0]), fmt(label[:, 1]), fmt(image[:, 0]), fmt(image[:, 1]), batch["box"]
 
+    def plate_batch(self, batch):
+        """Plate mode: (plate (N, 3, h, w) in [-1, 1], masks (N, 2, h, w) in [0, 1]); else (None, None)."""
+        if "plate" not in batch:
+            return None, None
+        plate = to_model(batch["plate"], self.device).contiguous(memory_format=self.memory_format)
+        return plate, batch["mask"][:, :, 0].to(self.device).float().div_(255)
+
 
 def _loss_values(named, dist):
     """{name: float} of the step's losses, averaged over processes (one device sync per step)."""
@@ -141,7 +159,7 @@ class _GANStage:
 
 class BodyStage(_GANStage):
     """One optimisation step of G and D on a batch of frame pairs."""
-    losses = ("G_GAN", "G_feat", "G_VGG", "D_real", "D_fake")
+    losses = ("G_GAN", "G_feat", "G_VGG", "D_real", "D_fake")  # and G_alpha in plate mode
 
     def __init__(self, opt, rt, G, D, vgg):
         self.opt, self.rt, self.G, self.D, self.vgg = opt, rt, G, D, vgg
@@ -155,8 +173,9 @@ class BodyStage(_GANStage):
         """Train on one batch; returns ({loss name: value}, sample images (label, fake, real))."""
         opt, rt, D = self.opt, self.rt, self.D
         label_t, label_t1, real_t, real_t1, _ = rt.batch(batch)
+        plate, masks = rt.plate_batch(batch)
         with rt.autocast():
-            fake_t, fake_t1 = self.pair(label_t, label_t1)
+            fake_t, fake_t1, alpha_t, alpha_t1 = self.pair(label_t, label_t1, plate)
             real = torch.cat([label_t, label_t1, real_t, real_t1], dim=1)
             fake = torch.cat([label_t, label_t1, fake_t, fake_t1], dim=1)
 
@@ -171,7 +190,11 @@ class BodyStage(_GANStage):
                                                                     opt.n_layers_D)
             g_vgg = (opt.lambda_vgg * self.vgg(torch.cat([fake_t, fake_t1]), torch.cat([real_t, real_t1]))
                      if opt.lambda_vgg > 0 else torch.zeros((), device=rt.device))
-            loss_G = g_gan + g_feat + g_vgg
+            # Plate mode: alpha follows the person mask (weakly: the other losses may still draw
+            # what the mask misses, such as the shadow), so G cannot redraw the background.
+            g_alpha = (opt.lambda_alpha * (torch.cat([alpha_t, alpha_t1], 1) - masks).abs().mean()
+                       if plate is not None else torch.zeros((), device=rt.device))
+            loss_G = g_gan + g_feat + g_vgg + g_alpha
         self.optG.zero_grad(set_to_none=True)
         loss_G.backward()
         self.optG.step()
@@ -181,6 +204,8 @@ class BodyStage(_GANStage):
         d_real, d_fake = self.update_discriminator(self.D_train, self.optD, real, fake)
 
         named = {"G_GAN": g_gan, "G_feat": g_feat, "G_VGG": g_vgg, "D_real": d_real, "D_fake": d_fake}
+        if plate is not None:
+            named["G_alpha"] = g_alpha
         return named, (label_t1[0], fake_t1[0], real_t1[0])
 
     def state(self):
@@ -208,8 +233,9 @@ class FaceStage(_GANStage):
     def step(self, batch):
         opt, rt, FD = self.opt, self.rt, self.FD
         label_t, label_t1, real_t, real_t1, boxes = rt.batch(batch)
+        plate, _ = rt.plate_batch(batch)
         with torch.no_grad(), rt.autocast():
-            fake_t, fake_t1 = self.pair(label_t, label_t1)  # as at inference: the temporal feed
+            fake_t, fake_t1, _, _ = self.pair(label_t, label_t1, plate)  # as at inference: the temporal feed
         # Both frames of each pair are face samples.
         boxes = torch.cat([boxes[:, 0], boxes[:, 1]])
         fakes = torch.cat([fake_t, fake_t1]).float()
@@ -275,12 +301,33 @@ class Trainer:
             self.stage = "face"
         face_needed = opt.face_epochs > 0 or self.stage == "face"
         self.frames = TargetFrames(opt.dataroot, need_face_boxes=face_needed)
+        self.windows = self._plate_mode()
+        opt = self.opt
         self.train_idx, self.held_idx = split_indices(len(self.frames), opt.holdout)
-        self.dataset = PairDataset(self.frames, self.train_idx, opt.wh, flip=opt.flip, seed=opt.seed)
+        self.dataset = PairDataset(self.frames, self.train_idx, opt.wh, flip=opt.flip, seed=opt.seed,
+                                   windows=self.windows)
         if len(self.dataset) == 0:
             raise UserError(f"{opt.dataroot}: {len(self.train_idx)} training frame(s) make no pair of "
                             f"consecutive frames; use more frames or a smaller --holdout")
         self._build(state, face_needed)
+
+    def _plate_mode(self):
+        """PlateWindows in plate mode, else None; opt.background becomes 'plate' or 'none'."""
+        opt = self.opt
+        if opt.background == "none":
+            return None
+        multiple = 2 ** (opt.n_downsample + (opt.netG == "local"))
+        windows, why = plate_windows(self.frames, opt.wh, multiple)
+        if windows is None:
+            if opt.background == "plate":
+                raise UserError(f"{opt.dataroot}: no background plate ({why}); re-run make_target.py, "
+                                f"or train on the full frame with --background none")
+            if self.main:
+                print(f"note: no background plate ({why}); training on the full frame")
+            self.opt = dataclasses.replace(opt, background="none")
+            return None
+        self.opt = dataclasses.replace(opt, background="plate")
+        return windows
 
     def _previous_state(self, opt, given):
         """The checkpoint this run continues (--resume / --face), or None for a fresh run."""
@@ -358,6 +405,9 @@ class Trainer:
         state = {"options": dataclasses.asdict(self.opt), "stage": self.stage, "epoch": self.epoch,
                  "done": self.done, "step": self.step, "rng": checkpoint.rng_state(),
                  "G": self.G.state_dict(), "D": self.D.state_dict(), **self.body.state()}
+        if self.windows is not None:  # what inference needs to composite: the plate and window size
+            state.update(plate=torch.from_numpy(self.windows.plate.copy()),
+                         window=torch.tensor(self.windows.size))
         if self.face is not None and self.stage == "face":
             state.update(faceG=self.FG.state_dict(), faceD=self.FD.state_dict(), **self.face.state())
         return state
@@ -437,6 +487,10 @@ class Trainer:
         if self.FG is not None:
             nets += f", face G {_params(self.FG) / 1e6:.2f} M, face D {_params(self.FD) / 1e6:.2f} M"
         print(f"networks: {nets}")
+        if self.windows is not None:
+            (ww, wh), share = self.windows.size, self.windows.point_share
+            print(f"plate mode: G draws a {ww}x{wh} window that follows the person ({ww * wh / (w * h):.0%} "
+                  f"of the frame; it holds {share:.1%} of the keypoints) over the background plate")
         precision = "bf16 autocast" if self.rt.bf16 else "float32"
         print(f"device: {self.rt.device} ({precision}), {dist.world} process(es), batch {opt.batch_size} "
               f"pair(s) per process")

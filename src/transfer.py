@@ -9,7 +9,8 @@ Writes <out>/00000.png...                 one frame per label at the model's siz
        <out>/.transfer.json               which checkpoint and labels the frames come from
        <out>/.previous_face.npz           the newest frame's face crop before refinement (resume)
 
-Frames are made in order, each fed the previous generated frame (as in training). Memory stays
+Frames are made in order, each fed the previous generated frame (as in training). A plate-mode
+model draws a window that follows the normalized poses over the target's background plate. Memory stays
 flat: one label is read ahead and at most MAX_PENDING frames wait for their PNG write. Writes go
 through one writer thread in order, so the frames on disk are always a prefix of the video; a
 re-run keeps that prefix and continues after it, feeding the last kept frame in as the previous
@@ -51,6 +52,7 @@ class SourceLabels:
             raise UserError(f"{done}: not found, so {source_dir} holds no finished normalized labels; "
                             "run normalization.py first")
         track = PoseTrack.load(done, "normalization.py")
+        self.keypoints, self.keypoints_size = track.keypoints, track.size  # where plate mode's window goes
         self.label_dir, self.stamp = label_dir, os.stat(done).st_mtime_ns
         self.paths = list_frames(label_dir)
         names = [os.path.basename(p) for p in self.paths]
@@ -200,6 +202,8 @@ def generate(predictor, source, out_dir, start=0):
         predictor.reset()
     if start >= len(source):
         return
+    # Plate mode: the window follows the normalized poses, placed along the whole video as in training.
+    windows = predictor.window_track(source.keypoints, source.keypoints_size)
     with concurrent.futures.ThreadPoolExecutor(1) as reader, \
             concurrent.futures.ThreadPoolExecutor(1) as writer:
         pending = collections.deque()
@@ -209,7 +213,7 @@ def generate(predictor, source, out_dir, start=0):
             if i + 1 < len(source):
                 next_label = reader.submit(source.label, i + 1)
             box = source.face_box(i) if use_face else None
-            frame = predictor.predict(label, face_box=box)
+            frame = predictor.predict(label, face_box=box, window=None if windows is None else windows[i])
             face = unrefined_face(predictor, source.size, box) if use_face else None
             pending.append(writer.submit(write_frame, out_dir, i, frame, face))
             while len(pending) > MAX_PENDING or (pending and pending[0].done()):

@@ -29,6 +29,7 @@ class TrainOptions:
     size: str = "512x256"  # training resolution WIDTHxHEIGHT; frames and labels are resized to it
     holdout: float = 0.0  # fraction of the target's last frames never trained on (kept for evaluation), e.g. 0.2
     flip: bool = False  # random horizontal flips; labels are re-drawn from the flipped keypoints so left and right swap
+    background: str = "auto"  # 'auto': the generator draws only a window that follows the person, over the background plate, when make_target.py made a plate (static camera), else the full frame; 'plate': require the plate; 'none': always the full frame
     batch_size: int = 1  # frame pairs per step (per process under torchrun)
     num_workers: int = 2  # data loader worker processes that read and resize frames (0 = in the main process)
     # --- generator ---
@@ -44,6 +45,7 @@ class TrainOptions:
     # --- losses and optimiser ---
     lambda_feat: float = 10.0  # weight of the discriminator feature-matching loss
     lambda_vgg: float = 10.0  # weight of the VGG16 perceptual loss of the body generator (0 = off, faster)
+    lambda_alpha: float = 1.0  # plate mode: weight of the L1 loss between the generator's alpha and the person mask
     lr: float = 0.0002  # Adam learning rate of generators and discriminators
     beta1: float = 0.5  # Adam beta1
     niter: int = 20  # body-stage epochs at the full learning rate
@@ -89,7 +91,7 @@ PRESETS = {
 
 # Options that fix the shape of the networks, the data split or the frame size: a run that continues
 # a checkpoint keeps the checkpoint's values and refuses different ones on the command line.
-LOCKED_ON_RESUME = ("netG", "ngf", "n_downsample", "n_blocks", "n_blocks_local", "ndf", "num_D",
+LOCKED_ON_RESUME = ("background", "netG", "ngf", "n_downsample", "n_blocks", "n_blocks_local", "ndf", "num_D",
                     "n_layers_D", "face_ngf", "face_n_blocks", "face_ndf", "face_num_D", "size",
                     "holdout")
 
@@ -114,6 +116,8 @@ def validate(opt):
     w, h = opt.wh
     if opt.preset and opt.preset not in PRESETS:
         raise UserError(f"--preset {opt.preset!r}: expected one of {', '.join(PRESETS)}")
+    if opt.background not in ("auto", "plate", "none"):
+        raise UserError(f"--background {opt.background!r}: expected auto, plate or none")
     if opt.netG not in ("global", "local"):
         raise UserError(f"--netG {opt.netG!r}: expected 'global' or 'local'")
     if opt.device not in ("auto", "cpu", "cuda") and not opt.device.startswith("cuda:"):
@@ -188,6 +192,7 @@ def merge_with_checkpoint(saved, opt, given):
     """
     names = {f.name for f in dataclasses.fields(TrainOptions)}
     values = {k: v for k, v in saved.items() if k in names}
+    values.setdefault("background", "none")  # checkpoints from before plate mode drew the full frame
     for name in sorted(given):
         if name in LOCKED_ON_RESUME and name in values and values[name] != getattr(opt, name):
             raise UserError(f"--{name} {getattr(opt, name)!r}: the checkpoint was trained with "
