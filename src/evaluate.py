@@ -248,9 +248,7 @@ def summarize(per_frame):
     for region in REGIONS:
         out[region] = {}
         for m in IMAGE_METRICS:
-            vals = np.asarray(per_frame[region][m], np.float64)
-            vals = vals[np.isfinite(vals)]
-            out[region][m] = float(vals.mean()) if vals.size else math.nan
+            out[region][m] = nanmean(per_frame[region][m])
         out[region]["frames"] = int(np.isfinite(np.asarray(per_frame[region]["ssim"], np.float64)).sum())
     return out
 
