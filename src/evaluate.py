@@ -210,12 +210,15 @@ def run_frames(frames, held, body_boxes, person_boxes, predictors, size, lpips, 
     temporal = [TemporalMeter(lpips["lpips"]) for _ in range(len(predictors) + 1)]  # runs, then real
     for predictor in predictors:
         predictor.reset()  # the first held-out frame starts from a blank previous frame
+    # Plate-mode models: the window follows the held-out poses, placed along them as transfer does.
+    windows = [p.window_track(frames.track.keypoints[held], frames.track.size) for p in predictors]
     try:
         for pos, t in enumerate(tqdm(held, desc="evaluate", unit="frame")):
             label, real = read_image(frames.labels[t]), read_image(frames.images[t])
             label_size = (label.shape[1], label.shape[0])
             # predict() takes the label and face box at the data's size, and resizes them itself.
-            fakes = [p.predict(label, face_box=frames.face_boxes[t]) for p in predictors]
+            fakes = [p.predict(label, face_box=frames.face_boxes[t], window=None if w is None else w[pos])
+                     for p, w in zip(predictors, windows)]
             real = resize_frame(real, size)
             boxes = {"whole": (0, 0, size[0], size[1]), "body": body_boxes[pos],
                      "face": tuple(int(v) for v in scale_face_box(frames.face_boxes[t], label_size, size))}

@@ -453,6 +453,7 @@ class Trainer:
     def run(self):
         opt, main = self.opt, self.main
         self.web_dir = os.path.join(self.dir, "web")
+        self.started, self.stopped = time.perf_counter(), None  # for --max_minutes
         if main:
             os.makedirs(self.dir, exist_ok=True)
             write_bytes(os.path.join(self.dir, "options.txt"),
@@ -464,11 +465,11 @@ class Trainer:
         try:
             if self.stage == "body":
                 if self._run_stage("body", opt.niter + opt.niter_decay):
-                    return self._finish("stopped at --max_steps")
+                    return self._finish(self.stopped)
                 if self.face is not None and opt.face_epochs > 0:
                     self.stage, self.epoch, self.done = "face", 0, 0
             if self.stage == "face" and self._run_stage("face", opt.face_epochs):
-                return self._finish("stopped at --max_steps")
+                return self._finish(self.stopped)
         except KeyboardInterrupt:
             if main:
                 kept = (f"{self.latest} (step {self.saved_step}) is kept" if self.saved_step is not None
@@ -505,7 +506,8 @@ class Trainer:
         return {"step": self.step, "stage": self.stage, "epoch": self.epoch, "checkpoint": self.latest}
 
     def _run_stage(self, stage, n_epochs):
-        """Train `stage` until n_epochs are complete; True when --max_steps stopped it first."""
+        """Train `stage` until n_epochs are complete; True when --max_steps or --max_minutes stopped
+        it first (self.stopped says which)."""
         opt, dist = self.opt, self.dist
         trainer = self.body if stage == "body" else self.face
         sampler = EpochSampler(self.dataset, dist.world, dist.rank, opt.seed)
@@ -514,6 +516,7 @@ class Trainer:
         if self.epoch >= n_epochs:
             return False
         if opt.max_steps and self.step >= opt.max_steps:
+            self.stopped = "stopped at --max_steps"
             return True
         done_steps = self.epoch * per_epoch + math.ceil(self.done / opt.batch_size)
         bar = tqdm(total=n_epochs * per_epoch, initial=done_steps, desc=stage, unit="step",
@@ -544,6 +547,10 @@ class Trainer:
                         if self.step % opt.display_freq == 0 or self.step == 1:
                             self._sample(sample)
                     if opt.max_steps and self.step >= opt.max_steps:
+                        self.stopped = "stopped at --max_steps"
+                    elif opt.max_minutes and time.perf_counter() - self.started > 60 * opt.max_minutes:
+                        self.stopped = f"stopped after --max_minutes {opt.max_minutes:g}"
+                    if self.stopped:
                         self.save()
                         return True
                     if self.step % opt.save_latest_freq == 0:

@@ -335,3 +335,13 @@ def test_loss_plot_with_a_stage_that_just_started(tmp_path):
         log.append({"step": step, "stage": stage, "epoch": 1, "lr": 2e-4, **losses, "samples_per_s": 1.0})
     assert plot_losses(log.path, str(tmp_path / "loss.png"))
     assert (tmp_path / "loss.png").stat().st_size > 1000
+
+
+def test_max_minutes_stops_and_saves_and_resume_continues(tmp_path, capsys):
+    make_target_dir(tmp_path / "target", n=6)
+    result = run(tiny_args(tmp_path, "--niter", "2", "--niter_decay", "0", "--face_epochs", "0",
+                           "--max_minutes", "0.00001"))
+    assert result["step"] == 1 and result["stage"] == "body"        # one step is past 0.6 ms
+    assert "stopped after --max_minutes 1e-05 at step 1" in capsys.readouterr().out
+    result = run(tiny_args(tmp_path, "--niter", "2", "--niter_decay", "0", "--face_epochs", "0", "--resume"))
+    assert result["step"] == 10                                      # 2 epochs of 5 pairs

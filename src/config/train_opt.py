@@ -62,6 +62,7 @@ class TrainOptions:
     bf16: bool = True  # bfloat16 autocast on CUDA (the CPU always trains in float32)
     seed: int = 0  # seed of weight init and data order; each epoch's order is derived from seed + epoch
     max_steps: int = 0  # stop (and save) once the global step count reaches this (0 = run every epoch); for tests and benchmarks
+    max_minutes: float = 0.0  # stop (and save) after this many minutes of training in this run (0 = no limit); --resume continues; for time-boxed runs and benchmarks
     display_freq: int = 200  # steps between sample rows (label | generated | real) on the web page
     save_latest_freq: int = 1000  # steps between saves of latest.pt inside an epoch (it is also saved after every epoch)
     save_epoch_freq: int = 10  # keep epoch_N.pt every this many epochs (face stage: face_epoch_N.pt)
@@ -138,6 +139,8 @@ def validate(opt):
                  "n_downsample", "n_blocks_local", "face_n_blocks"):
         if getattr(opt, name) < 0:
             raise UserError(f"--{name} {getattr(opt, name)}: must not be negative")
+    if opt.max_minutes < 0:
+        raise UserError(f"--max_minutes {opt.max_minutes}: must not be negative")
     if opt.lr <= 0:
         raise UserError(f"--lr {opt.lr}: must be positive")
     return opt
@@ -200,7 +203,7 @@ def merge_with_checkpoint(saved, opt, given):
         if name != "preset":
             values[name] = getattr(opt, name)
     # What this run does, and where it stops, is never inherited from the run that wrote the checkpoint.
-    for name in ("resume", "face", "load_pretrain", "max_steps"):
+    for name in ("resume", "face", "load_pretrain", "max_steps", "max_minutes"):
         values[name] = getattr(opt, name)
     values["preset"] = saved.get("preset", "")
     return validate(TrainOptions(**values))

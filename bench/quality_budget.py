@@ -1,0 +1,173 @@
+"""Quality at a fixed training budget: full-frame vs plate-mode models, trained side by side.
+
+    python bench/quality_budget.py [--budget-min 30] [--configs full,plate] [--work /tmp/edn_budget]
+                                   [--transfer-source ../shared/data/source_aerobics.mp4]
+
+1. make_target.py on frames 0-999 of EDN subject 4 (../shared/data/target_edn_subject4.mp4) at
+   256x128, once (kept in --work): frames, labels, person masks, background plate.
+2. Every configuration trains the cpu preset's networks on frames 0-799 (--holdout 0.2) for the
+   same wall-clock budget, all at the same time, each process with an equal share of the cores
+   (torch threads = cores / configurations). Training side by side means a busy moment of the
+   machine slows every configuration alike. The learning rate stays constant (the budget, not an
+   epoch count, ends the run) and the face stage is off, so the rows compare the body generators.
+3. FLOPs of one training step (G forward + backward through the pair, D, losses, both updates),
+   counted exactly with torch's FlopCounterMode on a real batch of each configuration.
+4. src.evaluate on the held-out frames 800-999: LPIPS (AlexNet and VGG) and SSIM of the body crop,
+   the face crop and the whole frame, tLP and background flicker (generated and real).
+5. With --transfer-source: the source video's poses are normalized onto the target and each model
+   transfers them; the flicker of those frames (no ground truth) is measured with --frames.
+
+Prints one row per configuration; everything lands in --work (checkpoints, eval pages, logs).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+CONFIGS = {
+    "full": ["--background", "none"],     # today's full-frame cpu preset
+    "plate": ["--background", "plate"],   # plate + person-following window
+}
+COMMON = ["--preset", "cpu", "--size", "256x128", "--holdout", "0.2", "--face_epochs", "0",
+          "--niter", "1000", "--niter_decay", "0", "--num_workers", "1", "--device", "cpu",
+          "--display_freq", "500", "--save_latest_freq", "1000"]
+
+
+def run(cmd, log, env=None, wait=True):
+    """Run a command with its output in a log file; returns the Popen (waited for unless wait=False)."""
+    f = open(log, "w")
+    proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+    if wait and proc.wait():
+        raise SystemExit(f"failed: {' '.join(cmd)} (see {log})")
+    return proc
+
+
+def prepare_target(args):
+    target = os.path.join(args.work, "target")
+    if not os.path.isfile(os.path.join(target, "keypoints.npz")):
+        print(f"make_target: {args.video} -> {target}", flush=True)
+        run([sys.executable, "make_target.py", "--video", args.video, "--out", target, "--size", "256x128",
+             "--max-frames", "1000"], os.path.join(args.work, "make_target.log"))
+    return target
+
+
+def train_all(args, target):
+    """Train every configuration for the budget at once; returns {name: steps}."""
+    threads = max(1, (os.cpu_count() or 2) // len(args.configs))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    procs = {}
+    for name in args.configs:
+        cmd = [sys.executable, "train_pose2vid.py", *COMMON, *CONFIGS[name], "--name", name, "--dataroot", target,
+               "--checkpoints_dir", os.path.join(args.work, "ckpt"), "--max_minutes", str(args.budget_min),
+               "--resume"]
+        procs[name] = run(cmd, os.path.join(args.work, f"train_{name}.log"), env=env, wait=False)
+    print(f"training {', '.join(args.configs)} side by side for {args.budget_min:g} min "
+          f"({threads} thread(s) each)", flush=True)
+    for name, proc in procs.items():
+        if proc.wait():
+            raise SystemExit(f"training {name} failed (see {args.work}/train_{name}.log)")
+    import torch
+    return {name: int(torch.load(os.path.join(args.work, "ckpt", name, "latest.pt"), map_location="cpu",
+                                 weights_only=True)["step"]) for name in args.configs}
+
+
+def flops_per_step(args, target, name):
+    """Exact FLOPs of one body training step of configuration `name` on a real batch."""
+    import torch
+    from torch.utils.data import default_collate
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from src.config.train_opt import parse
+    from src.device import setup, teardown
+    from src.train import Trainer
+
+    opt, given = parse([*COMMON, *CONFIGS[name], "--name", "flops_" + name, "--dataroot", target,
+                        "--checkpoints_dir", os.path.join(args.work, "flops")])
+    dist = setup("cpu")
+    try:
+        trainer = Trainer(opt, given, dist)
+        batch = default_collate([trainer.dataset[0]])
+        counter = FlopCounterMode(display=False)
+        with counter:
+            trainer.body.step(batch)
+        return counter.get_total_flops(), trainer.windows.size if trainer.windows else opt.wh
+    finally:
+        teardown(dist)
+
+
+def evaluate(args, target, name):
+    out = os.path.join(args.work, "eval", name)
+    run([sys.executable, "-m", "src.evaluate", "--name", os.path.join(args.work, "ckpt", name), "--dataroot",
+         target, "--out", out, "--device", "cpu"], os.path.join(args.work, f"eval_{name}.log"))
+    with open(os.path.join(out, "metrics.json")) as f:
+        return json.load(f)
+
+
+def transfer_flicker(args, target, name):
+    """Flicker of a transfer of --transfer-source by model `name` (and of the real target frames)."""
+    source = os.path.join(args.work, "source")
+    if not os.path.isfile(os.path.join(source, "keypoints.npz")):
+        run([sys.executable, "make_source.py", "--video", args.transfer_source, "--out", source, "--size",
+             "256x128"], os.path.join(args.work, "make_source.log"))
+    if not os.path.isfile(os.path.join(source, "keypoints_norm.npz")):
+        run([sys.executable, "normalization.py", "--source", source, "--target", target],
+            os.path.join(args.work, "normalization.log"))
+    frames = os.path.join(args.work, "transfer", name)
+    run([sys.executable, "transfer.py", "--name", name, "--checkpoints", os.path.join(args.work, "ckpt"),
+         "--source", source, "--out", frames, "--device", "cpu"], os.path.join(args.work, f"transfer_{name}.log"))
+    out = os.path.join(args.work, "eval_transfer", name)
+    run([sys.executable, "-m", "src.evaluate", "--frames", frames, "--keypoints",
+         os.path.join(source, "keypoints_norm.npz"), "--out", out, "--device", "cpu"],
+        os.path.join(args.work, f"eval_transfer_{name}.log"))
+    with open(os.path.join(out, "metrics.json")) as f:
+        return json.load(f)["temporal"]["flicker"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Full-frame vs plate-mode models at the same training budget, "
+                                             "evaluated on held-out frames of EDN subject 4.")
+    ap.add_argument("--video", default=os.path.join(ROOT, "..", "shared", "data", "target_edn_subject4.mp4"))
+    ap.add_argument("--budget-min", type=float, default=30.0, help="wall-clock minutes of training per "
+                    "configuration, all at once (default 30)")
+    ap.add_argument("--configs", default="full,plate", help=f"comma-separated, of {', '.join(CONFIGS)}")
+    ap.add_argument("--work", default="/tmp/edn_budget", help="working folder (kept; the target is reused)")
+    ap.add_argument("--transfer-source", default=None, help="also transfer this source video with each "
+                    "model and measure the result's flicker")
+    args = ap.parse_args()
+    args.configs = args.configs.split(",")
+    os.makedirs(args.work, exist_ok=True)
+    target = prepare_target(args)
+    flops = {name: flops_per_step(args, target, name) for name in args.configs}
+    tic = time.time()
+    steps = train_all(args, target)
+    print(f"trained in {(time.time() - tic) / 60:.1f} min", flush=True)
+    reports = {name: evaluate(args, target, name) for name in args.configs}
+    moved = ({name: transfer_flicker(args, target, name) for name in args.configs}
+             if args.transfer_source else {})
+
+    head = (f"{'config':<7} {'window':>8} {'steps':>6} {'GFLOP/step':>10} | {'LPIPS body':>10} {'face':>6} "
+            f"{'whole':>6} | {'VGG body':>8} {'face':>6} {'whole':>6} | {'SSIM body':>9} {'face':>6} "
+            f"{'whole':>6} | {'tLP':>6} {'flicker':>7}" + (f" {'transfer flicker':>16}" if moved else ""))
+    print(head)
+    for name in args.configs:
+        m = reports[name]["runs"][0]["metrics"]
+        t = reports[name]["runs"][0]["temporal"]
+        (f, (w, h)) = flops[name]
+        row = (f"{name:<7} {f'{w}x{h}':>8} {steps[name]:>6} {f / 1e9:>10.2f} | {m['body']['lpips']:>10.3f} "
+               f"{m['face']['lpips']:>6.3f} {m['whole']['lpips']:>6.3f} | {m['body']['lpips_vgg']:>8.3f} "
+               f"{m['face']['lpips_vgg']:>6.3f} {m['whole']['lpips_vgg']:>6.3f} | {m['body']['ssim']:>9.3f} "
+               f"{m['face']['ssim']:>6.3f} {m['whole']['ssim']:>6.3f} | {t['tlp']:>6.3f} {t['flicker']:>7.2f}")
+        print(row + (f" {moved[name]:>16.2f}" if moved else ""))
+    real = reports[args.configs[0]]["real_temporal"]
+    print(f"real held-out frames: flicker {real['flicker']:.2f}")
+    print(f"(budget {args.budget_min:g} min per configuration, trained side by side; held-out frames 800-999; "
+          f"results in {args.work})")
+
+
+if __name__ == "__main__":
+    main()
