@@ -7,8 +7,9 @@ window of fixed size that follows the person; the rest of the frame is the plate
     track = window_track(kps, size, frame_size)          (T, 2) int top-left corner per frame
     share = coverage(kps, track, size)                   how much of the person the windows hold
 
-Size: the person's box (every point found, grown by MARGIN of its height on each side for hair,
-soles, loose clothes and the shadow at the feet) in COVER_QUANTILE of the frames fits the window;
+Size: the person's box (every point found, grown by MARGIN x the person's median height: at the sides for loose
+clothes and hair, above for the top of the head, which lies beyond the eyes and ears, below for the
+soles and the shadow at the feet) in COVER_QUANTILE of the frames fits the window;
 its sides are rounded up to a multiple the generator needs and capped at the frame.
 Position: the box centre per frame (frames without a person take the nearest frame's), smoothed
 over time with a Gaussian of SMOOTH_SIGMA frames so that the window itself does not jitter, then
@@ -19,7 +20,7 @@ import warnings
 
 import numpy as np
 
-MARGIN = 0.15          # of the person's height, added on every side of the keypoint box
+MARGIN = (0.06, 0.12, 0.10)  # share of the person's height added to the keypoint box: sides, top, bottom
 COVER_QUANTILE = 0.98  # share of frames whose grown box the window holds (the rest: outliers)
 SMOOTH_SIGMA = 3.0     # frames: Gaussian smoothing of the window's path
 
@@ -36,10 +37,13 @@ def person_boxes(kps):
 
 
 def grown_boxes(kps, margin=MARGIN):
-    """person_boxes grown by `margin` x the box height on every side."""
+    """person_boxes grown by (sides, top, bottom) `margin` x the person's median box height over the
+    track (not each frame's: raised arms make a box taller, not the head or the feet larger)."""
     boxes = person_boxes(kps)
-    m = margin * (boxes[:, 3] - boxes[:, 1])
-    return boxes + np.stack([-m, -m, m, m], axis=1)
+    heights = boxes[:, 3] - boxes[:, 1]
+    scale = np.median(heights[~np.isnan(heights)]) if not np.isnan(heights).all() else 0.0
+    side, top, bottom = np.asarray(margin, np.float64) * scale
+    return boxes + np.array([-side, -top, side, bottom])
 
 
 def _round_up(value, multiple):
