@@ -19,7 +19,7 @@ import random
 import numpy as np
 import torch
 
-from src.config.train_opt import TrainOptions
+from src.config.train_opt import TrainOptions, saved_options
 from src.errors import UserError
 from src.files import atomic_path
 from src.models import FaceGenerator, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
@@ -67,8 +67,7 @@ def load(path, hint="run train_pose2vid.py first", require=()):
 
 def options_of(state):
     """The TrainOptions stored in a checkpoint (unknown keys from other versions are dropped)."""
-    known = TrainOptions.__dataclass_fields__
-    return TrainOptions(**{k: v for k, v in state["options"].items() if k in known})
+    return TrainOptions(**saved_options(state["options"]))
 
 
 def rng_state():
@@ -125,7 +124,7 @@ def build_discriminator(opt):
 
 def build_face_generator(opt):
     """Face residual generator on (label crop, generated crop)."""
-    return FaceGenerator(LABEL_CH + IMAGE_CH, IMAGE_CH, ngf=opt.face_ngf, n_down=2,
+    return FaceGenerator(LABEL_CH + IMAGE_CH, IMAGE_CH, ngf=opt.face_ngf, n_down=opt.face_n_downsample,
                          n_blocks=opt.face_n_blocks)
 
 

@@ -13,6 +13,7 @@ import inspect
 import re
 
 from src.errors import UserError
+from src.keypoints import face_crop_side
 
 
 @dataclasses.dataclass
@@ -50,7 +51,8 @@ class TrainOptions:
     niter_decay: int = 20  # further body-stage epochs with the learning rate decaying linearly towards 0
     # --- face GAN stage (after the body stage) ---
     face_epochs: int = 5  # epochs of the face GAN stage after the body stage (0 = no face stage)
-    face_ngf: int = 32  # filters in the first layer of the face residual generator
+    face_ngf: int = 64  # filters in the first layer of the face residual generator (64, 3 downsamplings and 5 blocks: the EDN authors' 27 M parameters)
+    face_n_downsample: int = 3  # stride-2 downsamplings of the face generator (the face crop's side must be a multiple of 2 ** this)
     face_n_blocks: int = 5  # residual blocks of the face generator
     face_ndf: int = 64  # filters in the first layer of the face discriminator
     face_num_D: int = 1  # face discriminator scales
@@ -71,10 +73,11 @@ class TrainOptions:
 
 
 PRESETS = {
-    # The paper's global pix2pixHD stage (182 M generator parameters).
+    # The paper's global pix2pixHD stage (182 M generator parameters) and the EDN authors' face
+    # generator (27 M).
     "paper": dict(size="512x256", netG="global", ngf=64, n_downsample=4, n_blocks=9, ndf=64, num_D=2,
-                  n_layers_D=3, lambda_feat=10.0, lambda_vgg=10.0, lambda_face_vgg=10.0, face_ngf=32,
-                  face_n_blocks=5, face_ndf=64, face_num_D=1, niter=20, niter_decay=20, face_epochs=5,
+                  n_layers_D=3, lambda_feat=10.0, lambda_vgg=10.0, lambda_face_vgg=10.0, face_ngf=64,
+                  face_n_downsample=3, face_n_blocks=5, face_ndf=64, face_num_D=1, niter=20, niter_decay=20, face_epochs=5,
                   display_freq=200, save_latest_freq=1000),
     # Small enough to show a person after a few minutes on two CPU cores (the demo uses it; 300
     # frames make 5 epochs of about 300 steps, 0.3 to 0.6 s each on 2 free cores). The
@@ -83,14 +86,14 @@ PRESETS = {
     # its VGG loss (32-pixel crops: cheap).
     "cpu": dict(size="256x128", netG="global", ngf=32, n_downsample=3, n_blocks=4, ndf=32, num_D=1,
                 n_layers_D=3, lambda_feat=10.0, lambda_vgg=0.0, lambda_face_vgg=10.0, face_ngf=16,
-                face_n_blocks=3, face_ndf=32, face_num_D=1, niter=2, niter_decay=2, face_epochs=1,
+                face_n_downsample=2, face_n_blocks=3, face_ndf=32, face_num_D=1, niter=2, niter_decay=2, face_epochs=1,
                 display_freq=50, save_latest_freq=200),
 }
 
 # Options that fix the shape of the networks, the data split or the frame size: a run that continues
 # a checkpoint keeps the checkpoint's values and refuses different ones on the command line.
 LOCKED_ON_RESUME = ("netG", "ngf", "n_downsample", "n_blocks", "n_blocks_local", "ndf", "num_D",
-                    "n_layers_D", "face_ngf", "face_n_blocks", "face_ndf", "face_num_D", "size",
+                    "n_layers_D", "face_ngf", "face_n_downsample", "face_n_blocks", "face_ndf", "face_num_D", "size",
                     "holdout")
 
 
@@ -131,9 +134,13 @@ def validate(opt):
         if getattr(opt, name) < 1:
             raise UserError(f"--{name} {getattr(opt, name)}: must be at least 1")
     for name in ("niter", "niter_decay", "face_epochs", "num_workers", "max_steps", "n_blocks",
-                 "n_downsample", "n_blocks_local", "face_n_blocks"):
+                 "n_downsample", "n_blocks_local", "face_n_downsample", "face_n_blocks"):
         if getattr(opt, name) < 0:
             raise UserError(f"--{name} {getattr(opt, name)}: must not be negative")
+    side = face_crop_side(opt.wh)
+    if side % 2 ** opt.face_n_downsample:
+        raise UserError(f"--face_n_downsample {opt.face_n_downsample}: the {side}-pixel face crop at "
+                        f"--size {opt.size} is not a multiple of {2 ** opt.face_n_downsample}; use fewer")
     if opt.lr <= 0:
         raise UserError(f"--lr {opt.lr}: must be positive")
     return opt
@@ -180,14 +187,24 @@ def make_options(**overrides):
     return validate(TrainOptions(**values))
 
 
+# Values of options that a checkpoint may not record (it was written before the option existed): the
+# networks it holds were built with these.
+UNRECORDED = {"face_n_downsample": 2}
+
+
+def saved_options(saved):
+    """A checkpoint's options as a dict of TrainOptions fields (unknown keys dropped)."""
+    names = {f.name for f in dataclasses.fields(TrainOptions)}
+    return {**UNRECORDED, **{k: v for k, v in saved.items() if k in names}}
+
+
 def merge_with_checkpoint(saved, opt, given):
     """Options of a run that continues a checkpoint: the saved ones, changed by the flags in `given`.
 
     Flags in LOCKED_ON_RESUME must agree with the checkpoint (the networks and the held-out frames
     are fixed by it).
     """
-    names = {f.name for f in dataclasses.fields(TrainOptions)}
-    values = {k: v for k, v in saved.items() if k in names}
+    values = saved_options(saved)
     for name in sorted(given):
         if name in LOCKED_ON_RESUME and name in values and values[name] != getattr(opt, name):
             raise UserError(f"--{name} {getattr(opt, name)!r}: the checkpoint was trained with "
