@@ -9,9 +9,9 @@ Face stage (after the body stage, G frozen): a square crop around the face of ea
 frame is refined by the face generator, face = crop(fake) + F(crop(label), crop(fake)), judged by
 its own discriminator against the real crop; F loss = LSGAN + 10 * VGG16 perceptual
 (lambda_face_vgg).
-Adam (lr 2e-4, betas 0.5, 0.999). Learning rates as in pix2pixHD: the full rate for niter epochs, then
-a linear decay that reaches lr / niter_decay in the last epoch; the face stage decays over its second
-half the same way.
+Adam (lr 2e-4, betas 0.5, 0.999). Learning rates as in pix2pixHD: the full rate, lowered by
+lr / niter_decay at the end of each epoch after the first niter, so the last epoch runs at
+lr / niter_decay; the face stage decays over its second half the same way.
 
 Files in <checkpoints_dir>/<name>/: latest.pt, epoch_N.pt, face_epoch_N.pt (src/checkpoint.py),
 loss_log.csv, options.txt and web/index.html (src/web.py). Under torchrun, rank 0 alone writes.
@@ -74,8 +74,7 @@ def decayed_lr(lr, epoch, n_constant, n_decay):
 
 
 def body_lr(opt, epoch):
-    """Learning rate of body epoch `epoch` (0-based): the full rate for niter epochs, then a linear
-    decay over niter_decay epochs (decayed_lr)."""
+    """Learning rate of body epoch `epoch` (0-based): decayed_lr with niter and niter_decay."""
     return decayed_lr(opt.lr, epoch, opt.niter, opt.niter_decay)
 
 
@@ -250,7 +249,8 @@ class FaceStage(_GANStage):
         self.optF.step()
         FD.requires_grad_(True)
 
-        preds = self.judge(self.FD_train, torch.cat([label_c, real_c], dim=1), torch.cat([label_c, face], dim=1))
+        preds = self.judge(self.FD_train, torch.cat([label_c, real_c], dim=1),
+                           torch.cat([label_c, face], dim=1))
         d_real, d_fake = self.update_discriminator(self.optFD, preds, len(label_c))
 
         k = len(label_t)  # first item, frame t+1: the whole frame with the refined face, and the crops

@@ -47,8 +47,8 @@ class TrainOptions:
     lambda_vgg: float = 10.0  # weight of the VGG16 perceptual loss of the body generator (0 = off, faster)
     lr: float = 0.0002  # Adam learning rate of generators and discriminators
     beta1: float = 0.5  # Adam beta1
-    niter: int = 20  # body-stage epochs at the full learning rate
-    niter_decay: int = 20  # further body-stage epochs with the learning rate decaying linearly towards 0
+    niter: int = 20  # body-stage epochs at the full learning rate (pix2pixHD starts lowering it after the next epoch)
+    niter_decay: int = 20  # further body-stage epochs with the learning rate decaying linearly, by lr/niter_decay per epoch, to lr/niter_decay in the last
     # --- face GAN stage (after the body stage) ---
     face_epochs: int = 5  # epochs of the face GAN stage after the body stage (0 = no face stage)
     face_ngf: int = 64  # filters in the first layer of the face residual generator (64, 3 downsamplings and 5 blocks: the EDN authors' 27 M parameters)
