@@ -21,7 +21,7 @@ import random
 import numpy as np
 import torch
 
-from src.config.train_opt import TrainOptions
+from src.config.train_opt import TrainOptions, saved_options
 from src.errors import UserError
 from src.files import atomic_path
 from src.models import FaceGenerator, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
@@ -69,10 +69,7 @@ def load(path, hint="run train_pose2vid.py first", require=()):
 
 def options_of(state):
     """The TrainOptions stored in a checkpoint (unknown keys from other versions are dropped)."""
-    known = TrainOptions.__dataclass_fields__
-    values = {k: v for k, v in state["options"].items() if k in known}
-    values.setdefault("background", "none")  # checkpoints from before plate mode drew the full frame
-    return TrainOptions(**values)
+    return TrainOptions(**saved_options(state["options"]))
 
 
 def rng_state():
@@ -130,7 +127,7 @@ def build_discriminator(opt):
 
 def build_face_generator(opt):
     """Face residual generator on (label crop, generated crop)."""
-    return FaceGenerator(LABEL_CH + IMAGE_CH, IMAGE_CH, ngf=opt.face_ngf, n_down=2,
+    return FaceGenerator(LABEL_CH + IMAGE_CH, IMAGE_CH, ngf=opt.face_ngf, n_down=opt.face_n_downsample,
                          n_blocks=opt.face_n_blocks)
 
 

@@ -11,9 +11,9 @@ class GANLoss(nn.Module):
     """Least-squares GAN loss on MultiscaleDiscriminator output.
 
     loss(preds, target_is_real): preds is a list over scales of lists of feature maps (the last map of
-    each scale is the prediction) or a list of prediction maps or one map; the result is the mean over
-    scales of mean((pred - target)^2) with target 1 for real and 0 for fake. (pix2pixHD sums over the
-    scales instead; with num_D = 2 its GAN term is twice this.)
+    each scale is the prediction) or a list of prediction maps or one map; the result is the sum over
+    scales of mean((pred - target)^2) with target 1 for real and 0 for fake, as in pix2pixHD (so each
+    scale weighs as much as one feature-matching or perceptual term does).
     """
 
     def forward(self, preds, target_is_real):
@@ -24,7 +24,7 @@ class GANLoss(nn.Module):
         for scale in preds:
             pred = scale[-1] if isinstance(scale, (list, tuple)) else scale
             losses.append(F.mse_loss(pred.float(), torch.full_like(pred.float(), target)))
-        return torch.stack(losses).mean()
+        return torch.stack(losses).sum()
 
 
 def feature_matching_loss(fake_feats, real_feats, num_D, n_layers):
@@ -51,10 +51,10 @@ class VGGLoss(nn.Module):
         self.vgg = VGG16Features()
 
     def forward(self, x, y):
-        # One pass over both batches: half the kernel launches of two passes.
-        feats = self.vgg(torch.cat([x, y.detach()]))
+        # The target's features need no graph: the backward pass runs through x's features alone.
+        with torch.no_grad():
+            target = self.vgg(y)
         loss = 0.0
-        for w, f in zip(self.WEIGHTS, feats):
-            fx, fy = f.float().chunk(2)
-            loss = loss + w * F.l1_loss(fx, fy.detach())
+        for w, fx, fy in zip(self.WEIGHTS, self.vgg(x), target):
+            loss = loss + w * F.l1_loss(fx.float(), fy.float())
         return loss

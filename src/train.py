@@ -12,8 +12,9 @@ Face stage (after the body stage, G frozen): a square crop around the face of ea
 frame is refined by the face generator, face = crop(fake) + F(crop(label), crop(fake)), judged by
 its own discriminator against the real crop; F loss = LSGAN + 10 * VGG16 perceptual
 (lambda_face_vgg).
-Adam (lr 2e-4, betas 0.5, 0.999); the body learning rate decays linearly to 0 over niter_decay
-epochs after niter epochs, as in pix2pixHD.
+Adam (lr 2e-4, betas 0.5, 0.999). Learning rates as in pix2pixHD: the full rate, lowered by
+lr / niter_decay at the end of each epoch after the first niter, so the last epoch runs at
+lr / niter_decay; the face stage decays over its second half the same way.
 
 Files in <checkpoints_dir>/<name>/: latest.pt, epoch_N.pt, face_epoch_N.pt (src/checkpoint.py),
 loss_log.csv, options.txt and web/index.html (src/web.py). Under torchrun, rank 0 alone writes.
@@ -74,10 +75,25 @@ class FaceRefiner(nn.Module):
         return self.face_generator.refine(label_crop, fake_crop)
 
 
+def decayed_lr(lr, epoch, n_constant, n_decay):
+    """pix2pixHD's schedule at 0-based `epoch`. pix2pixHD lowers the rate by lr / n_decay at the end of
+    each epoch after the first n_constant, so epochs 0 ... n_constant run at `lr` and the last epoch
+    (n_constant + n_decay - 1) runs at lr / n_decay; the rate never reaches 0."""
+    if n_decay == 0:
+        return lr
+    return lr * (1.0 - max(0, epoch - n_constant) / n_decay)
+
+
 def body_lr(opt, epoch):
-    """Learning rate during body epoch `epoch` (0-based): constant for niter epochs, then linear decay."""
-    decayed = max(0, epoch + 1 - opt.niter)
-    return opt.lr * (1.0 - decayed / (opt.niter_decay + 1))
+    """Learning rate of body epoch `epoch` (0-based): decayed_lr with niter and niter_decay."""
+    return decayed_lr(opt.lr, epoch, opt.niter, opt.niter_decay)
+
+
+def face_lr(opt, epoch):
+    """Learning rate of face epoch `epoch` (0-based): the body's schedule over face_epochs, split in
+    half: face_epochs // 2 epochs at the full rate, then the decay over the rest."""
+    half = opt.face_epochs // 2
+    return decayed_lr(opt.lr, epoch, half, opt.face_epochs - half)
 
 
 def _adam(params, opt):
@@ -143,16 +159,19 @@ class _GANStage:
             for group in optim.param_groups:
                 group["lr"] = lr
 
-    def update_discriminator(self, D_train, optD, real, fake):
-        """One LSGAN step of D on real and (detached) fake inputs in one call; returns (d_real, d_fake)."""
+    def judge(self, D_train, real, fake):
+        """D's predictions on real and (detached) fake inputs in one call, its graph kept for
+        update_discriminator. Call it outside any other autocast block: leaving autocast drops the
+        weight casts it cached, which would otherwise carry D's graph into the generator's backward."""
         with self.rt.autocast():
-            preds = D_train(torch.cat([real, fake.detach()]))
-            n = real.shape[0]
-            d_real = self.gan([scale[-1][:n] for scale in preds], True)
-            d_fake = self.gan([scale[-1][n:] for scale in preds], False)
-            loss_D = 0.5 * (d_real + d_fake)
+            return D_train(torch.cat([real, fake.detach()]))
+
+    def update_discriminator(self, optD, preds, n):
+        """One LSGAN step of D on judge()'s predictions (the first n real); returns (d_real, d_fake)."""
+        d_real = self.gan([scale[-1][:n] for scale in preds], True)
+        d_fake = self.gan([scale[-1][n:] for scale in preds], False)
         optD.zero_grad(set_to_none=True)
-        loss_D.backward()
+        (0.5 * (d_real + d_fake)).backward()
         optD.step()
         return d_real, d_fake
 
@@ -176,14 +195,18 @@ class BodyStage(_GANStage):
         plate, masks = rt.plate_batch(batch)
         with rt.autocast():
             fake_t, fake_t1, alpha_t, alpha_t1 = self.pair(label_t, label_t1, plate)
-            real = torch.cat([label_t, label_t1, real_t, real_t1], dim=1)
-            fake = torch.cat([label_t, label_t1, fake_t, fake_t1], dim=1)
+        real = torch.cat([label_t, label_t1, real_t, real_t1], dim=1)
+        fake = torch.cat([label_t, label_t1, fake_t, fake_t1], dim=1)
+        # D judges the real and the (detached) fake pairs once, as in pix2pixHD: the real half serves
+        # feature matching now and, with the fake half, D's own update after G's.
+        preds = self.judge(self.D_train, real, fake)
+        n = real.shape[0]
+        real_feats = [[f[:n].detach() for f in scale] for scale in preds]
 
+        with rt.autocast():
             # Generator: D judges the fake pair without collecting gradients for itself (the raw
             # module, not the DDP one: D's own update below is the only D backward of the step).
             D.requires_grad_(False)
-            with torch.no_grad():
-                real_feats = D(real)
             fake_feats = D(fake)
             g_gan = self.gan(fake_feats, True)
             g_feat = opt.lambda_feat * losses.feature_matching_loss(fake_feats, real_feats, opt.num_D,
@@ -200,8 +223,7 @@ class BodyStage(_GANStage):
         self.optG.step()
         D.requires_grad_(True)
 
-        # Discriminator: real and (detached) fake pairs in one call.
-        d_real, d_fake = self.update_discriminator(self.D_train, self.optD, real, fake)
+        d_real, d_fake = self.update_discriminator(self.optD, preds, n)
 
         named = {"G_GAN": g_gan, "G_feat": g_feat, "G_VGG": g_vgg, "D_real": d_real, "D_fake": d_fake}
         if plate is not None:
@@ -253,9 +275,9 @@ class FaceStage(_GANStage):
         self.optF.step()
         FD.requires_grad_(True)
 
-        d_real, d_fake = self.update_discriminator(self.FD_train, self.optFD,
-                                                   torch.cat([label_c, real_c], dim=1),
-                                                   torch.cat([label_c, face], dim=1))
+        preds = self.judge(self.FD_train, torch.cat([label_c, real_c], dim=1),
+                           torch.cat([label_c, face], dim=1))
+        d_real, d_fake = self.update_discriminator(self.optFD, preds, len(label_c))
 
         k = len(label_t)  # first item, frame t+1: the whole frame with the refined face, and the crops
         refined = paste(fakes[k:k + 1], face[k:k + 1].detach().float(), boxes[k:k + 1], FACE_FEATHER)[0]
@@ -524,7 +546,7 @@ class Trainer:
         rate = None
         try:
             while self.epoch < n_epochs:
-                lr = body_lr(opt, self.epoch) if stage == "body" else opt.lr
+                lr = body_lr(opt, self.epoch) if stage == "body" else face_lr(opt, self.epoch)
                 trainer.set_lr(lr)
                 sampler.start_epoch(self.epoch, skip=self.done)
                 self.dataset.epoch = self.epoch

@@ -35,8 +35,11 @@ def test_presets_and_flags_given_after_them():
     cpu, _ = parse(["--preset", "cpu"])
     assert cpu.wh == (256, 128) and cpu.ngf == 32 and cpu.n_downsample == 3 and cpu.num_D == 1
     assert cpu.n_blocks < 9
+    assert (cpu.face_ngf, cpu.face_n_downsample, cpu.face_n_blocks) == (16, 2, 3)
     paper, _ = parse(["--preset", "paper"])
     assert paper.wh == (512, 256) and (paper.ngf, paper.n_downsample, paper.n_blocks) == (64, 4, 9)
+    # the EDN authors' face generator: ngf 64, 3 downsamplings, 5 blocks
+    assert (paper.face_ngf, paper.face_n_downsample, paper.face_n_blocks) == (64, 3, 5)
     mixed, _ = parse(["--preset", "cpu", "--ngf", "16", "--size", "128x64"])
     assert mixed.ngf == 16 and mixed.wh == (128, 64) and mixed.n_blocks == PRESETS["cpu"]["n_blocks"]
     with pytest.raises(UserError, match="--preset 'fast': expected one of paper, cpu"):
@@ -50,6 +53,9 @@ def test_presets_and_flags_given_after_them():
     (["--holdout", "1.5"], "fraction in \\[0, 1\\)"),
     (["--netG", "huge"], "expected 'global' or 'local'"),
     (["--batch_size", "0"], "must be at least 1"),
+    # the face crop at 256x128 is a quarter of the height, 32 px: 6 halvings do not divide it
+    (["--size", "256x128", "--face_n_downsample", "6"], "32-pixel face crop at --size 256x128 is not a "
+                                                          "multiple of 64"),
 ])
 def test_bad_values_are_user_errors(args, message):
     with pytest.raises(UserError, match=message):
@@ -78,3 +84,12 @@ def test_continuing_a_checkpoint_keeps_its_networks_and_takes_new_flags():
     opt, given = parse(["--resume", "--holdout", "0.1"])
     with pytest.raises(UserError, match="--holdout 0.1: the checkpoint was trained with 0.2"):
         merge_with_checkpoint(saved, opt, given)
+
+
+def test_a_checkpoint_without_face_n_downsample_keeps_two():
+    """Checkpoints that do not record --face_n_downsample hold a face generator with 2."""
+    saved = dataclasses.asdict(parse(["--preset", "cpu", "--face_ngf", "32"])[0])
+    del saved["face_n_downsample"]
+    opt, given = parse(["--resume"])
+    merged = merge_with_checkpoint(saved, opt, given)
+    assert (merged.face_ngf, merged.face_n_downsample) == (32, 2)

@@ -13,8 +13,9 @@ def test_gan_loss_on_constant_maps_equals_formula():
     # two scales, each a list of feature maps whose last is the prediction
     preds = [[torch.zeros(2, 8, 5, 5), torch.full((2, 1, 4, 4), 0.3)],
              [torch.zeros(2, 8, 3, 3), torch.full((2, 1, 2, 2), -0.5)]]
-    expect_real = ((0.3 - 1) ** 2 + (-0.5 - 1) ** 2) / 2
-    expect_fake = (0.3 ** 2 + 0.5 ** 2) / 2
+    # summed over the scales, as pix2pixHD: 0.49 + 2.25 and 0.09 + 0.25
+    expect_real = 2.74
+    expect_fake = 0.34
     assert loss(preds, True).item() == pytest.approx(expect_real)
     assert loss(preds, False).item() == pytest.approx(expect_fake)
     assert loss(torch.full((1, 1, 3, 3), 2.0), True).item() == pytest.approx(1.0)
@@ -70,3 +71,12 @@ def test_vgg_loss_gradient_and_bf16_autocast(vgg_loss):
         low = vgg_loss(x.to(memory_format=torch.channels_last), y)
     assert low.dtype == torch.float32
     assert low.item() == pytest.approx(ref.item(), rel=0.05)
+
+
+def test_vgg_loss_runs_the_target_without_a_graph(vgg_loss):
+    x = torch.zeros(1, 3, 32, 32, requires_grad=True)
+    y = torch.full((1, 3, 32, 32), 0.5, requires_grad=True)
+    loss = vgg_loss(x, y)
+    loss.backward()
+    assert x.grad.abs().sum() > 0
+    assert y.grad is None  # the target's VGG pass kept no graph, so nothing flowed back into it

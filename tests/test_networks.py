@@ -77,7 +77,28 @@ def test_face_generator_residual_and_refine():
     r = f(torch.cat([label, fake], 1))
     assert r.shape == (2, 3, 32, 32) and r.abs().max() <= 1.0
     refined = f.refine(label, fake)
-    assert torch.allclose(refined, (fake + r).clamp(-1, 1))
+    assert torch.allclose(refined, fake + r)
+
+
+def test_face_refine_passes_gradients_where_the_crop_saturates():
+    torch.manual_seed(0)
+    f = FaceGenerator(ngf=4, n_down=2, n_blocks=1)
+    label = torch.zeros(1, 3, 16, 16)
+    fake = torch.ones(1, 3, 16, 16)  # a white crop: any positive residual goes past 1
+    with torch.no_grad():
+        r = f(torch.cat([label, fake], 1))
+    assert (r > 0).sum() > 100
+    f.refine(label, fake).sum().backward()
+    # d(sum)/d(output bias) is the sum of tanh' = 1 - r^2 over every pixel, the saturated ones included
+    assert torch.allclose(f.head[1].bias.grad, (1 - r ** 2).sum((0, 2, 3)), rtol=1e-4)
+
+
+def test_face_generator_default_is_the_edn_size():
+    # ngf 64, 3 downsamplings, 5 residual blocks: conv weights and biases worked out by hand
+    # 7x7 6->64: 18880; downs 64->128, 128->256, 256->512: 73856 + 295168 + 1180160;
+    # 10 convs 512->512 3x3: 23598080; ups 512->256, 256->128, 128->64: 1179904 + 295040 + 73792;
+    # 7x7 64->3: 9411. Total 26724291.
+    assert sum(p.numel() for p in FaceGenerator().parameters()) == 26724291
 
 
 @pytest.mark.parametrize("size", [(64, 128), (32, 48)])

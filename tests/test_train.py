@@ -189,6 +189,18 @@ def test_worker_processes_deliver_every_epoch_after_the_parent_used_opencv(tmp_p
 
 # --- training -----------------------------------------------------------------------------------
 
+def test_learning_rates_follow_pix2pixhd():
+    """pix2pixHD (niter 2, niter_decay 4, lr 2e-4) lowers the rate by 2e-4 / 4 = 5e-5 at the end of
+    each epoch after epoch 2 (1-based): 2e-4 for epochs 1-3, then 1.5e-4, 1e-4 and 5e-5."""
+    from src.train import body_lr, face_lr
+    opt = parse(["--niter", "2", "--niter_decay", "4", "--lr", "2e-4", "--face_epochs", "5"])[0]
+    assert [body_lr(opt, e) for e in range(6)] == pytest.approx([2e-4, 2e-4, 2e-4, 1.5e-4, 1e-4, 5e-5])
+    # face: 5 epochs = 2 at the full rate, then a decay over 3: 2e-4 less 2e-4 / 3 per epoch after the 3rd
+    assert [face_lr(opt, e) for e in range(5)] == pytest.approx([2e-4, 2e-4, 2e-4, 1.3333333e-4, 6.6666667e-5])
+    one = parse(["--niter", "3", "--niter_decay", "0", "--face_epochs", "1"])[0]
+    assert [body_lr(one, e) for e in range(3)] == [2e-4] * 3 and face_lr(one, 0) == 2e-4
+
+
 def test_tiny_run_overfits_four_frames(tmp_path):
     """L1 of the generated frames (temporal feed, as at inference) on the 4 training frames falls
     from about 55 to about 15 grey levels in 150 steps (measured); assert well short of that."""
@@ -217,7 +229,7 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
     epoch at a decayed learning rate, then a face epoch) in one go vs stopped mid-epoch at step 4
     and inside the face stage at step 7."""
     root = make_target_dir(tmp_path / "target", n=6)
-    common = ["--niter", "1", "--niter_decay", "1", "--face_epochs", "1", "--lambda_vgg", "10",
+    common = ["--niter", "0", "--niter_decay", "2", "--face_epochs", "1", "--lambda_vgg", "10",
               "--lambda_face_vgg", "10", "--batch_size", "2"]
     whole = run(tiny_args(tmp_path / "a", *common, dataroot=root))
     assert whole["step"] == 9 and whole["stage"] == "face"

@@ -28,7 +28,7 @@ def random_checkpoint(folder, seed=0, face=True, size=SIZE):
     """<folder>/latest.pt of an untrained tiny model, laid out as train_pose2vid.py saves it."""
     torch.manual_seed(seed)
     opt = make_options(size=f"{size[0]}x{size[1]}", ngf=8, n_downsample=2, n_blocks=1, face_ngf=8,
-                       face_n_blocks=1, device="cpu")
+                       face_n_downsample=2, face_n_blocks=1, device="cpu")
     state = {"options": dataclasses.asdict(opt), "step": seed,
              "G": checkpoint.build_generator(opt).state_dict()}
     if face:

@@ -13,6 +13,7 @@ import inspect
 import re
 
 from src.errors import UserError
+from src.keypoints import face_crop_side
 
 
 @dataclasses.dataclass
@@ -48,11 +49,12 @@ class TrainOptions:
     lambda_alpha: float = 1.0  # plate mode: weight of the L1 loss between the generator's alpha and the person mask
     lr: float = 0.0002  # Adam learning rate of generators and discriminators
     beta1: float = 0.5  # Adam beta1
-    niter: int = 20  # body-stage epochs at the full learning rate
-    niter_decay: int = 20  # further body-stage epochs with the learning rate decaying linearly towards 0
+    niter: int = 20  # body-stage epochs at the full learning rate (pix2pixHD starts lowering it after the next epoch)
+    niter_decay: int = 20  # further body-stage epochs with the learning rate decaying linearly, by lr/niter_decay per epoch, to lr/niter_decay in the last
     # --- face GAN stage (after the body stage) ---
     face_epochs: int = 5  # epochs of the face GAN stage after the body stage (0 = no face stage)
-    face_ngf: int = 32  # filters in the first layer of the face residual generator
+    face_ngf: int = 64  # filters in the first layer of the face residual generator (64, 3 downsamplings and 5 blocks: the EDN authors' 27 M parameters)
+    face_n_downsample: int = 3  # stride-2 downsamplings of the face generator (the face crop's side must be a multiple of 2 ** this)
     face_n_blocks: int = 5  # residual blocks of the face generator
     face_ndf: int = 64  # filters in the first layer of the face discriminator
     face_num_D: int = 1  # face discriminator scales
@@ -62,7 +64,7 @@ class TrainOptions:
     bf16: bool = True  # bfloat16 autocast on CUDA (the CPU always trains in float32)
     seed: int = 0  # seed of weight init and data order; each epoch's order is derived from seed + epoch
     max_steps: int = 0  # stop (and save) once the global step count reaches this (0 = run every epoch); for tests and benchmarks
-    max_minutes: float = 0.0  # stop (and save) after this many minutes of training in this run (0 = no limit); --resume continues; for time-boxed runs and benchmarks
+    max_minutes: float = 0.0  # stop (and save) after this many minutes of training in this run (0 = no limit; resume continues); for benchmarks and runs on a time budget
     display_freq: int = 200  # steps between sample rows (label | generated | real) on the web page
     save_latest_freq: int = 1000  # steps between saves of latest.pt inside an epoch (it is also saved after every epoch)
     save_epoch_freq: int = 10  # keep epoch_N.pt every this many epochs (face stage: face_epoch_N.pt)
@@ -74,10 +76,11 @@ class TrainOptions:
 
 
 PRESETS = {
-    # The paper's global pix2pixHD stage (182 M generator parameters).
+    # The paper's global pix2pixHD stage (182 M generator parameters) and the EDN authors' face
+    # generator (27 M).
     "paper": dict(size="512x256", netG="global", ngf=64, n_downsample=4, n_blocks=9, ndf=64, num_D=2,
-                  n_layers_D=3, lambda_feat=10.0, lambda_vgg=10.0, lambda_face_vgg=10.0, face_ngf=32,
-                  face_n_blocks=5, face_ndf=64, face_num_D=1, niter=20, niter_decay=20, face_epochs=5,
+                  n_layers_D=3, lambda_feat=10.0, lambda_vgg=10.0, lambda_face_vgg=10.0, face_ngf=64,
+                  face_n_downsample=3, face_n_blocks=5, face_ndf=64, face_num_D=1, niter=20, niter_decay=20, face_epochs=5,
                   display_freq=200, save_latest_freq=1000),
     # Small enough to show a person after a few minutes on two CPU cores (the demo uses it; 300
     # frames make 5 epochs of about 300 steps, 0.3 to 0.6 s each on 2 free cores). The
@@ -86,14 +89,15 @@ PRESETS = {
     # its VGG loss (32-pixel crops: cheap).
     "cpu": dict(size="256x128", netG="global", ngf=32, n_downsample=3, n_blocks=4, ndf=32, num_D=1,
                 n_layers_D=3, lambda_feat=10.0, lambda_vgg=0.0, lambda_face_vgg=10.0, face_ngf=16,
-                face_n_blocks=3, face_ndf=32, face_num_D=1, niter=2, niter_decay=2, face_epochs=1,
+                face_n_downsample=2, face_n_blocks=3, face_ndf=32, face_num_D=1, niter=2, niter_decay=2, face_epochs=1,
                 display_freq=50, save_latest_freq=200),
 }
 
 # Options that fix the shape of the networks, the data split or the frame size: a run that continues
 # a checkpoint keeps the checkpoint's values and refuses different ones on the command line.
-LOCKED_ON_RESUME = ("background", "netG", "ngf", "n_downsample", "n_blocks", "n_blocks_local", "ndf", "num_D",
-                    "n_layers_D", "face_ngf", "face_n_blocks", "face_ndf", "face_num_D", "size",
+LOCKED_ON_RESUME = ("background", "netG", "ngf", "n_downsample", "n_blocks", "n_blocks_local", "ndf",
+                    "num_D", "n_layers_D", "face_ngf", "face_n_downsample", "face_n_blocks", "face_ndf",
+                    "face_num_D", "size",
                     "holdout")
 
 
@@ -136,11 +140,15 @@ def validate(opt):
         if getattr(opt, name) < 1:
             raise UserError(f"--{name} {getattr(opt, name)}: must be at least 1")
     for name in ("niter", "niter_decay", "face_epochs", "num_workers", "max_steps", "n_blocks",
-                 "n_downsample", "n_blocks_local", "face_n_blocks"):
+                 "n_downsample", "n_blocks_local", "face_n_downsample", "face_n_blocks"):
         if getattr(opt, name) < 0:
             raise UserError(f"--{name} {getattr(opt, name)}: must not be negative")
     if opt.max_minutes < 0:
         raise UserError(f"--max_minutes {opt.max_minutes}: must not be negative")
+    side = face_crop_side(opt.wh)
+    if side % 2 ** opt.face_n_downsample:
+        raise UserError(f"--face_n_downsample {opt.face_n_downsample}: the {side}-pixel face crop at "
+                        f"--size {opt.size} is not a multiple of {2 ** opt.face_n_downsample}; use fewer")
     if opt.lr <= 0:
         raise UserError(f"--lr {opt.lr}: must be positive")
     return opt
@@ -187,15 +195,24 @@ def make_options(**overrides):
     return validate(TrainOptions(**values))
 
 
+# Values of options that a checkpoint may not record (it was written before the option existed): the
+# networks it holds were built with these.
+UNRECORDED = {"face_n_downsample": 2, "background": "none"}  # before plate mode: the full frame
+
+
+def saved_options(saved):
+    """A checkpoint's options as a dict of TrainOptions fields (unknown keys dropped)."""
+    names = {f.name for f in dataclasses.fields(TrainOptions)}
+    return {**UNRECORDED, **{k: v for k, v in saved.items() if k in names}}
+
+
 def merge_with_checkpoint(saved, opt, given):
     """Options of a run that continues a checkpoint: the saved ones, changed by the flags in `given`.
 
     Flags in LOCKED_ON_RESUME must agree with the checkpoint (the networks and the held-out frames
     are fixed by it).
     """
-    names = {f.name for f in dataclasses.fields(TrainOptions)}
-    values = {k: v for k, v in saved.items() if k in names}
-    values.setdefault("background", "none")  # checkpoints from before plate mode drew the full frame
+    values = saved_options(saved)
     for name in sorted(given):
         if name in LOCKED_ON_RESUME and name in values and values[name] != getattr(opt, name):
             raise UserError(f"--{name} {getattr(opt, name)!r}: the checkpoint was trained with "
