@@ -10,7 +10,7 @@ A checkpoint is one torch file (a dict of tensors and plain values, loaded with 
   step        global step count (both stages); lr: the learning rate of the next step
   rng         python, numpy, torch CPU (and CUDA) random states
   plate, window   plate mode only: the background plate (H, W, 3) uint8 at the training size and
-              the window's (w, h)
+              the window's (w, h); frame_plate: the plate at the target's frame size
 The data order needs no state of its own: each epoch's permutation comes from seed + epoch.
 Files in <checkpoints_dir>/<name>/: latest.pt (always the newest), epoch_N.pt every
 save_epoch_freq body epochs and face_epoch_N.pt for the face stage.

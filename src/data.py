@@ -149,10 +149,12 @@ class TargetFrames:
 
 class PlateWindows:
     """What plate mode adds to the training data, at the training size: the background plate
-    (h, w, 3) uint8, the window size (w, h) and the window's corner in every frame (T, 2)."""
+    (h, w, 3) uint8, the window size (w, h) and the window's corner in every frame (T, 2); and the
+    plate at the target's own frame size, which inference composites full-size frames over."""
 
-    def __init__(self, plate, size, track, point_share):
+    def __init__(self, plate, size, track, point_share, frame_plate):
         self.plate, self.size, self.track, self.point_share = plate, tuple(size), track, point_share
+        self.frame_plate = frame_plate
 
 
 def plate_windows(frames, train_size, multiple):
@@ -168,7 +170,7 @@ def plate_windows(frames, train_size, multiple):
     size = window.window_size(kps, train_size, multiple)
     track = window.window_track(kps, size, train_size)
     share, _ = window.coverage(kps, track, size)
-    return PlateWindows(resize_frame(plate, train_size), size, track, share), None
+    return PlateWindows(resize_frame(plate, train_size), size, track, share, plate), None
 
 
 def _window_box(box, corner, size):

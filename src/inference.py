@@ -15,10 +15,13 @@ Plate mode (a checkpoint trained over a background plate): the generator draws t
 `window=(x0, y0)` (see window_track(), which places it along a whole sequence of poses, as training
 did) and the frame is that composite over the plate; outside the window, and wherever the 8-bit
 alpha is 0, the frame is the plate bit for bit. Without a window the window is centred.
+at_frame_size() then puts such a frame, generated at the training size, over the plate at the
+target's own frame size (.frame_size): the background keeps its full resolution.
 """
 import contextlib
 import os
 
+import cv2
 import numpy as np
 import torch
 
@@ -48,12 +51,15 @@ class FramePredictor:
         self._memory_format = torch.channels_last if cuda else torch.contiguous_format
         self._bf16 = cuda and self.options.bf16
         self.generator = self._ready(checkpoint.build_generator(self.options), state["G"])
-        self.plate = self.window_size = None
+        self.plate = self.window_size = self._alpha = None
+        self.frame_size = self.size
         if self.options.background == "plate":
             if "plate" not in state or "window" not in state:
                 raise UserError(f"{path}: a plate-mode checkpoint without its plate; train it again")
             self.plate = to_model(to_chw_uint8(state["plate"].numpy())[None], self.device, self._memory_format)
             self.window_size = tuple(int(v) for v in state["window"].tolist())
+            self.frame_plate = state["frame_plate"].numpy() if "frame_plate" in state else state["plate"].numpy()
+            self.frame_size = (self.frame_plate.shape[1], self.frame_plate.shape[0])
         self.face_generator = None
         if "faceG" in state:
             self.face_generator = self._ready(checkpoint.build_face_generator(self.options), state["faceG"])
@@ -134,5 +140,24 @@ class FramePredictor:
         with self._autocast():
             out = self.generator(torch.cat([cut(label, corner, (ww, wh)),
                                             cut(self._previous, corner, (ww, wh))], dim=1))
-        frame, _ = composite(out.float(), cut(self.plate, corner, (ww, wh)), quantize=True)
+        frame, alpha = composite(out.float(), cut(self.plate, corner, (ww, wh)), quantize=True)
+        self._alpha = (corner[0], alpha[0, 0].cpu().numpy())  # for at_frame_size()
         return paste_window(self.plate[0], frame[0], corner[0])[None]
+
+    def at_frame_size(self, frame):
+        """Plate mode: the frame predict() just made (RGB uint8 at .size) over the plate at
+        .frame_size. The window is scaled up, colour and alpha alike; where the 8-bit alpha is 0
+        the result is the full-size plate bit for bit. Other models: the frame unchanged."""
+        if self._alpha is None or self.frame_size == tuple(self.size):
+            return frame
+        (x, y), alpha = self._alpha
+        (ww, wh), (w, h), (fw, fh) = self.window_size, self.size, self.frame_size
+        x0, y0 = round(x * fw / w), round(y * fh / h)
+        x1, y1 = round((x + ww) * fw / w), round((y + wh) * fh / h)
+        up = lambda a: cv2.resize(a, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)  # noqa: E731
+        a = np.round(up(alpha) * 255)[..., None] / 255
+        out = self.frame_plate.copy()
+        region = out[y0:y1, x0:x1].astype(np.float32)
+        out[y0:y1, x0:x1] = np.round(a * up(frame[y:y + wh, x:x + ww]).astype(np.float32)
+                                     + (1 - a) * region).astype(np.uint8)
+        return out

@@ -429,6 +429,7 @@ class Trainer:
                  "G": self.G.state_dict(), "D": self.D.state_dict(), **self.body.state()}
         if self.windows is not None:  # what inference needs to composite: the plate and window size
             state.update(plate=torch.from_numpy(self.windows.plate.copy()),
+                         frame_plate=torch.from_numpy(self.windows.frame_plate.copy()),
                          window=torch.tensor(self.windows.size))
         if self.face is not None and self.stage == "face":
             state.update(faceG=self.FG.state_dict(), faceD=self.FD.state_dict(), **self.face.state())

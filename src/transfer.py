@@ -4,8 +4,9 @@ Reads  <source>/keypoints_norm.npz        normalization.py's finished-marker (an
        <source>/test_label/00000.png...   the normalized labels
        <source>/pose_source_norm.npy      (T, 2) head centres in label pixels, for the face crop
        <checkpoints>/<name>/latest.pt     the trained model (through src.inference.FramePredictor)
-Writes <out>/00000.png...                 one frame per label at the model's size, each written
-                                          atomically as soon as it is made
+Writes <out>/00000.png...                 one frame per label at the model's size (plate mode: at
+                                          the target's frame size, over its full-size plate), each
+                                          written atomically as soon as it is made
        <out>/.transfer.json               which checkpoint and labels the frames come from
        <out>/.previous_face.npz           the newest frame's face crop before refinement (resume)
 
@@ -214,8 +215,9 @@ def generate(predictor, source, out_dir, start=0):
                 next_label = reader.submit(source.label, i + 1)
             box = source.face_box(i) if use_face else None
             frame = predictor.predict(label, face_box=box, window=None if windows is None else windows[i])
+            written = predictor.at_frame_size(frame)
             face = unrefined_face(predictor, source.size, box) if use_face else None
-            pending.append(writer.submit(write_frame, out_dir, i, frame, face))
+            pending.append(writer.submit(write_frame, out_dir, i, written, face))
             while len(pending) > MAX_PENDING or (pending and pending[0].done()):
                 pending.popleft().result()  # a failed write stops the run here
             yield i

@@ -171,3 +171,22 @@ def test_full_frame_checkpoint_from_before_plate_mode_still_transfers(tmp_path):
     assert len(list_frames(tmp_path / "out")) == 3
     info = json.loads((tmp_path / "out" / ".transfer.json").read_text())
     assert info["frames"] == 3
+
+
+def test_frames_at_the_targets_frame_size_keep_the_full_size_plate(tmp_path):
+    """A model trained at half the target's frame size composites over the full-size plate."""
+    plate_target(tmp_path / "target")
+    big = np.zeros((64, 128, 3), np.uint8)
+    big[:, :, 0] = np.arange(128, dtype=np.uint8)[None, :]         # a plate with detail at full size
+    background.write_plate(tmp_path / "target", background.Plate(big, 0.0, 0.0, 8, "static camera"))
+    train(tmp_path, "--niter", "1", "--niter_decay", "0", "--face_epochs", "0", "--max_steps", "1")
+    predictor = FramePredictor(tmp_path / "ckpt" / "t", device="cpu")
+    assert predictor.size == (64, 32) and predictor.frame_size == (128, 64)
+    ww, wh = predictor.window_size
+    predictor.generator = Fixed(1.0, -1.0)                          # alpha 0: the plate only
+    frame = predictor.at_frame_size(predictor.predict(np.full((32, 64, 3), 255, np.uint8), window=(0, 0)))
+    assert frame.shape == (64, 128, 3) and np.array_equal(frame, big)
+    predictor.generator = Fixed(1.0, 1.0)                           # alpha 1: white inside the window
+    frame = predictor.at_frame_size(predictor.predict(np.full((32, 64, 3), 255, np.uint8), window=(0, 0)))
+    assert (frame[2 * 4 + 2:2 * (wh - 4) - 2, 2 * 4 + 2:2 * (ww - 4) - 2] == 255).all()
+    assert np.array_equal(frame[:, 2 * ww:], big[:, 2 * ww:])       # right of the window: the plate
