@@ -7,13 +7,15 @@ neck. Every other bone keeps the photo's length and takes its direction from the
 (retargeting), so a short or long-limbed source does not squash or stretch the person. A bone
 whose joints the driving pose lacks keeps its photo angle relative to its parent bone.
 
-The figure is placed so that the mid-hip, neck and ankles sit, on average, where the driving
-pose has them (the torso alone would let the feet drift when leg lengths differ).
+The figure is then moved so that its torso joints (neck, shoulders, hips) and ankles sit, on
+average, where the driving pose has them: with other limb lengths not every joint can match, and
+this spreads the difference over the body and the feet instead of piling it up at the feet,
+while the arms (which move most) do not shift the body.
 
 Binding: each vertex belongs to the nearest bone that it can "see" through the mask (the
 straight line to the bone stays inside the person), then these one-hot weights are averaged
 over the mesh's neighbours SMOOTH_STEPS times, so they blend over about BLEND x the body height
-around each joint. Head, hands and feet are rigid: beyond BLEND x the body height from their
+around each joint (weights under MIN_WEIGHT are dropped, so the rest does not move at all). Head, hands and feet are rigid: beyond BLEND x the body height from their
 joint, their vertices keep weight 1.
 
 Deformation: a vertex turns by the weighted mean of its bones' angles, about the joint between
@@ -61,13 +63,18 @@ PARTS = ["torso", "head", "r_arm", "l_arm", "r_leg", "l_leg"]
 BONE_PART = np.array([PARTS.index(b[4]) for b in BONES])
 RIGID = {BONE_INDEX[n] for n in ("head", "r_hand", "l_hand", "r_foot", "l_foot")}
 TORSO_POINTS = [B[n] for n in ("MidHip", "Neck", "RShoulder", "LShoulder", "RHip", "LHip")]
-ANCHORS = [B[n] for n in ("MidHip", "Neck", "RAnkle", "LAnkle")]
+ANCHORS = TORSO_POINTS + [B["RAnkle"], B["LAnkle"]]
+# A foot or hand turns at most this far (degrees) from its photo angle to its parent bone:
+# the detectors' foot and hand directions are noisy, and a real ankle or wrist bends no further.
+TURN_LIMIT = {BONE_INDEX["r_foot"]: 45.0, BONE_INDEX["l_foot"]: 45.0,
+              BONE_INDEX["r_hand"]: 80.0, BONE_INDEX["l_hand"]: 80.0}
 # The joints a still needs in the photo (the rig has no bone without them).
 REQUIRED = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
             "MidHip", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "RBigToe", "LBigToe"]
 
 BLEND = 0.05          # joints blend over about this fraction of the body height
 SMOOTH_STEPS = 6      # neighbour averages of the weights (with vertices ~1/40 body height apart)
+MIN_WEIGHT = 0.02     # smaller weights are dropped
 SEE_SAMPLES = 8       # points tested along a vertex's line of sight to a bone
 
 
@@ -181,6 +188,7 @@ def bind(vertices, triangles, rest, mask, height):
     smooth = mesh.neighbour_mean(n, triangles, include_self=True)
     for _ in range(SMOOTH_STEPS):
         weights = smooth @ weights
+    weights[weights < MIN_WEIGHT] = 0   # the averaging's far tails: parts away from a joint stay put
     # Rigid parts: full weight beyond BLEND x height from their joint, a ramp before it.
     blend = BLEND * height
     for bone in RIGID:
@@ -227,6 +235,9 @@ def retarget(rest, driving):
         parent_angle = angles[PARENT[i]] if PARENT[i] >= 0 else 0.0
         if drv_ok[s] and drv_ok[e] and not (driving[e, 2] < 1 and e in (R_HAND_END, L_HAND_END)):
             angles[i] = _wrap(_angle(drv_xy[e] - drv_xy[s]) - _angle(d_rest))
+            if i in TURN_LIMIT:
+                limit = np.radians(TURN_LIMIT[i])
+                angles[i] = parent_angle + np.clip(_wrap(angles[i] - parent_angle), -limit, limit)
         else:
             angles[i] = parent_angle
         if name == "torso":
