@@ -27,8 +27,11 @@ TIP = ("use a photo of one person, whole body in view with some space around it,
 DETECT_MAX_SIDE = 1280      # the detector sees the photo at most this large (speed only)
 MASK_THRESHOLD = 0.5
 OTHER_PERSON = 0.25         # another mask region this large x the person's: several people
+OTHER_PERSON_JOINTS = 8     # a second pose with this many body joints: several people
 EDGE_TOUCH = 0.01           # share of an edge's pixels the person may touch
 MESH_SPACING = 1 / 40       # lattice spacing, x the body height
+CROTCH = 0.12               # the legs stay joined this close (x body height) to the mid-hip
+ARMPIT = 0.06               # arm and body stay joined this close (x body height) to the shoulder
 ATTACH = 0.15               # arm and body meet only within this x body height of the shoulder
 OVER_BODY_MARGIN = 0.02     # the torso region, grown by this x body height, for the arm test
 INPAINT_MAX_SIDE = 512      # inpainting runs at most this large, then is scaled up
@@ -107,14 +110,26 @@ def fill_holes(mask):
     return out
 
 
-def check_photo(path, kp, prob):
+def another_person(photo, mask, kp):
+    """True when the detector finds a second person once the first is painted out.
+
+    (MediaPipe finds one person, and its mask covers only that person.)"""
+    grow = max(3, int(round(INPAINT_GROW * rig.body_height(kp))))
+    hole = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    rest = photo.copy()
+    rest[hole > 0] = np.median(photo[hole == 0], axis=0) if (hole == 0).any() else 0
+    other, _ = detect(rest)
+    return (other[:25, 2] > 0).sum() >= OTHER_PERSON_JOINTS
+
+
+def check_photo(path, photo, kp, prob):
     """Refuse photos the rig cannot animate (UserError); returns the person's mask."""
     if prob is None or not (kp[:25, 2] > 0).any():
         raise UserError(f"{path}: no person found; {TIP}")
     mask, other = person_region(prob, kp)
     area = float((mask > 0).sum())
-    if other > OTHER_PERSON * area:
-        raise UserError(f"{path}: several people (or a large object besides the person) found; {TIP}")
+    if other > OTHER_PERSON * area or another_person(photo, mask, kp):
+        raise UserError(f"{path}: several people found; {TIP}")
     missing = [n for n in rig.REQUIRED if kp[B[n], 2] <= 0]
     if missing:
         raise UserError(f"{path}: the person is cut off or hidden (not visible: "
@@ -145,22 +160,27 @@ def check_arms_clear(path, kp):
 
 
 def cut_and_check_glue(path, vertices, triangles, primary, kp, height):
-    """Drop triangles joining the two legs; refuse other limbs touching the body or each other.
+    """Drop triangles joining the two legs below the crotch and an arm to the body below the
+    shoulder; refuse other limbs touching the body or each other.
 
     Returns the triangles kept."""
     part = rig.BONE_PART[primary][triangles]                     # (M, 3)
     has = {name: (part == i).any(axis=1) for i, name in enumerate(rig.PARTS)}
-    keep = ~(has["r_leg"] & has["l_leg"])
     centre = vertices[triangles].mean(axis=1)
+    crotch = np.hypot(*(centre - kp[B["MidHip"], :2]).T) <= CROTCH * height
+    keep = ~(has["r_leg"] & has["l_leg"]) | crotch
     for arm, shoulder, side in (("r_arm", "RShoulder", "right"), ("l_arm", "LShoulder", "left")):
-        far = np.hypot(*(centre - kp[B[shoulder], :2]).T) > ATTACH * height
-        if (has[arm] & has["torso"] & far).any():
+        off = np.hypot(*(centre - kp[B[shoulder], :2]).T)
+        if (has[arm] & has["torso"] & (off > ATTACH * height)).any():
             raise UserError(f"{path}: the {side} arm touches the body; the mesh would glue it to "
                             f"the torso; {TIP}")
         for other in ("head", "r_leg", "l_leg", "l_arm" if arm == "r_arm" else "r_arm"):
             if (has[arm] & has[other]).any():
                 raise UserError(f"{path}: the {side} arm touches the "
                                 f"{other.replace('_', ' ').replace('r ', 'right ').replace('l ', 'left ')}; {TIP}")
+        # The armpit is cut open: the arm then swings over or away from the body instead of
+        # folding the skin between them.
+        keep &= ~(has[arm] & has["torso"] & (off > ARMPIT * height))
     return triangles[keep]
 
 
@@ -236,7 +256,7 @@ def run(image, out, size, background="inpaint"):
     photo = read_photo(image)
     with tqdm(total=3, desc="still target", unit="step", file=sys.stderr) as bar:
         kp_photo, prob = detect(photo)
-        mask_photo = check_photo(image, kp_photo, prob)
+        mask_photo = check_photo(image, photo, kp_photo, prob)
         bar.update()
         # Cut the photo to the output size around the person, like a video frame.
         ys, xs = np.nonzero(mask_photo)
