@@ -537,12 +537,11 @@ def write_normalized_source(folder, n, size, seconds_per_frame=1 / 15):
     return str(folder)
 
 
-def still_photo(size, person="target", candidates=300, fps=15):
-    """One frame of the dancer as a photo for the still demo: of the first `candidates` frames,
-    the one whose arms are furthest from hanging down (the still rig wants arms away from the
-    body). Returns (RGB image, its DancerPose)."""
-    def openness(pose):
-        kp = pose.keypoints
+def still_time(person="target", candidates=300, fps=15):
+    """The moment, among the first `candidates` frames, when the dancer's arms are furthest from
+    hanging down (the still rig wants arms away from the body)."""
+    def openness(t):
+        kp = dancer_pose(person, t, (512, 256)).keypoints
         angles = []
         for s in "RL":
             for a, b in ((f"{s}Shoulder", f"{s}Elbow"), (f"{s}Elbow", f"{s}Wrist")):
@@ -550,9 +549,13 @@ def still_photo(size, person="target", candidates=300, fps=15):
                 angles.append(abs(math.degrees(math.atan2(d[0], d[1]))))  # 0 = straight down
         return min(angles)
 
-    poses = [dancer_pose(person, i / fps, size) for i in range(candidates)]
-    best = max(poses, key=openness)
-    return draw_dancer(best, size), best
+    return max((i / fps for i in range(candidates)), key=openness)
+
+
+def still_photo(size, person="target"):
+    """One frame of the dancer at still_time() as a photo for the still demo: (RGB, DancerPose)."""
+    pose = dancer_pose(person, still_time(person), size)
+    return draw_dancer(pose, size), pose
 
 
 def _parse_size(text):
