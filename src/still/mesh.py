@@ -15,7 +15,7 @@ from scipy.spatial import Delaunay
 INNER_GAP = 0.6
 TEST_GROW = 2      # pixels: the mask is grown this much for the inside test (chords along the
                    # outline may pass a fraction of a pixel outside it)
-MIN_ALTITUDE = 1.0  # pixels: flatter triangles (three nearly collinear outline points) are
+MIN_ALTITUDE = 1.0  # pixels: flatter triangles made of three neighbouring outline points are
                     # dropped; they cover nothing and the least bending flips them
 UNTANGLE_STEPS = 20
 EDGE_SAMPLES = (1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6)
@@ -69,7 +69,8 @@ def triangulate(mask, spacing):
     outline = main_outline(mask)
     if len(outline) < 3:
         return np.zeros((0, 2), np.float32), np.zeros((0, 3), np.int32)
-    points = np.vstack([resample_closed(outline, spacing / 2), lattice(mask, spacing)])
+    ring = resample_closed(outline, spacing / 2)
+    points = np.vstack([ring, lattice(mask, spacing)])
     tris = Delaunay(points).simplices
     corners = points[tris]                                        # (M, 3, 2)
     tests = [corners.mean(axis=1)]
@@ -78,8 +79,8 @@ def triangulate(mask, spacing):
             tests.append(corners[:, a] + f * (corners[:, b] - corners[:, a]))
     grown = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * TEST_GROW + 1,) * 2))
     keep = np.all([inside_mask(grown, t) for t in tests], axis=0)
-    keep &= min_altitudes(points, tris) >= MIN_ALTITUDE
-    tris = tris[keep]
+    keep &= (min_altitudes(points, tris) >= MIN_ALTITUDE) | ~on_outline(tris, len(ring))
+    tris = tris[keep | closes_hole(tris, keep)]
     used = np.unique(tris)
     remap = np.full(len(points), -1)
     remap[used] = np.arange(len(used))
@@ -94,6 +95,28 @@ def signed_areas(vertices, triangles):
     p = vertices[triangles].astype(np.float64)
     d1, d2 = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
     return -(d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]) / 2
+
+
+def closes_hole(triangles, keep):
+    """Dropped triangles whose three sides all border kept ones: one-triangle holes, left where
+    a triangle slightly outside the outline passed the (grown) inside test and hid the outline's
+    own sliver behind it. Putting them back keeps the mesh free of holes."""
+    edges = np.sort(triangles[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 3, 2), axis=2)
+    kept = edges[keep].reshape(-1, 2)
+    code = lambda e: e[..., 0].astype(np.int64) * (1 << 32) + e[..., 1]
+    uses = dict(zip(*np.unique(code(kept), return_counts=True)))
+    count = np.vectorize(lambda c: uses.get(c, 0))(code(edges)) if len(kept) else np.zeros(edges.shape[:2])
+    return ~keep & (count == 1).all(axis=1)
+
+
+def on_outline(triangles, n_ring):
+    """True for triangles made of three consecutive points of the outline (indices < n_ring)."""
+    t = np.sort(triangles, axis=1)
+    ring = (t < n_ring).all(axis=1)
+    steps = np.sort(np.stack([t[:, 1] - t[:, 0], t[:, 2] - t[:, 1], t[:, 2] - t[:, 0]], 1), axis=1)
+    consecutive = (steps[:, 0] == 1) & (steps[:, 1] == 1) & (steps[:, 2] == 2)
+    wraps = (t[:, 0] == 0) & (t[:, 2] == n_ring - 1) & ((t[:, 1] == 1) | (t[:, 1] == n_ring - 2))
+    return ring & (consecutive | wraps)
 
 
 def min_altitudes(points, triangles):
@@ -132,11 +155,19 @@ def untangle(vertices, triangles, neighbours, steps=UNTANGLE_STEPS):
     return v.astype(np.float32)
 
 
-def drop_unused(vertices, triangles, keep):
-    """Keep the triangles where `keep` is True and the vertices they use; returns
-    (vertices, triangles, index of each kept vertex in the input)."""
-    triangles = triangles[keep]
-    used = np.unique(triangles)
-    remap = np.full(len(vertices), -1)
-    remap[used] = np.arange(len(used))
-    return vertices[used], remap[triangles].astype(np.int32), used
+def detach(vertices, triangles, chosen, at):
+    """Open a seam: the `chosen` triangles (bool (M,)) get their own copies of the vertices
+    flagged in `at` (bool (N,)) that they share with the other triangles. At rest nothing moves;
+    deformed, the two sides may part. Returns (vertices, triangles, origin): origin[i] is the
+    vertex that vertex i copies (itself for the old ones)."""
+    shared = np.zeros(len(vertices), bool)
+    used_chosen = np.zeros(len(vertices), bool)
+    used_chosen[triangles[chosen].ravel()] = True
+    shared[triangles[~chosen].ravel()] = True
+    split = np.flatnonzero(at & shared & used_chosen)
+    copy_of = np.arange(len(vertices))
+    copy_of[split] = len(vertices) + np.arange(len(split))
+    triangles = triangles.copy()
+    triangles[chosen] = copy_of[triangles[chosen]]
+    origin = np.concatenate([np.arange(len(vertices)), split])
+    return vertices[origin], triangles, origin
