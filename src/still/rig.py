@@ -162,15 +162,26 @@ class Binding:
     primary: np.ndarray   # (N,) int32 bone each vertex was assigned to
 
 
-def primary_bones(vertices, rest, mask):
-    """The bone each vertex belongs to: the nearest one its line of sight reaches inside the mask."""
+def bone_distances(points, rest):
+    """Distances (N, n_bones) of points to each bone's shape and the nearest points on them."""
     dist, near = [], []
     for shape in bone_shapes(rest):
-        d, n = polygon_distance(vertices, shape) if isinstance(shape, np.ndarray) \
-            else segment_distance(vertices, *shape)
+        d, n = polygon_distance(points, shape) if isinstance(shape, np.ndarray) \
+            else segment_distance(points, *shape)
         dist.append(d)
         near.append(n)
-    dist, near = np.stack(dist, 1), np.stack(near, 1)           # (N, n_bones), (N, n_bones, 2)
+    return np.stack(dist, 1), np.stack(near, 1)                  # (N, n_bones), (N, n_bones, 2)
+
+
+def nearest_bone(points, kp, allowed):
+    """Index among the `allowed` bones (bool (n_bones,)) of the one nearest to each point."""
+    dist, _ = bone_distances(points.astype(np.float64), rig_points(kp))
+    return dist[:, allowed].argmin(axis=1)
+
+
+def primary_bones(vertices, rest, mask):
+    """The bone each vertex belongs to: the nearest one its line of sight reaches inside the mask."""
+    dist, near = bone_distances(vertices, rest)
     h, w = mask.shape
     f = np.linspace(0, 1, SEE_SAMPLES)[:, None, None, None]
     along = vertices[None, :, None] + f * (near[None] - vertices[None, :, None])
@@ -180,10 +191,10 @@ def primary_bones(vertices, rest, mask):
     return ranked.argmin(axis=1).astype(np.int32)
 
 
-def bind(vertices, triangles, rest, mask, height):
-    """Binding of a mesh (vertices (N, 2), triangles (M, 3)) to the rig points `rest` of the photo."""
+def bind(vertices, triangles, rest, height, primary):
+    """Binding of a mesh (vertices (N, 2), triangles (M, 3)) to the rig points `rest` of the photo,
+    from the bone each vertex belongs to (primary_bones)."""
     n, nb = len(vertices), len(BONES)
-    primary = primary_bones(vertices.astype(np.float64), rest, mask)
     weights = np.eye(nb)[primary]
     smooth = mesh.neighbour_mean(n, triangles, include_self=True)
     for _ in range(SMOOTH_STEPS):

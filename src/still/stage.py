@@ -30,7 +30,7 @@ OTHER_PERSON = 0.25         # another mask region this large x the person's: sev
 OTHER_PERSON_JOINTS = 8     # a second pose with this many body joints: several people
 EDGE_TOUCH = 0.01           # share of an edge's pixels the person may touch
 MESH_SPACING = 1 / 40       # lattice spacing, x the body height
-CROTCH = 0.12               # the legs stay joined this close (x body height) to the mid-hip
+CROTCH = 0.2                # the legs stay joined this close (x body height) to the mid-hip
 ARMPIT = 0.06               # arm and body stay joined this close (x body height) to the shoulder
 ATTACH = 0.15               # arm and body meet only within this x body height of the shoulder
 OVER_BODY_MARGIN = 0.02     # the torso region, grown by this x body height, for the arm test
@@ -159,16 +159,19 @@ def check_arms_clear(path, kp):
                                 f"it to the torso; {TIP}")
 
 
-def cut_and_check_glue(path, vertices, triangles, primary, kp, height):
-    """Drop triangles joining the two legs below the crotch and an arm to the body below the
-    shoulder; refuse other limbs touching the body or each other.
+def triangle_part(primary, triangles):
+    """Body part of each triangle: the part most of its corners belong to (rig.PARTS)."""
+    part = rig.BONE_PART[primary][triangles]
+    votes = np.stack([(part == p).sum(axis=1) for p in range(len(rig.PARTS))], axis=1)
+    return votes.argmax(axis=1)
 
-    Returns the triangles kept."""
+
+def check_glue(path, vertices, triangles, primary, kp, height):
+    """Refuse a photo where an arm touches the body away from the shoulder, or the head, a leg
+    or the other arm: the mesh would glue them together."""
     part = rig.BONE_PART[primary][triangles]                     # (M, 3)
     has = {name: (part == i).any(axis=1) for i, name in enumerate(rig.PARTS)}
     centre = vertices[triangles].mean(axis=1)
-    crotch = np.hypot(*(centre - kp[B["MidHip"], :2]).T) <= CROTCH * height
-    keep = ~(has["r_leg"] & has["l_leg"]) | crotch
     for arm, shoulder, side in (("r_arm", "RShoulder", "right"), ("l_arm", "LShoulder", "left")):
         off = np.hypot(*(centre - kp[B[shoulder], :2]).T)
         if (has[arm] & has["torso"] & (off > ATTACH * height)).any():
@@ -176,12 +179,35 @@ def cut_and_check_glue(path, vertices, triangles, primary, kp, height):
                             f"the torso; {TIP}")
         for other in ("head", "r_leg", "l_leg", "l_arm" if arm == "r_arm" else "r_arm"):
             if (has[arm] & has[other]).any():
-                raise UserError(f"{path}: the {side} arm touches the "
-                                f"{other.replace('_', ' ').replace('r ', 'right ').replace('l ', 'left ')}; {TIP}")
-        # The armpit is cut open: the arm then swings over or away from the body instead of
-        # folding the skin between them.
-        keep &= ~(has[arm] & has["torso"] & (off > ARMPIT * height))
-    return triangles[keep]
+                words = other.replace("r_", "right ").replace("l_", "left ")
+                raise UserError(f"{path}: the {side} arm touches the {words}; {TIP}")
+
+
+def open_seams(vertices, triangles, primary, kp, height):
+    """Let limbs part where the photo shows them joined: below the shoulder (the armpit) an
+    arm gets its own copy of the vertices it shares with the body, and below the crotch the left
+    leg its own copy of those it shares with the right one. Returns (vertices, triangles,
+    primary)."""
+    part = triangle_part(primary, triangles)
+    seams = [(rig.PARTS.index("r_arm"), None, B["RShoulder"], ARMPIT),
+             (rig.PARTS.index("l_arm"), None, B["LShoulder"], ARMPIT),
+             (rig.PARTS.index("l_leg"), rig.PARTS.index("r_leg"), B["MidHip"], CROTCH)]
+    for side, other, joint, keep_joined in seams:
+        chosen = part == side
+        far = np.hypot(*(vertices - kp[joint, :2]).T) > keep_joined * height
+        if other is not None:   # only where this side meets `other`
+            touches = np.zeros(len(vertices), bool)
+            touches[triangles[part == other].ravel()] = True
+            far &= touches
+        n = len(vertices)
+        vertices, triangles, origin = mesh.detach(vertices, triangles, chosen, far)
+        primary = primary[origin]
+        copies = np.arange(len(origin)) >= n
+        # A copy on the limb's side belongs to that limb.
+        own = rig.BONE_PART == side
+        if copies.any():
+            primary[copies] = np.flatnonzero(own)[rig.nearest_bone(vertices[copies], kp, own)]
+    return vertices, triangles, primary
 
 
 def make_background(photo, mask, height, kind):
@@ -227,9 +253,9 @@ def build(photo, mask, kp, background="inpaint", name="photo"):
     rest = rig.rig_points(kp)
     vertices, triangles = mesh.triangulate(mask, max(3.0, MESH_SPACING * height))
     primary = rig.primary_bones(vertices.astype(np.float64), rest, mask)
-    kept = cut_and_check_glue(name, vertices, triangles, primary, kp, height)
-    vertices, triangles, _ = mesh.drop_unused(vertices, kept, np.ones(len(kept), bool))
-    binding = rig.bind(vertices, triangles, rest, mask, height)
+    check_glue(name, vertices, triangles, primary, kp, height)
+    vertices, triangles, primary = open_seams(vertices, triangles, primary, kp, height)
+    binding = rig.bind(vertices, triangles, rest, height, primary)
     return layout.Still(photo=photo, background=make_background(photo, mask, height, background),
                         keypoints=np.asarray(kp, np.float32), vertices=vertices,
                         triangles=triangles, weights=binding.weights, pivot=binding.pivot,
