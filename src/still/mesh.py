@@ -5,8 +5,8 @@ The outline is sampled every spacing/2 pixels (a finer outline keeps the silhoue
 only has to carry the texture) and the inside on a triangular lattice of `spacing`, kept at least
 INNER_GAP x spacing away from the outline so that no sliver triangles form along it. A Delaunay
 triangle is dropped when its centroid or any of a few points along each of its edges falls
-outside the mask (grown by TEST_GROW pixels): that removes the triangles bridging concave gaps (between an arm and the body,
-between the legs) without testing every pixel.
+outside the mask (grown by TEST_GROW pixels): that removes the triangles bridging concave gaps
+(between an arm and the body, between the legs) without testing every pixel.
 """
 import cv2
 import numpy as np

@@ -2,20 +2,21 @@
 and deforming the mesh.
 
 Bones (start joint -> end joint) form a tree rooted at the torso. The torso is one rigid piece:
-neck, shoulders and hips keep the photo's layout and turn with the line from the mid-hip to the
-neck. Every other bone keeps the photo's length and takes its direction from the driving pose
-(retargeting), so a short or long-limbed source does not squash or stretch the person. A bone
-whose joints the driving pose lacks keeps its photo angle relative to its parent bone.
+neck, shoulders and hips keep the photo's layout and turn as the driving pose's torso joints do
+(a least-squares fit of the turn). Every other bone keeps the photo's length and takes its
+direction from the driving pose (retargeting), so a short or long-limbed source does not squash
+or stretch the person. A bone whose joints the driving pose lacks keeps its photo angle relative
+to its parent bone; feet and hands turn at most TURN_LIMIT from theirs.
 
-The figure is then moved so that its torso joints (neck, shoulders, hips) and ankles sit, on
-average, where the driving pose has them: with other limb lengths not every joint can match, and
-this spreads the difference over the body and the feet instead of piling it up at the feet,
-while the arms (which move most) do not shift the body.
+The figure is then moved so that its torso joints and ankles sit, on average, where the driving
+pose has them: with other limb lengths not every joint can match, and this spreads the
+difference over the body and the feet, while the arms (which move most) do not shift the body.
 
 Binding: each vertex belongs to the nearest bone that it can "see" through the mask (the
-straight line to the bone stays inside the person), then these one-hot weights are averaged
-over the mesh's neighbours SMOOTH_STEPS times, so they blend over about BLEND x the body height
-around each joint (weights under MIN_WEIGHT are dropped, so the rest does not move at all). Head, hands and feet are rigid: beyond BLEND x the body height from their
+straight line to the bone stays inside the person: primary_bones), then these one-hot weights
+are averaged over the mesh's neighbours SMOOTH_STEPS times, so they blend over about BLEND x the
+body height around each joint. Weights under MIN_WEIGHT are dropped, so what is away from a joint
+does not move at all. Head, hands and feet are rigid: beyond BLEND x the body height from their
 joint, their vertices keep weight 1.
 
 Deformation: a vertex turns by the weighted mean of its bones' angles, about the joint between
@@ -35,7 +36,6 @@ from src.still import mesh
 R_HAND_END, L_HAND_END = 25, 26
 N_RIG_POINTS = 27
 HAND_MIDDLE_BASE = 9      # hand keypoint at the base of the middle finger
-HAND_MIDDLE_TIP = 12
 
 # name, start, end, parent, part
 BONES = [
@@ -64,10 +64,10 @@ BONE_PART = np.array([PARTS.index(b[4]) for b in BONES])
 RIGID = {BONE_INDEX[n] for n in ("head", "r_hand", "l_hand", "r_foot", "l_foot")}
 TORSO_POINTS = [B[n] for n in ("MidHip", "Neck", "RShoulder", "LShoulder", "RHip", "LHip")]
 ANCHORS = TORSO_POINTS + [B["RAnkle"], B["LAnkle"]]
-# A foot or hand turns at most this far (degrees) from its photo angle to its parent bone:
-# the detectors' foot and hand directions are noisy, and a real ankle or wrist bends no further.
-TURN_LIMIT = {BONE_INDEX["r_foot"]: 45.0, BONE_INDEX["l_foot"]: 45.0,
-              BONE_INDEX["r_hand"]: 80.0, BONE_INDEX["l_hand"]: 80.0}
+# A foot or hand turns at most this far (degrees) from its photo angle to its parent bone: the
+# detectors' foot and hand directions are noisy, and wilder turns fold the ankle and wrist.
+TURN_LIMIT = {BONE_INDEX["r_foot"]: 90.0, BONE_INDEX["l_foot"]: 90.0,
+              BONE_INDEX["r_hand"]: 120.0, BONE_INDEX["l_hand"]: 120.0}
 # The joints a still needs in the photo (the rig has no bone without them).
 REQUIRED = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
             "MidHip", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "RBigToe", "LBigToe"]
@@ -226,6 +226,17 @@ def triangle_parts(triangles, binding):
     return per_part[triangles].sum(axis=1).argmax(axis=1).astype(np.int32)
 
 
+def torso_angle(rest_xy, drv_xy, drv_ok):
+    """The turn of the rigid torso that best lays the photo's torso joints (neck, shoulders,
+    hips) over the driving pose's (least squares); 0 with fewer than two of them."""
+    pts = [j for j in TORSO_POINTS if drv_ok[j]]
+    if len(pts) < 2:
+        return 0.0
+    a = rest_xy[pts] - rest_xy[pts].mean(axis=0)
+    b = drv_xy[pts] - drv_xy[pts].mean(axis=0)
+    return float(np.arctan2((a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]).sum(), (a * b).sum()))
+
+
 @dataclasses.dataclass
 class Pose:
     """A retargeted pose: per bone angle (radians, relative to the photo) and where each rig
@@ -240,11 +251,12 @@ def retarget(rest, driving):
     rest_xy, drv_xy, drv_ok = rest[:, :2], driving[:, :2], driving[:, 2] > 0
     points = rest_xy.copy()
     angles = np.zeros(len(BONES))
-    placed = np.zeros(N_RIG_POINTS, bool)
     for i, (name, s, e, _, _) in enumerate(BONES):
         d_rest = rest_xy[e] - rest_xy[s]
         parent_angle = angles[PARENT[i]] if PARENT[i] >= 0 else 0.0
-        if drv_ok[s] and drv_ok[e] and not (driving[e, 2] < 1 and e in (R_HAND_END, L_HAND_END)):
+        if name == "torso":
+            angles[i] = torso_angle(rest_xy, drv_xy, drv_ok)
+        elif drv_ok[s] and drv_ok[e] and not (driving[e, 2] < 1 and e in (R_HAND_END, L_HAND_END)):
             angles[i] = _wrap(_angle(drv_xy[e] - drv_xy[s]) - _angle(d_rest))
             if i in TURN_LIMIT:
                 limit = np.radians(TURN_LIMIT[i])
@@ -255,10 +267,8 @@ def retarget(rest, driving):
             root = drv_xy[s] if drv_ok[s] else rest_xy[s]
             for j in TORSO_POINTS:
                 points[j] = root + _rotate(rest_xy[j] - rest_xy[s], angles[i])
-                placed[j] = True
         else:
             points[e] = points[s] + _rotate(d_rest, angles[i])
-            placed[e] = True
     # Points of no bone (eyes, ears, heels, small toes) follow the bone they sit on.
     for j, bone in ((B["REye"], "head"), (B["LEye"], "head"), (B["REar"], "head"),
                     (B["LEar"], "head"), (B["RHeel"], "r_foot"), (B["RSmallToe"], "r_foot"),
