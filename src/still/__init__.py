@@ -1,6 +1,7 @@
 """Still-image mode: make the person in one photo dance, with no training.
 
     stage.py     make_target.py --image: pose, mask, mesh and background of one photo
+    photo.py     reading the photo, finding the person and mask, refusing unusable photos
     layout.py    the still target's files
     mesh.py      triangulating the person mask
     rig.py       binding the mesh to the skeleton, retargeting a driving pose, deforming
