@@ -232,6 +232,33 @@ def test_legs_joined_in_the_photo_part_when_they_move():
     assert edges(animator.deform(spread)).max() < 1.5 * edges(still.vertices).max()  # none stretched
 
 
+def test_backgrounds_paint_the_person_out(figure):
+    photo, mask, _ = figure
+    photo = photo.copy()
+    photo[mask == 0] = (200, 210, 220)                       # a plain wall around the figure
+    for kind in ("inpaint", "blur", "plain"):
+        back = stage.make_background(photo, mask, rig.body_height(figure_keypoints()), kind)
+        assert back.shape == photo.shape
+        # Where the figure was, only the wall's colour is left: the figure's colours differ from
+        # it by up to 200 levels, inpainting's smoothing by a few.
+        assert np.abs(back[mask > 0].astype(int) - (200, 210, 220)).max() <= 10, kind
+
+
+def test_transfer_leaves_a_video_target_to_the_model(tmp_path):
+    from src.errors import UserError
+    from src.transfer import run
+    target = tmp_path / "target"
+    PoseTrack(keypoints=np.repeat(figure_keypoints()[None], 3, 0), fps=15, size=SIZE,
+              crop=(0, 0, *SIZE), video_size=SIZE, backend="mediapipe").save(
+        str(target / "keypoints.npz"))
+    source = tmp_path / "source"
+    PoseTrack(keypoints=figure_keypoints()[None], fps=15, size=SIZE, crop=(0, 0, *SIZE),
+              video_size=SIZE, backend="normalized").save(str(source / "keypoints_norm.npz"))
+    with pytest.raises(UserError, match="test_label"):       # the model's path: labels needed
+        run("nomodel", str(source), str(tmp_path / "out"), str(tmp_path / "ckpt"),
+            target_dir=str(target))
+
+
 # ---------------------------------------------------------------- the command line (MediaPipe)
 
 def make_target(image, out):
