@@ -150,6 +150,24 @@ def test_a_bone_the_driving_pose_lacks_keeps_its_angle_to_its_parent():
     assert pose.points[B["RWrist"]] == pytest.approx((216, 60), abs=1e-3)
 
 
+def test_head_tilts_with_the_eyes_not_with_the_nose():
+    eyes = {"REye": (246, 112), "LEye": (266, 112)}
+    rest = rig.rig_points(figure_keypoints(eyes))
+    head = rig.BONE_INDEX["head"]
+    # The face turns aside: the nose swings 15 px to the image's right, the eyes stay level.
+    turned = rig.retarget(rest, rig.rig_points(figure_keypoints({**eyes, "Nose": (271, 120)})))
+    assert turned.angles[head] == pytest.approx(0, abs=1e-9)
+    # The head tilts 20 degrees: the eye line turns 20 degrees (clockwise on screen).
+    a = math.radians(20)
+    tilted = {"REye": (256 - 10 * math.cos(a), 112 - 10 * math.sin(a)),
+              "LEye": (256 + 10 * math.cos(a), 112 + 10 * math.sin(a))}
+    pose = rig.retarget(rest, rig.rig_points(figure_keypoints(tilted)))
+    assert pose.angles[head] == pytest.approx(a, abs=1e-6)
+    # The nose, 40 px above the neck (256, 160), turns with the head about the neck.
+    assert pose.points[B["Nose"]] == pytest.approx((256 + 40 * math.sin(a), 160 - 40 * math.cos(a)),
+                                                   abs=1e-3)
+
+
 def test_limbs_in_front_or_behind():
     photo = figure_keypoints()
     parts = lambda names: [rig.PARTS.index(n) for n in names]

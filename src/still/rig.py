@@ -6,7 +6,9 @@ neck, shoulders and hips keep the photo's layout and turn as the driving pose's 
 (a least-squares fit of the turn). Every other bone keeps the photo's length and takes its
 direction from the driving pose (retargeting), so a short or long-limbed source does not squash
 or stretch the person. A bone whose joints the driving pose lacks keeps its photo angle relative
-to its parent bone; feet and hands turn at most TURN_LIMIT from theirs.
+to its parent bone; feet and hands turn at most TURN_LIMIT from theirs. The head tilts with the
+line between the eyes (at most HEAD_TURN_LIMIT), not with the nose, which swings aside when the
+face turns.
 
 The figure is then moved so that its torso joints and ankles sit, on average, where the driving
 pose has them: with other limb lengths not every joint can match, and this spreads the
@@ -34,6 +36,7 @@ from src.still import mesh
 
 # Rig points: the 25 BODY_25 joints, then the far end of each hand (for the hand bones).
 R_HAND_END, L_HAND_END = 25, 26
+HAND_ENDS = (R_HAND_END, L_HAND_END)
 N_RIG_POINTS = 27
 HAND_MIDDLE_BASE = 9      # hand keypoint at the base of the middle finger
 
@@ -68,6 +71,7 @@ ANCHORS = TORSO_POINTS + [B["RAnkle"], B["LAnkle"]]
 # detectors' foot and hand directions are noisy, and wilder turns fold the ankle and wrist.
 TURN_LIMIT = {BONE_INDEX["r_foot"]: 90.0, BONE_INDEX["l_foot"]: 90.0,
               BONE_INDEX["r_hand"]: 120.0, BONE_INDEX["l_hand"]: 120.0}
+HEAD_TURN_LIMIT = 45.0  # degrees the head tilts at most from its photo angle to the torso
 # The joints a still needs in the photo (the rig has no bone without them).
 REQUIRED = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
             "MidHip", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "RBigToe", "LBigToe"]
@@ -76,6 +80,7 @@ BLEND = 0.05          # joints blend over about this fraction of the body height
 SMOOTH_STEPS = 6      # neighbour averages of the weights (with vertices ~1/40 body height apart)
 MIN_WEIGHT = 0.02     # smaller weights are dropped
 SEE_SAMPLES = 8       # points tested along a vertex's line of sight to a bone
+SEE_REACH = 0.8       # share of that line tested, from the vertex
 
 
 def body_height(kp):
@@ -99,7 +104,7 @@ def rig_points(kp):
             pts[end] = base
         elif kp[wrist, 2] > 0 and kp[elbow, 2] > 0:
             pts[end, :2] = kp[wrist, :2] + 0.5 * (kp[wrist, :2] - kp[elbow, :2])
-            pts[end, 2] = 0.5  # made up: the driving direction falls back to the forearm's
+            pts[end, 2] = 0.5  # made up (confidence < 1): the hand then follows the forearm
     pts[pts[:, 2] <= 0] = 0
     return pts
 
@@ -115,6 +120,12 @@ def _rotate(v, angle):
 
 def _wrap(angle):
     return (angle + np.pi) % (2 * np.pi) - np.pi
+
+
+def _limit(angle, parent_angle, degrees):
+    """`angle`, turned back to at most `degrees` from `parent_angle`."""
+    limit = np.radians(degrees)
+    return parent_angle + np.clip(_wrap(angle - parent_angle), -limit, limit)
 
 
 def segment_distance(p, a, b):
@@ -138,6 +149,13 @@ def polygon_distance(p, poly):
     return best, near
 
 
+def head_centre(rest):
+    """Mean of the nose, eyes and ears found (rig points), else the nose."""
+    face = [B[n] for n in ("Nose", "REye", "LEye", "REar", "LEar")]
+    found = [j for j in face if rest[j, 2] > 0]
+    return rest[found, :2].mean(axis=0) if found else rest[B["Nose"], :2]
+
+
 def bone_shapes(rest):
     """What each bone covers in the photo, for binding: a segment, or the torso's quadrilateral."""
     shapes = []
@@ -145,8 +163,9 @@ def bone_shapes(rest):
         a, b = rest[s, :2], rest[e, :2]
         if name == "torso":
             shapes.append(rest[[B["RShoulder"], B["LShoulder"], B["LHip"], B["RHip"]], :2])
-        elif name == "head":      # from the neck's top to the crown
-            shapes.append((a + 0.35 * (b - a), b + 0.7 * (b - a)))
+        elif name == "head":      # from the neck's top through the head's centre to the crown
+            centre = head_centre(rest)
+            shapes.append((a + 0.35 * (centre - a), centre + 0.6 * (centre - a)))
         elif name.endswith("hand"):  # to the finger tips
             shapes.append((a, a + 2.0 * (b - a)))
         else:
@@ -183,7 +202,8 @@ def primary_bones(vertices, rest, mask):
     """The bone each vertex belongs to: the nearest one its line of sight reaches inside the mask."""
     dist, near = bone_distances(vertices, rest)
     h, w = mask.shape
-    f = np.linspace(0, 1, SEE_SAMPLES)[:, None, None, None]
+    # The last stretch is not tested: a bone's end may lie just outside the person's outline.
+    f = np.linspace(0, SEE_REACH, SEE_SAMPLES)[:, None, None, None]
     along = vertices[None, :, None] + f * (near[None] - vertices[None, :, None])
     ij = np.round(along).astype(int)
     seen = (mask[ij[..., 1].clip(0, h - 1), ij[..., 0].clip(0, w - 1)] > 0).all(axis=0)
@@ -256,11 +276,18 @@ def retarget(rest, driving):
         parent_angle = angles[PARENT[i]] if PARENT[i] >= 0 else 0.0
         if name == "torso":
             angles[i] = torso_angle(rest_xy, drv_xy, drv_ok)
-        elif drv_ok[s] and drv_ok[e] and not (driving[e, 2] < 1 and e in (R_HAND_END, L_HAND_END)):
+        elif name == "head" and rest[B["REye"], 2] > 0 and rest[B["LEye"], 2] > 0 \
+                and drv_ok[B["REye"]] and drv_ok[B["LEye"]]:
+            # The line between the eyes tilts with the head but not when the face turns aside,
+            # which swings the nose off the neck's line.
+            eyes = [B["REye"], B["LEye"]]
+            turn = _angle(np.subtract(*drv_xy[eyes[::-1]])) - _angle(np.subtract(*rest_xy[eyes[::-1]]))
+            angles[i] = _limit(turn, parent_angle, HEAD_TURN_LIMIT)
+        elif drv_ok[s] and drv_ok[e] and not (e in HAND_ENDS and min(driving[e, 2], rest[e, 2]) < 1):
+            # (A hand whose end was made up, in the photo or the driving pose, follows the forearm.)
             angles[i] = _wrap(_angle(drv_xy[e] - drv_xy[s]) - _angle(d_rest))
             if i in TURN_LIMIT:
-                limit = np.radians(TURN_LIMIT[i])
-                angles[i] = parent_angle + np.clip(_wrap(angles[i] - parent_angle), -limit, limit)
+                angles[i] = _limit(angles[i], parent_angle, TURN_LIMIT[i])
         else:
             angles[i] = parent_angle
         if name == "torso":
