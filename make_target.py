@@ -1,18 +1,25 @@
-"""Pose stage for the target video: processed frames, poses, label images (see src/pose_stage.py).
+"""Pose stage for the target: a video (processed frames, poses, labels; see src/pose_stage.py)
+or, with --image, one photo (a still target; see src/still/stage.py).
 
     python make_target.py [--video data/target/mv.mp4] [--out data/target] [--size 1024x512] ...
+    python make_target.py --image me.jpg [--out data/target] [--size 1024x512] [--background inpaint]
 """
 import argparse
 
 from src.errors import run_main
 from src import pose_stage
+from src.still import stage as still_stage
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     pose_stage.add_arguments(parser, "target")
+    still_stage.add_arguments(parser)
     args = parser.parse_args()
-    pose_stage.run_stage("target", pose_stage.options_from_args(args))
+    if args.image:
+        still_stage.run(args.image, args.out, pose_stage.parse_size(args.size), args.background)
+    else:
+        pose_stage.run_stage("target", pose_stage.options_from_args(args))
 
 
 if __name__ == "__main__":

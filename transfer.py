@@ -1,4 +1,5 @@
-"""Make the target person dance: run the trained model over the normalized source labels.
+"""Make the target person dance: run the trained model over the normalized source labels, or,
+for a still target (make_target.py --image), deform the photo into each normalized source pose.
 
 Frames go to <out>/00000.png... as they are made (see src/transfer.py). An interrupted run
 continues where it stopped when started again with the same arguments.
@@ -19,6 +20,9 @@ def main():
                              "pose_source_norm.npy, keypoints_norm.npz (default: data/source)")
     parser.add_argument("--out", default=None,
                         help="folder for the frames 00000.png... (default: result/<name>)")
+    parser.add_argument("--target", default="data/target",
+                        help="target folder: when it holds a still target (make_target.py --image) "
+                             "the photo is animated and no model is needed (default: data/target)")
     parser.add_argument("--checkpoints", default="checkpoints",
                         help="parent folder of the experiment folders (default: checkpoints)")
     parser.add_argument("--which", default="latest",
@@ -33,7 +37,7 @@ def main():
 
     from src.transfer import run
     run(args.name, args.source, args.out, args.checkpoints, device=args.device, which=args.which,
-        restart=args.restart)
+        restart=args.restart, target_dir=args.target)
 
 
 if __name__ == "__main__":

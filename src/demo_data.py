@@ -545,6 +545,27 @@ def write_normalized_source(folder, n, size, seconds_per_frame=1 / 15):
     return str(folder)
 
 
+def still_time(person="target", candidates=300, fps=15):
+    """The moment, among the first `candidates` frames, when the dancer's arms are furthest from
+    hanging down (the still rig wants arms away from the body)."""
+    def openness(t):
+        kp = dancer_pose(person, t, (512, 256)).keypoints
+        angles = []
+        for s in "RL":
+            for a, b in ((f"{s}Shoulder", f"{s}Elbow"), (f"{s}Elbow", f"{s}Wrist")):
+                d = kp[B[b], :2] - kp[B[a], :2]
+                angles.append(abs(math.degrees(math.atan2(d[0], d[1]))))  # 0 = straight down
+        return min(angles)
+
+    return max((i / fps for i in range(candidates)), key=openness)
+
+
+def still_photo(size, person="target"):
+    """One frame of the dancer at still_time() as a photo for the still demo: (RGB, DancerPose)."""
+    pose = dancer_pose(person, still_time(person), size)
+    return draw_dancer(pose, size), pose
+
+
 def _parse_size(text):
     try:
         w, h = (int(v) for v in text.lower().split("x"))
@@ -570,7 +591,15 @@ def main(argv=None):
     ap.add_argument("--fps", type=float, default=15, help="frame rate (default: 15)")
     ap.add_argument("--seed", type=int, default=0,
                     help="start the dances at another moment (default: 0)")
+    ap.add_argument("--still", action="store_true",
+                    help="also write still.png: one frame of the target with the arms away from "
+                         "the body, the photo of the still demo (make_target.py --image)")
     args = ap.parse_args(argv)
+    if args.still:
+        from src.files import write_image
+        path = os.path.join(args.out, "still.png")
+        write_image(path, still_photo(args.size)[0])
+        print(f"wrote {path}")
     for person, frames, audio in (("target", args.frames_target, False),
                                   ("source", args.frames_source, True)):
         path = os.path.join(args.out, f"{person}.mp4")

@@ -226,9 +226,16 @@ def generate(predictor, source, out_dir, start=0):
 
 
 def run(name="target", source_dir="data/source", out_dir=None, checkpoints_dir="checkpoints",
-        device="auto", which="latest", restart=False):
-    """Make <out_dir>/00000.png... from the source's labels; returns a summary dict."""
+        device="auto", which="latest", restart=False, target_dir=None):
+    """Make <out_dir>/00000.png... from the source's labels; returns a summary dict.
+
+    When target_dir holds a still target (make_target.py --image), the photo is animated
+    instead (src/still/transfer.py) and no checkpoint is read."""
     out_dir = out_dir or os.path.join("result", name)
+    from src.still import layout as still_layout
+    if target_dir is not None and still_layout.mesh_matches(target_dir):
+        from src.still import transfer as still_transfer
+        return still_transfer.run(target_dir, source_dir, out_dir, restart)
     source = SourceLabels(source_dir)
     predictor = FramePredictor(os.path.join(checkpoints_dir, name), device=device, which=which)
     check_size(source, predictor)

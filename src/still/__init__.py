@@ -1,0 +1,14 @@
+"""Still-image mode: make the person in one photo dance, with no training.
+
+    stage.py     make_target.py --image: pose, mask, mesh and background of one photo
+    photo.py     reading the photo, finding the person and mask, refusing unusable photos
+    layout.py    the still target's files
+    mesh.py      triangulating the person mask
+    rig.py       binding the mesh to the skeleton, retargeting a driving pose, deforming
+    render.py    drawing the photo through the deformed mesh over the background
+    transfer.py  transfer.py on a still target: one frame per normalized source pose
+
+The way of Igarashi et al.'s shape manipulation and of AnimatedDrawings, for photos: the person's
+silhouette is meshed, the mesh hangs on the skeleton found in the photo, and every source pose
+moves the bones, which move the mesh, which carries the photo's pixels.
+"""

@@ -1,0 +1,85 @@
+"""The still target's files, written by make_target.py --image and read by transfer.py.
+
+    <target>/still/photo.png        the processed photo (--size), RGB
+    <target>/still/mask.png         the person mask (255 = person), what the mesh was made from
+    <target>/still/background.png   the photo with the person removed and filled in
+    <target>/still/mesh.npz         the mesh and its binding to the skeleton (see Still)
+    <target>/still/preview.png      the photo with the mesh and the skeleton drawn on it (to look at)
+    <target>/keypoints.npz          the photo's pose as a one-frame PoseTrack, written LAST
+
+A folder is a still target when still/mesh.npz holds the same pose as keypoints.npz: a later
+make_target.py --video into the same folder replaces keypoints.npz and so turns it back into a
+video target.
+"""
+import dataclasses
+import os
+
+import numpy as np
+
+from src.errors import UserError
+from src.files import read_image, save_npz
+from src.keypoints import PoseTrack
+
+STILL_DIR = "still"
+PHOTO, MASK, BACKGROUND, MESH, PREVIEW = ("photo.png", "mask.png", "background.png", "mesh.npz",
+                                          "preview.png")
+KEYPOINTS_FILE = "keypoints.npz"
+
+
+def still_path(target_dir, name):
+    return os.path.join(target_dir, STILL_DIR, name)
+
+
+@dataclasses.dataclass
+class Still:
+    """What transfer needs of a still target (images RGB uint8 at the target's size)."""
+    photo: np.ndarray
+    background: np.ndarray
+    keypoints: np.ndarray        # (137, 3) the photo's pose
+    vertices: np.ndarray         # (N, 2) float32 mesh vertices, photo pixels
+    triangles: np.ndarray        # (M, 3) int32, counter-clockwise on screen
+    weights: np.ndarray          # (N, bones) float32 skinning weights (src/still/rig.py BONES)
+    pivot: np.ndarray            # (N,) int32 rig point each vertex turns about
+    primary: np.ndarray          # (N,) int32 bone each vertex belongs to
+    parts: np.ndarray            # (M,) int32 body part of each triangle (rig.PARTS)
+
+    def save_mesh(self, path):
+        save_npz(path, keypoints=self.keypoints, vertices=self.vertices, triangles=self.triangles,
+                 weights=self.weights, pivot=self.pivot, primary=self.primary, parts=self.parts)
+
+
+def mesh_matches(target_dir):
+    """True when target_dir holds a finished still target (see the module docstring)."""
+    mesh, kps = still_path(target_dir, MESH), os.path.join(target_dir, KEYPOINTS_FILE)
+    if not (os.path.isfile(mesh) and os.path.isfile(kps)):
+        return False
+    try:
+        with np.load(mesh, allow_pickle=False) as z:
+            bound = z["keypoints"]
+        track = PoseTrack.load(kps)
+    except (OSError, ValueError, KeyError, UserError):
+        return False
+    return len(track) == 1 and np.array_equal(track.keypoints[0], bound)
+
+
+def load(target_dir):
+    """The Still in target_dir (UserError naming the file when something is missing)."""
+    hint = "re-run make_target.py --image"
+    mesh = still_path(target_dir, MESH)
+    try:
+        with np.load(mesh, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in ("keypoints", "vertices", "triangles", "weights", "pivot",
+                                        "primary", "parts")}
+    except (OSError, ValueError, KeyError) as err:
+        raise UserError(f"{mesh}: not a still mesh of this project ({err}); {hint}") from None
+    n, m = len(arrays["vertices"]), len(arrays["triangles"])
+    if (arrays["weights"].shape[0], len(arrays["pivot"]), len(arrays["primary"]),
+            len(arrays["parts"])) != (n, n, n, m) or arrays["keypoints"].shape != (137, 3):
+        raise UserError(f"{mesh}: arrays of mismatched sizes; {hint}")
+    photo = read_image(still_path(target_dir, PHOTO))
+    background = read_image(still_path(target_dir, BACKGROUND))
+    if photo.shape != background.shape:
+        raise UserError(f"{still_path(target_dir, BACKGROUND)}: {background.shape[1]}x"
+                        f"{background.shape[0]}, but the photo is {photo.shape[1]}x{photo.shape[0]}; "
+                        f"{hint}")
+    return Still(photo=photo, background=background, **arrays)

@@ -1,0 +1,121 @@
+"""Render the photo through the deformed mesh: one pass of inverse mapping.
+
+1. Rasterise triangle ids in drawing order (back to front) into an int32 image: OpenCV fills
+   each triangle in C; only the loop over triangles is Python.
+2. Each triangle's affine map from its deformed corners back to its corners in the photo, applied
+   to every covered pixel (the same as interpolating the photo coordinates with barycentric
+   weights), gives a photo position per output pixel.
+3. One cv2.remap samples the photo there (bilinear), and the result is laid over the background
+   with a one-pixel soft edge.
+
+All of it happens inside the bounding box of the deformed mesh.
+"""
+import cv2
+import numpy as np
+
+from src.keypoints import B
+from src.still import rig
+
+SUBPIXEL = 4   # fixed-point bits for cv2.fillConvexPoly
+OUTSIDE = -1e4  # photo coordinate given to uncovered pixels (their alpha is 0 anyway)
+SIDE_VIEW = 0.5  # shoulders narrower than this x the photo's: a side view
+
+
+def draw_order(parts, front_back):
+    """Triangle indices back to front for triangle parts (M,) and an order of parts."""
+    return np.concatenate([np.flatnonzero(parts == p) for p in front_back]).astype(np.int64)
+
+
+def inverse_affines(rest, deformed, triangles):
+    """(M, 2, 3) maps from deformed-triangle pixels to photo pixels."""
+    d = deformed[triangles].astype(np.float64)
+    r = rest[triangles].astype(np.float64)
+    dm = np.stack([d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]], axis=2)   # columns: edge vectors
+    rm = np.stack([r[:, 1] - r[:, 0], r[:, 2] - r[:, 0]], axis=2)
+    det = dm[:, 0, 0] * dm[:, 1, 1] - dm[:, 0, 1] * dm[:, 1, 0]
+    ok = np.abs(det) > 1e-9
+    inv = np.zeros_like(dm)
+    inv[ok, 0, 0], inv[ok, 1, 1] = dm[ok, 1, 1] / det[ok], dm[ok, 0, 0] / det[ok]
+    inv[ok, 0, 1], inv[ok, 1, 0] = -dm[ok, 0, 1] / det[ok], -dm[ok, 1, 0] / det[ok]
+    lin = rm @ inv                                                    # (M, 2, 2)
+    shift = r[:, 0] - (lin @ d[:, 0, :, None])[..., 0]
+    return np.concatenate([lin, shift[..., None]], axis=2)
+
+
+class Renderer:
+    """Draws one still (photo, mesh) in many poses over a background, reusing its buffers."""
+
+    def __init__(self, photo, background, rest_vertices, triangles, triangle_parts):
+        self.photo = np.ascontiguousarray(photo)
+        self.background = background
+        self.rest = rest_vertices.astype(np.float32)
+        self.triangles = triangles
+        self.parts = triangle_parts
+        h, w = photo.shape[:2]
+        self.ids = np.full((h, w), -1, np.int32)
+        self.size = (w, h)
+
+    def coverage(self, deformed, order):
+        """Triangle id per pixel (-1: none) inside the box (x0, y0, x1, y1) of the deformed mesh."""
+        w, h = self.size
+        x0, y0 = np.floor(deformed.min(axis=0)).astype(int) - 1
+        x1, y1 = np.ceil(deformed.max(axis=0)).astype(int) + 2
+        box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
+        ids = self.ids
+        ids[:] = -1
+        fixed = np.round(deformed * (1 << SUBPIXEL)).astype(np.int32)[self.triangles]
+        fill = cv2.fillConvexPoly
+        for t in order:
+            fill(ids, fixed[t], int(t), cv2.LINE_8, SUBPIXEL)
+        return box
+
+    def render(self, deformed, order):
+        """The frame (H, W, 3) uint8 with the photo's person in the deformed mesh."""
+        frame = self.background.copy()
+        if not len(order):
+            return frame
+        x0, y0, x1, y1 = self.coverage(deformed, order)
+        if x1 <= x0 or y1 <= y0:
+            return frame
+        ids = self.ids[y0:y1, x0:x1]
+        affine = inverse_affines(self.rest, deformed, self.triangles)
+        columns = np.empty((6, len(affine) + 1), np.float32)   # id -1 takes the last column
+        columns[:, :-1] = affine.reshape(-1, 6).T
+        columns[:, -1] = (0, 0, OUTSIDE, 0, 0, OUTSIDE)
+        a, b, c, d, e, f = (np.take(col, ids) for col in columns)
+        xs = np.arange(x0, x1, dtype=np.float32)[None, :]
+        ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+        person = cv2.remap(self.photo, a * xs + b * ys + c, d * xs + e * ys + f, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        covered = (ids >= 0).astype(np.uint8) * 255
+        alpha = np.minimum(cv2.blur(covered, (3, 3)), covered).astype(np.float32) * (1 / 255)
+        frame[y0:y1, x0:x1] = cv2.blendLinear(person, frame[y0:y1, x0:x1], alpha, 1 - alpha)
+        return frame
+
+
+def front_back(kp_driving, kp_photo):
+    """Parts back to front for one driving pose (see README: limbs in front or behind).
+
+    Arms are in front of the torso and head; legs behind the torso. An arm goes behind when the
+    driving pose shows that side turned away from the camera: the shoulders seen swapped
+    (the back of the person: both arms), or narrower than SIDE_VIEW x the photo's shoulders
+    (a side view: the arm on the side the nose points to).
+    """
+    order_arms_front, order_arms_back = ["r_arm", "l_arm"], []
+    r, l, nose, neck = (kp_driving[B[n]] for n in ("RShoulder", "LShoulder", "Nose", "Neck"))
+    pr, pl = kp_photo[B["RShoulder"], :2], kp_photo[B["LShoulder"], :2]
+    across_photo = pl - pr
+    if r[2] > 0 and l[2] > 0:
+        across = l[:2] - r[:2]
+        facing = float(across @ across_photo)
+        width = abs(across[0])
+        if facing < 0:
+            order_arms_front, order_arms_back = [], ["r_arm", "l_arm"]
+        elif width < SIDE_VIEW * abs(across_photo[0]) and nose[2] > 0 and neck[2] > 0:
+            # The nose points toward the side that turned away from the camera.
+            away = "l_arm" if (nose[0] - neck[0]) * across[0] > 0 else "r_arm"
+            order_arms_back = [away]
+            order_arms_front = [p for p in order_arms_front if p != away]
+    names = order_arms_back + ["r_leg", "l_leg", "torso", "head"] + order_arms_front
+    return [rig.PARTS.index(n) for n in names]
+

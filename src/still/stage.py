@@ -1,0 +1,187 @@
+"""make_target.py --image: one photo -> a still target (pose, mask, mesh, background).
+
+The photo is read upright, its person found and checked (src/still/photo.py). Then the photo is
+cut to --size around the person as the video stage cuts frames (src/pose_stage.py
+choose_window), the mask is triangulated, the mesh bound to the skeleton (refusing limbs that
+touch the body: the mesh would glue them together), and the person painted out of the
+background. Files: see src/still/layout.py.
+"""
+import os
+import sys
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from src.errors import UserError
+from src.files import write_image
+from src.keypoints import B, PoseTrack
+from src.pose_stage import FrameCutter, check_output_folder, choose_window
+from src.still import layout, mesh, rig
+from src.still.photo import TIP, check_photo, detect, fill_holes, read_photo
+
+BACKGROUNDS = ("inpaint", "blur", "plain")
+MESH_SPACING = 1 / 40       # lattice spacing, x the body height
+CROTCH = 0.2                # the legs stay joined this close (x body height) to the mid-hip
+ARMPIT = 0.06               # arm and body stay joined this close (x body height) to the shoulder
+ATTACH = 0.15               # arm and body meet only within this x body height of the shoulder
+INPAINT_MAX_SIDE = 512      # inpainting runs at most this large, then is scaled up
+INPAINT_GROW = 0.02         # the hole painted out: the mask grown by this x the body height
+
+
+def add_arguments(parser):
+    parser.add_argument("--image", default=None, metavar="PHOTO",
+                        help="make a still target from one photo (JPEG or PNG) instead of a "
+                             "video: pose, mask, mesh and background in <out>/still/; transfer.py "
+                             "then animates the photo without training. Best: one person, whole "
+                             "body in view, arms away from the body, plain background")
+    parser.add_argument("--background", choices=BACKGROUNDS, default="inpaint",
+                        help="with --image: what is behind the moving person: inpaint (the photo "
+                             "with the person painted out, default), blur (the same, blurred) or "
+                             "plain (the photo's median colour around the person)")
+
+
+def triangle_part(primary, triangles):
+    """Body part of each triangle: the part most of its corners belong to (rig.PARTS)."""
+    part = rig.BONE_PART[primary][triangles]
+    votes = np.stack([(part == p).sum(axis=1) for p in range(len(rig.PARTS))], axis=1)
+    return votes.argmax(axis=1)
+
+
+def check_glue(path, vertices, triangles, primary, kp, height):
+    """Refuse a photo where an arm touches the body away from the shoulder, or the head, a leg
+    or the other arm: the mesh would glue them together."""
+    part = rig.BONE_PART[primary][triangles]                     # (M, 3)
+    has = {name: (part == i).any(axis=1) for i, name in enumerate(rig.PARTS)}
+    centre = vertices[triangles].mean(axis=1)
+    for arm, shoulder, side in (("r_arm", "RShoulder", "right"), ("l_arm", "LShoulder", "left")):
+        off = np.hypot(*(centre - kp[B[shoulder], :2]).T)
+        if (has[arm] & has["torso"] & (off > ATTACH * height)).any():
+            raise UserError(f"{path}: the {side} arm touches the body; the mesh would glue it to "
+                            f"the torso; {TIP}")
+        for other in ("head", "r_leg", "l_leg", "l_arm" if arm == "r_arm" else "r_arm"):
+            if (has[arm] & has[other]).any():
+                words = other.replace("r_", "right ").replace("l_", "left ")
+                raise UserError(f"{path}: the {side} arm touches the {words}; {TIP}")
+
+
+def open_seams(vertices, triangles, primary, kp, height):
+    """Let limbs part where the photo shows them joined: below the shoulder (the armpit) an
+    arm gets its own copy of the vertices it shares with the body, and below the crotch the left
+    leg its own copy of those it shares with the right one. Returns (vertices, triangles,
+    primary)."""
+    part = triangle_part(primary, triangles)
+    seams = [(rig.PARTS.index("r_arm"), None, B["RShoulder"], ARMPIT),
+             (rig.PARTS.index("l_arm"), None, B["LShoulder"], ARMPIT),
+             (rig.PARTS.index("l_leg"), rig.PARTS.index("r_leg"), B["MidHip"], CROTCH)]
+    for side, other, joint, keep_joined in seams:
+        chosen = part == side
+        far = np.hypot(*(vertices - kp[joint, :2]).T) > keep_joined * height
+        if other is not None:   # only where this side meets `other`
+            touches = np.zeros(len(vertices), bool)
+            touches[triangles[part == other].ravel()] = True
+            far &= touches
+        n = len(vertices)
+        vertices, triangles, origin = mesh.detach(vertices, triangles, chosen, far)
+        primary = primary[origin]
+        copies = np.arange(len(origin)) >= n
+        # A copy on the limb's side belongs to that limb.
+        own = rig.BONE_PART == side
+        if copies.any():
+            primary[copies] = np.flatnonzero(own)[rig.nearest_bone(vertices[copies], kp, own)]
+    return vertices, triangles, primary
+
+
+def make_background(photo, mask, height, kind):
+    """The photo without the person: painted out (inpaint), then blurred (blur); or plain."""
+    outside = mask == 0
+    if kind == "plain":
+        colour = np.median(photo[outside], axis=0) if outside.any() else np.full(3, 255)
+        return np.broadcast_to(colour.astype(np.uint8), photo.shape).copy()
+    grow = max(3, int(round(INPAINT_GROW * height)))
+    hole = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    h, w = mask.shape
+    shrink = min(1.0, INPAINT_MAX_SIDE / max(h, w))
+    small = cv2.resize(photo, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    small_hole = (cv2.resize(hole, (small.shape[1], small.shape[0]),
+                             interpolation=cv2.INTER_NEAREST) > 0).astype(np.uint8)
+    filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
+    filled = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
+    out = photo.copy()
+    out[hole > 0] = filled[hole > 0]
+    if kind == "blur":
+        out = cv2.GaussianBlur(out, (0, 0), max(2.0, height / 40))
+    return out
+
+
+def preview(photo, vertices, triangles, parts, kp):
+    """The photo with the mesh (one colour per body part) and the joints."""
+    colours = [(255, 60, 60), (255, 220, 0), (60, 200, 60), (0, 200, 255), (160, 80, 255),
+               (255, 120, 220)]
+    img = (photo * 0.6).astype(np.uint8)
+    for p, colour in enumerate(colours):
+        polys = np.round(vertices[triangles[parts == p]]).astype(np.int32)
+        cv2.polylines(img, list(polys), True, colour, 1, cv2.LINE_AA)
+    for j in np.flatnonzero(kp[:25, 2] > 0):
+        cv2.circle(img, tuple(int(v) for v in np.round(kp[j, :2])), 3, (255, 255, 255), -1)
+    return img
+
+
+def build(photo, mask, kp, background="inpaint", name="photo"):
+    """The Still of a processed photo (RGB), its person mask (uint8, 255 = person) and pose
+    (137, 3): mesh, binding, background. UserError (naming `name`) when a limb is glued to the
+    body or to another limb."""
+    height = rig.body_height(kp)
+    rest = rig.rig_points(kp)
+    vertices, triangles = mesh.triangulate(mask, max(3.0, MESH_SPACING * height))
+    primary = rig.primary_bones(vertices.astype(np.float64), rest, mask)
+    check_glue(name, vertices, triangles, primary, kp, height)
+    vertices, triangles, primary = open_seams(vertices, triangles, primary, kp, height)
+    binding = rig.bind(vertices, triangles, rest, height, primary)
+    return layout.Still(photo=photo, background=make_background(photo, mask, height, background),
+                        keypoints=np.asarray(kp, np.float32), vertices=vertices,
+                        triangles=triangles, weights=binding.weights, pivot=binding.pivot,
+                        primary=binding.primary, parts=rig.triangle_parts(triangles, binding))
+
+
+def write(out, still, mask, track):
+    """Write the still target's files (layout.py); keypoints.npz last, as the finished-marker."""
+    kps_path = os.path.join(out, layout.KEYPOINTS_FILE)
+    if os.path.exists(kps_path):
+        os.remove(kps_path)
+    write_image(layout.still_path(out, layout.PHOTO), still.photo)
+    write_image(layout.still_path(out, layout.MASK), mask)
+    write_image(layout.still_path(out, layout.BACKGROUND), still.background)
+    write_image(layout.still_path(out, layout.PREVIEW),
+                preview(still.photo, still.vertices, still.triangles, still.parts, still.keypoints))
+    still.save_mesh(layout.still_path(out, layout.MESH))
+    track.save(kps_path)
+
+
+def run(image, out, size, background="inpaint"):
+    """Make the still target in `out` from the photo `image`; returns the layout.Still."""
+    check_output_folder(out)
+    photo = read_photo(image)
+    with tqdm(total=3, desc="still target", unit="step", file=sys.stderr) as bar:
+        kp_photo, prob = detect(photo)
+        mask_photo = check_photo(image, photo, kp_photo, prob)
+        bar.update()
+        # Cut the photo to the output size around the person, like a video frame.
+        ys, xs = np.nonzero(mask_photo)
+        window = choose_window((photo.shape[1], photo.shape[0]), size,
+                               (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1), "auto")
+        border = np.concatenate([photo[0], photo[-1], photo[:, 0], photo[:, -1]])
+        pad = tuple(int(c) for c in np.median(border, axis=0))
+        img = FrameCutter(window, pad)(photo)
+        mask = FrameCutter(window, (0, 0, 0))(np.repeat(mask_photo[..., None], 3, axis=2))[..., 0]
+        mask = fill_holes(((mask >= 128) * 255).astype(np.uint8))
+        still = build(img, mask, window.to_frame(kp_photo), background, image)
+        bar.update()
+        track = PoseTrack(keypoints=still.keypoints[None], fps=1.0, size=size, crop=window.crop,
+                          video_size=(photo.shape[1], photo.shape[0]), backend="mediapipe")
+        write(out, still, mask, track)
+        bar.update()
+    print(f"still target in {out}: {size[0]}x{size[1]}, mesh of {len(still.vertices)} vertices and "
+          f"{len(still.triangles)} triangles (look at {layout.still_path(out, layout.PREVIEW)}); "
+          "next: python normalization.py, then python transfer.py")
+    return still

@@ -1,0 +1,376 @@
+"""Still-image mode (src/still): rig, layout, refusals, and the whole chain on generated data.
+
+The rig tests use a stick figure drawn here with a skeleton written out by hand (pixels), so the
+expected positions are literals, not outputs of the code under test.
+"""
+import math
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from src.keypoints import B, N_POINTS, PoseTrack
+from src.still import layout, mesh, render, rig, stage
+from src.still.transfer import Animator
+from src.still import transfer as still_transfer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIZE = (512, 448)
+
+# A figure facing the camera with both arms held out sideways (the person's right arm on the
+# image's left), legs apart; pixels.
+SKELETON = {
+    "Nose": (256, 120), "Neck": (256, 160),
+    "RShoulder": (216, 160), "RElbow": (166, 160), "RWrist": (116, 160),
+    "LShoulder": (296, 160), "LElbow": (346, 160), "LWrist": (396, 160),
+    "MidHip": (256, 280), "RHip": (236, 280), "LHip": (276, 280),
+    "RKnee": (226, 350), "RAnkle": (221, 410), "LKnee": (286, 350), "LAnkle": (291, 410),
+    "RBigToe": (206, 422), "LBigToe": (306, 422),
+}
+MARKER = (0, 255, 0)   # a green dot painted on the right wrist
+
+
+def figure_keypoints(overrides=None):
+    kp = np.zeros((N_POINTS, 3), np.float32)
+    for name, xy in {**SKELETON, **(overrides or {})}.items():
+        kp[B[name]] = (*xy, 1.0)
+    return kp
+
+
+def draw_figure():
+    """(photo, mask) of the stick figure: a colour gradient texture inside drawn limbs."""
+    w, h = SIZE
+    mask = np.zeros((h, w), np.uint8)
+    j = {k: tuple(int(v) for v in xy) for k, xy in SKELETON.items()}
+    cv2.fillConvexPoly(mask, np.array([(208, 152), (304, 152), (280, 284), (232, 284)]), 255)
+    cv2.circle(mask, (256, 112), 24, 255, -1)
+    cv2.line(mask, j["Neck"], j["Nose"], 255, 14)
+    for a, b, width in (("RShoulder", "RElbow", 16), ("RElbow", "RWrist", 14),
+                        ("LShoulder", "LElbow", 16), ("LElbow", "LWrist", 14),
+                        ("RHip", "RKnee", 20), ("RKnee", "RAnkle", 18),
+                        ("LHip", "LKnee", 20), ("LKnee", "LAnkle", 18),
+                        ("RAnkle", "RBigToe", 12), ("LAnkle", "LBigToe", 12)):
+        cv2.line(mask, j[a], j[b], 255, width)
+    cv2.circle(mask, (104, 160), 11, 255, -1)   # hands
+    cv2.circle(mask, (408, 160), 11, 255, -1)
+    ys, xs = np.mgrid[0:h, 0:w]
+    texture = np.stack([xs * 255 // w, ys * 255 // h, 255 - xs * 255 // w], axis=2).astype(np.uint8)
+    photo = np.full((h, w, 3), 255, np.uint8)
+    photo[mask > 0] = texture[mask > 0]
+    cv2.circle(photo, j["RWrist"], 3, MARKER, -1)
+    return photo, mask
+
+
+@pytest.fixture(scope="module")
+def figure():
+    photo, mask = draw_figure()
+    still = stage.build(photo, mask, figure_keypoints(), background="plain")
+    return photo, mask, still
+
+
+def marker_centre(img):
+    green = (img[..., 1] > 200) & (img[..., 0] < 60) & (img[..., 2] < 60)
+    ys, xs = np.nonzero(green)
+    assert len(xs) > 5, "the wrist marker is not in the frame"
+    return xs.mean(), ys.mean()
+
+
+def test_mesh_covers_the_mask_without_flips(figure):
+    _, mask, still = figure
+    areas = mesh.signed_areas(still.vertices, still.triangles)
+    assert (areas > 0).all()
+    covered = np.zeros(mask.shape, np.uint8)
+    for tri in np.round(still.vertices[still.triangles]).astype(np.int32):
+        cv2.fillConvexPoly(covered, tri, 255)
+    inner = cv2.erode(mask, np.ones((5, 5), np.uint8))
+    assert (covered[inner > 0] > 0).mean() > 0.999          # no holes inside
+    assert (covered[cv2.dilate(mask, np.ones((7, 7), np.uint8)) == 0] == 0).all()  # no spill
+
+
+def test_same_pose_gives_the_photo_back(figure):
+    photo, mask, still = figure
+    frame = Animator(still).frame(figure_keypoints())
+    inner = cv2.erode(mask, np.ones((5, 5), np.uint8)) > 0
+    diff = np.abs(frame.astype(int) - photo.astype(int))
+    assert diff[inner].max() <= 2
+    assert diff.mean() < 1.0
+
+
+def test_arm_raised_90_degrees(figure):
+    photo, mask, still = figure
+    # The right arm turned about the shoulder (216, 160) from pointing left to pointing up.
+    raised = figure_keypoints({"RElbow": (216, 110), "RWrist": (216, 60)})
+    animator = Animator(still)
+    pose = rig.retarget(animator.rest, rig.rig_points(raised))
+    assert pose.points[B["RElbow"]] == pytest.approx((216, 110), abs=1e-3)
+    assert pose.points[B["RWrist"]] == pytest.approx((216, 60), abs=1e-3)
+    assert pose.angles[rig.BONE_INDEX["r_upper_arm"]] == pytest.approx(math.pi / 2, abs=1e-6)
+    frame = animator.frame(raised)
+    assert marker_centre(photo) == pytest.approx((116, 160), abs=0.5)
+    x, y = marker_centre(frame)
+    assert abs(x - 216) <= 2 and abs(y - 60) <= 2
+    # The torso away from the shoulders does not move: its vertices stay put, its pixels keep
+    # their values (up to the remap's fixed-point rounding).
+    vertices = animator.deform(raised)
+    x0, y0, x1, y1 = 236, 185, 276, 265
+    inside = ((still.vertices[:, 0] >= x0) & (still.vertices[:, 0] <= x1)
+              & (still.vertices[:, 1] >= y0) & (still.vertices[:, 1] <= y1))
+    assert inside.sum() > 10
+    assert np.abs(vertices[inside] - still.vertices[inside]).max() < 1e-3
+    torso = (slice(y0, y1), slice(x0, x1))
+    assert np.abs(frame[torso].astype(int) - photo[torso]).max() <= 1
+    left_arm = np.zeros(mask.shape, bool)
+    left_arm[150:171, 330:420] = True
+    left_arm &= cv2.erode(mask, np.ones((5, 5), np.uint8)) > 0     # inside, off the soft edge
+    assert np.abs(frame[left_arm].astype(int) - photo[left_arm]).max() <= 2
+    # Where the arm was is background now.
+    assert (frame[155:166, 130:150] == 255).all()
+
+
+def test_retarget_keeps_the_photo_bone_lengths():
+    rest = rig.rig_points(figure_keypoints())
+    # The driving upper arm is 100 px long, pointing up-left at (-0.8, -0.6); its forearm 30 px
+    # long, pointing straight down.
+    driving = rig.rig_points(figure_keypoints({"RElbow": (136, 100), "RWrist": (136, 130)}))
+    pose = rig.retarget(rest, driving)
+    # Photo lengths: upper arm 50, forearm 50.
+    assert pose.points[B["RElbow"]] == pytest.approx((216 - 40, 160 - 30), abs=1e-3)
+    assert pose.points[B["RWrist"]] == pytest.approx((176, 180), abs=1e-3)
+
+
+def test_a_bone_the_driving_pose_lacks_keeps_its_angle_to_its_parent():
+    rest = rig.rig_points(figure_keypoints())
+    driving = figure_keypoints({"RElbow": (216, 110)})
+    driving[B["RWrist"]] = 0                            # wrist not found
+    pose = rig.retarget(rest, rig.rig_points(driving))
+    # The forearm stays straight along the raised upper arm: wrist 50 px above the elbow.
+    assert pose.points[B["RWrist"]] == pytest.approx((216, 60), abs=1e-3)
+
+
+def test_head_tilts_with_the_eyes_not_with_the_nose():
+    eyes = {"REye": (246, 112), "LEye": (266, 112)}
+    rest = rig.rig_points(figure_keypoints(eyes))
+    head = rig.BONE_INDEX["head"]
+    # The face turns aside: the nose swings 15 px to the image's right, the eyes stay level.
+    turned = rig.retarget(rest, rig.rig_points(figure_keypoints({**eyes, "Nose": (271, 120)})))
+    assert turned.angles[head] == pytest.approx(0, abs=1e-9)
+    # The head tilts 20 degrees: the eye line turns 20 degrees (clockwise on screen).
+    a = math.radians(20)
+    tilted = {"REye": (256 - 10 * math.cos(a), 112 - 10 * math.sin(a)),
+              "LEye": (256 + 10 * math.cos(a), 112 + 10 * math.sin(a))}
+    pose = rig.retarget(rest, rig.rig_points(figure_keypoints(tilted)))
+    assert pose.angles[head] == pytest.approx(a, abs=1e-6)
+    # The nose, 40 px above the neck (256, 160), turns with the head about the neck.
+    assert pose.points[B["Nose"]] == pytest.approx((256 + 40 * math.sin(a), 160 - 40 * math.cos(a)),
+                                                   abs=1e-3)
+
+
+def test_limbs_in_front_or_behind():
+    photo = figure_keypoints()
+    parts = lambda names: [rig.PARTS.index(n) for n in names]
+    facing = render.front_back(photo, photo)
+    assert facing == parts(["r_leg", "l_leg", "torso", "head", "r_arm", "l_arm"])
+    # Seen from the back: the right shoulder is on the image's right.
+    back = figure_keypoints({"RShoulder": (296, 160), "LShoulder": (216, 160)})
+    assert render.front_back(back, photo)[:2] == parts(["r_arm", "l_arm"])
+    # Side view (shoulders 10 px apart, photo 80), nose toward the image right, the left
+    # shoulder's side: the left arm is the far one.
+    side = figure_keypoints({"RShoulder": (251, 160), "LShoulder": (261, 160), "Nose": (270, 120)})
+    assert render.front_back(side, photo) == parts(["l_arm", "r_leg", "l_leg", "torso", "head",
+                                                   "r_arm"])
+
+
+def test_layout_round_trip(tmp_path, figure):
+    photo, mask, still = figure
+    out = str(tmp_path / "target")
+    track = PoseTrack(keypoints=still.keypoints[None], fps=1.0, size=SIZE, crop=(0, 0, *SIZE),
+                      video_size=SIZE, backend="mediapipe")
+    stage.write(out, still, mask, track)
+    for name in ("still/photo.png", "still/mask.png", "still/background.png", "still/mesh.npz",
+                 "still/preview.png", "keypoints.npz"):
+        assert os.path.isfile(os.path.join(out, name)), name
+    assert layout.mesh_matches(out)
+    back = layout.load(out)
+    assert np.array_equal(back.photo, photo)
+    assert (back.background == 255).all()               # "plain": the white around the figure
+    for field in ("keypoints", "vertices", "triangles", "weights", "pivot", "primary", "parts"):
+        assert np.array_equal(getattr(back, field), getattr(still, field)), field
+    assert cv2.imread(os.path.join(out, "still", "mask.png"), 0).tolist() == mask.tolist()
+    # A video target written over it later is no longer a still.
+    PoseTrack(keypoints=np.repeat(still.keypoints[None], 2, 0), fps=15, size=SIZE,
+              crop=(0, 0, *SIZE), video_size=SIZE, backend="mediapipe").save(
+        os.path.join(out, "keypoints.npz"))
+    assert not layout.mesh_matches(out)
+
+
+def test_transfer_streams_and_resumes(tmp_path, figure):
+    photo, mask, still = figure
+    target = str(tmp_path / "target")
+    stage.write(target, still, mask, PoseTrack(keypoints=still.keypoints[None], fps=1.0, size=SIZE,
+                                               crop=(0, 0, *SIZE), video_size=SIZE,
+                                               backend="mediapipe"))
+    angles = np.radians([0, 30, 60, 90])
+    kps = np.stack([figure_keypoints({"RElbow": (216 - 50 * math.cos(a), 160 - 50 * math.sin(a)),
+                                      "RWrist": (216 - 100 * math.cos(a), 160 - 100 * math.sin(a))})
+                    for a in angles])
+    source = tmp_path / "source"
+    PoseTrack(keypoints=kps, fps=15, size=SIZE, crop=(0, 0, *SIZE), video_size=SIZE,
+              backend="normalized").save(str(source / "keypoints_norm.npz"))
+    out = str(tmp_path / "out")
+    assert still_transfer.run(target, str(source), out)["made"] == 4
+    first = [cv2.imread(os.path.join(out, f"{i:05d}.png")) for i in range(4)]
+    os.remove(os.path.join(out, "00002.png"))
+    os.remove(os.path.join(out, "00003.png"))
+    summary = still_transfer.run(target, str(source), out)
+    assert (summary["made"], summary["kept"]) == (2, 2)
+    for i in range(4):
+        assert np.array_equal(cv2.imread(os.path.join(out, f"{i:05d}.png")), first[i])
+    x, y = marker_centre(cv2.cvtColor(first[3], cv2.COLOR_BGR2RGB))
+    assert abs(x - 216) <= 2 and abs(y - 60) <= 2
+
+
+def test_legs_joined_in_the_photo_part_when_they_move():
+    photo, mask = draw_figure()
+    cv2.rectangle(mask, (226, 380), (286, 390), 255, -1)     # the shins touch (a bridge)
+    photo[mask > 0] = np.where(photo[mask > 0] == 255, 128, photo[mask > 0])
+    still = stage.build(photo, mask, figure_keypoints(), background="plain")
+    # The left leg swings out (to the image's right) by 20 degrees about its hip (276, 280).
+    a = math.radians(-20)
+    turn = lambda x, y: (276 + (x - 276) * math.cos(a) - (y - 280) * math.sin(a),
+                         280 + (x - 276) * math.sin(a) + (y - 280) * math.cos(a))
+    spread = figure_keypoints({"LKnee": turn(286, 350), "LAnkle": turn(291, 410),
+                               "LBigToe": turn(306, 422)})
+    animator = Animator(still)
+    frame = animator.frame(spread)
+    assert (frame[383:388, 262:285] == 255).all()            # the bridge came apart
+    edges = lambda v: np.hypot(*(v[still.triangles] - v[still.triangles[:, [1, 2, 0]]]).T)
+    assert edges(animator.deform(spread)).max() < 1.5 * edges(still.vertices).max()  # none stretched
+
+
+def test_backgrounds_paint_the_person_out(figure):
+    photo, mask, _ = figure
+    photo = photo.copy()
+    photo[mask == 0] = (200, 210, 220)                       # a plain wall around the figure
+    for kind in ("inpaint", "blur", "plain"):
+        back = stage.make_background(photo, mask, rig.body_height(figure_keypoints()), kind)
+        assert back.shape == photo.shape
+        # Where the figure was, only the wall's colour is left: the figure's colours differ from
+        # it by up to 200 levels, inpainting's smoothing by a few.
+        assert np.abs(back[mask > 0].astype(int) - (200, 210, 220)).max() <= 10, kind
+
+
+def test_transfer_leaves_a_video_target_to_the_model(tmp_path):
+    from src.errors import UserError
+    from src.transfer import run
+    target = tmp_path / "target"
+    PoseTrack(keypoints=np.repeat(figure_keypoints()[None], 3, 0), fps=15, size=SIZE,
+              crop=(0, 0, *SIZE), video_size=SIZE, backend="mediapipe").save(
+        str(target / "keypoints.npz"))
+    source = tmp_path / "source"
+    PoseTrack(keypoints=figure_keypoints()[None], fps=15, size=SIZE, crop=(0, 0, *SIZE),
+              video_size=SIZE, backend="normalized").save(str(source / "keypoints_norm.npz"))
+    with pytest.raises(UserError, match="test_label"):       # the model's path: labels needed
+        run("nomodel", str(source), str(tmp_path / "out"), str(tmp_path / "ckpt"),
+            target_dir=str(target))
+
+
+# ---------------------------------------------------------------- the command line (MediaPipe)
+
+def make_target(image, out):
+    return subprocess.run([sys.executable, "make_target.py", "--image", str(image), "--out",
+                           str(out), "--size", "512x256"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def refusal_images(folder):
+    import dataclasses
+    from src.demo_data import TARGET, _background, dancer_pose, draw_dancer, still_photo, still_time
+    from src.files import write_image
+    size = (512, 256)
+    photo, _ = still_photo(size)
+    t = still_time()
+    images = {"empty.png": _background(TARGET, size).copy(), "cut.png": photo[:200]}
+    two = draw_dancer(dancer_pose(dataclasses.replace(TARGET, center_x=0.27, height=0.6), t, size), size)
+    images["two.png"] = draw_dancer(dancer_pose(dataclasses.replace(TARGET, center_x=0.73, height=0.6),
+                                                t, size), size, background=two)
+    motion = dict(TARGET.motion, r_shoulder=[(-15.0, 0.0, math.pi / 2)],
+                  l_shoulder=[(-15.0, 0.0, math.pi / 2)], r_elbow=[(-110.0, 0.0, math.pi / 2)],
+                  l_elbow=[(-110.0, 0.0, math.pi / 2)])
+    images["arms.png"] = draw_dancer(dancer_pose(dataclasses.replace(TARGET, motion=motion), 0.0,
+                                                 size), size)
+    for name, img in images.items():
+        write_image(os.path.join(folder, name), img)
+    with open(os.path.join(folder, "text.png"), "w") as f:
+        f.write("not an image")
+
+
+@pytest.mark.parametrize("name, words", [
+    ("empty.png", "no person found"),
+    ("two.png", "several people"),
+    ("cut.png", "cut off"),
+    ("arms.png", "arm lies over the body"),
+    ("text.png", "not a readable image"),
+    ("missing.png", "not found"),
+])
+def test_refusals_exit_2_with_one_line(tmp_path_factory, name, words):
+    folder = tmp_path_factory.getbasetemp() / "refusals"
+    if not folder.exists():
+        folder.mkdir()
+        refusal_images(str(folder))
+    result = make_target(folder / name, folder / "out")
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith(f"error: {folder / name}: ") and words in lines[0]
+    assert "arms away from the body" in lines[0] or words in ("not a readable image", "not found")
+    assert not os.path.exists(folder / "out" / "keypoints.npz")
+
+
+def test_end_to_end_on_a_generated_dancer(tmp_path):
+    """make_target.py --image on a synthetic dancer (a JPEG turned by its EXIF orientation),
+    normalization.py, transfer.py: one frame per source pose, and MediaPipe sees the driving pose."""
+    from PIL import Image
+    from src.demo_data import dancer_pose, still_photo
+    from src.metrics import pose_distance
+    from src.pose import make_backend
+    size = (512, 256)
+    photo, truth = still_photo(size)
+    # Stored turned a quarter counter-clockwise (a phone held sideways), with EXIF orientation 6
+    # ("rotate 90 degrees clockwise to view"): a reader ignoring EXIF would see a lying person.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.rot90(photo, 1)).save(tmp_path / "me.jpg", quality=95, exif=exif)
+    target, source, out = tmp_path / "target", tmp_path / "source", tmp_path / "out"
+    result = make_target(tmp_path / "me.jpg", target)
+    assert result.returncode == 0, result.stderr
+    kp = PoseTrack.load(str(target / "keypoints.npz")).keypoints[0]
+    assert kp[B["Nose"], 1] < kp[B["Neck"], 1] < kp[B["MidHip"], 1] < kp[B["RAnkle"], 1]
+    assert np.abs(kp[:15, :2] - truth.keypoints[:15, :2]).mean() < 6   # upright, in place
+
+    n = 5
+    kps = np.stack([dancer_pose("source", 0.4 * t, size).keypoints for t in range(n)])
+    PoseTrack(keypoints=kps, fps=15, size=size, crop=(0, 0, *size), video_size=size,
+              backend="synthetic").save(str(source / "keypoints.npz"))
+    for cmd in (["normalization.py", "--source", str(source), "--target", str(target)],
+                ["transfer.py", "--source", str(source), "--target", str(target), "--out", str(out)]):
+        done = subprocess.run([sys.executable, *cmd], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+    frames = sorted(os.listdir(out))
+    assert [f for f in frames if f.endswith(".png")] == [f"{i:05d}.png" for i in range(n)]
+    driving = PoseTrack.load(str(source / "keypoints_norm.npz")).keypoints
+    backend = make_backend("mediapipe", video=False)
+    try:
+        detected = [backend.detect(cv2.cvtColor(cv2.imread(str(out / f"{i:05d}.png")),
+                                                cv2.COLOR_BGR2RGB)) for i in range(n)]
+    finally:
+        backend.close()
+    mask = cv2.imread(str(target / "still" / "mask.png"), 0)
+    ys = np.flatnonzero(mask.max(axis=1))
+    height = ys.max() - ys.min() + 1
+    for i, det in enumerate(detected):
+        assert det.shape == (N_POINTS, 3) and (det[:25, 2] > 0).sum() >= 15, f"frame {i}"
+        assert pose_distance(driving[i], det)["body"]["distance"] <= 0.05 * height, f"frame {i}"
