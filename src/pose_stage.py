@@ -362,20 +362,24 @@ def read_ahead(iterable, depth):
     stop = threading.Event()
     done = object()
 
+    def put(item):
+        """Queue `item` unless the consumer has stopped; False once it has."""
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
     def produce():
         try:
             for item in iterable:
-                while not stop.is_set():
-                    try:
-                        items.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        pass
-                if stop.is_set():
+                if not put(item):
                     return
-            items.put(done)
+            put(done)
         except BaseException as err:  # handed to the consumer, raised there
-            items.put(err)
+            put(err)   # never a plain put: a consumer that stopped would leave it blocked
 
     thread = threading.Thread(target=produce, daemon=True)
     thread.start()

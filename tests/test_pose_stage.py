@@ -9,6 +9,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 
 import cv2
 import numpy as np
@@ -426,3 +428,22 @@ def test_read_ahead_hands_on_errors_and_stops_early():
         if item == 3:
             break
 
+
+
+def test_read_ahead_does_not_hang_when_the_consumer_fails_near_the_end():
+    # 5 items, depth 4: the reader is blocked on its end marker when the consumer raises.
+    result = {}
+
+    def consume():
+        try:
+            for _ in pose_stage.read_ahead(iter(range(5)), 4):
+                time.sleep(0.3)   # the reader fills the queue meanwhile
+                raise RuntimeError("detector failed")
+        except RuntimeError as err:
+            result["error"] = str(err)
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "read_ahead hung after the consumer failed"
+    assert result == {"error": "detector failed"}
