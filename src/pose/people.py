@@ -30,21 +30,24 @@ def _extent(kp):
 
 
 def choose_main_person(people, frame_size, previous=None, max_jump=0.5):
-    """Index of the main person in `people` (list of (K, 3) poses), or None if the list is empty.
+    """Index of the main person in `people` (list of (K, 3) poses), or None if nobody has a point.
 
     The person followed so far (`previous`, a pose of the last frame it was seen) is kept when
     one candidate's joints lie within `max_jump` x its size of the previous ones, so that the
     identity does not switch when someone else comes closer. Otherwise: the largest person,
     with a penalty for being far from the frame centre.
     """
-    if not people:
+    # A person without points (in JSON: face or hands only, no body) cannot be the main one.
+    candidates = [i for i, kp in enumerate(people) if (kp[:, 2] > 0).any()]
+    if not candidates:
         return None
     w, h = frame_size
     diagonal = float(np.hypot(w, h))
     if previous is not None and (previous[:, 2] > 0).sum() >= 2:
         _, prev_size = _extent(previous)
         best, best_dist = None, np.inf
-        for i, kp in enumerate(people):
+        for i in candidates:
+            kp = people[i]
             common = (kp[:, 2] > 0) & (previous[:, 2] > 0)
             if common.sum() < 2:
                 continue
@@ -59,7 +62,7 @@ def choose_main_person(people, frame_size, previous=None, max_jump=0.5):
         off_centre = float(np.hypot(centre[0] - (w - 1) / 2, centre[1] - (h - 1) / 2))
         return (size - 0.5 * off_centre) / diagonal
 
-    return int(np.argmax([prominence(kp) for kp in people]))
+    return candidates[int(np.argmax([prominence(people[i]) for i in candidates]))]
 
 
 class MainPersonTracker:
