@@ -123,7 +123,8 @@ def encode(frames_dir, out, source_dir="data/source", source_video=None, fps=Non
     video_size = panels.size if panels else size
     written = [out]
     with contextlib.ExitStack() as stack:
-        video = stack.enter_context(VideoWriter(out, fps, video_size, audio_from=audio_from))
+        video = stack.enter_context(VideoWriter(out, fps, video_size, audio_from=audio_from,
+                                                  duration=len(frames) / fps))
         if gif:
             keep, gif_fps, gif_size = gif_plan(fps, len(frames), video_size)
             preview = stack.enter_context(VideoWriter(gif_path_for(out), gif_fps, gif_size))
