@@ -503,7 +503,7 @@ def make_dancer_video(path, person, n_frames, size=(512, 256), fps=15, seed=0, a
             fd, tune = tempfile.mkstemp(suffix=".wav")
             os.close(fd)
             _write_tune(tune, n_frames / fps + 0.5, seed)
-        with VideoWriter(path, fps, size, audio_from=tune) as writer:
+        with VideoWriter(path, fps, size, audio_from=tune, duration=n_frames / fps) as writer:
             for i in tqdm(range(n_frames), desc=f"{person} video", unit="frame",
                           disable=not progress):
                 pose = dancer_pose(person, t0 + i / fps, size)
