@@ -13,6 +13,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from src.errors import UserError
+from src.files import durable_replace
 
 # imageio-ffmpeg warns on every rotated video that the upright size differs from the stored one.
 logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)
@@ -172,7 +173,7 @@ class VideoWriter:
                 if not os.path.exists(self._tmp) or os.path.getsize(self._tmp) == 0:
                     raise UserError(f"{self.path}: ffmpeg wrote nothing; check the folder is "
                                     "writable and the disk has space")
-                os.replace(self._tmp, self.path)
+                durable_replace(self._tmp, self.path)
         finally:
             if os.path.exists(self._tmp):
                 os.remove(self._tmp)
