@@ -74,7 +74,8 @@ LAYOUTS = {
                      "pose.npy"),
 }
 KEYPOINTS_FILE = "keypoints.npz"
-DEFAULT_SIZE = (1024, 512)
+DEFAULT_SIZE = (1024, 512)   # --size auto: for a landscape (or square) video
+PORTRAIT_SIZE = (512, 1024)  # --size auto: for a portrait video (phones)
 FITS = ("auto", "crop", "pad")
 POSE_CHOICES = BACKENDS + ("json",)
 MIN_VIDEO_SIDE = 64
@@ -92,7 +93,7 @@ class StageOptions:
     """Everything the two stage scripts accept (see add_arguments for the meaning)."""
     video: str
     out: str
-    size: tuple = DEFAULT_SIZE
+    size: tuple = None           # None: auto_size of the video
     fit: str = "auto"
     pose: str = "mediapipe"
     json_dir: str = None
@@ -106,15 +107,22 @@ class StageOptions:
 
 
 def parse_size(text):
-    """"1024x512" -> (1024, 512); UserError otherwise."""
+    """"1024x512" -> (1024, 512); "auto" -> None (auto_size); UserError otherwise."""
+    if str(text).lower() == "auto":
+        return None
     try:
         w, h = (int(v) for v in str(text).lower().split("x"))
     except ValueError:
         w = h = 0
     if w < 16 or h < 16 or w % 2 or h % 2:
         raise UserError(f"--size {text}: expected WIDTHxHEIGHT with even numbers of at least 16 "
-                        "pixels, e.g. 1024x512")
+                        "pixels, e.g. 1024x512, or auto")
     return w, h
+
+
+def auto_size(video_size):
+    """The output size that follows the video's orientation."""
+    return PORTRAIT_SIZE if video_size[1] > video_size[0] else DEFAULT_SIZE
 
 
 def add_arguments(parser, role):
@@ -126,8 +134,9 @@ def add_arguments(parser, role):
     parser.add_argument("--out", default=os.path.join("data", role),
                         help=f"output folder (default: data/{role}); writes {layout.img}/, "
                              f"{layout.label}/, {layout.extra} and {KEYPOINTS_FILE} (last)")
-    parser.add_argument("--size", default="%dx%d" % DEFAULT_SIZE,
-                        help="output frame size WIDTHxHEIGHT (default: 1024x512); the frames keep "
+    parser.add_argument("--size", default="auto",
+                        help="output frame size WIDTHxHEIGHT, or auto (default): 1024x512 for a "
+                             "landscape video, 512x1024 for a portrait one; the frames keep "
                              "their aspect ratio, see --fit")
     parser.add_argument("--fit", choices=FITS, default="auto",
                         help="how a video of another aspect ratio becomes --size: auto (default) "
@@ -455,7 +464,6 @@ def write_label(path, kp, size):
 def run_stage(role, options):
     """Run the pose stage for role "source" or "target"; returns the PoseTrack written."""
     layout = LAYOUTS[role]
-    size = tuple(options.size)
     if options.max_frames is not None and options.max_frames < 1:
         raise UserError(f"--max-frames {options.max_frames}: give a number of frames >= 1")
     if options.pose == "json" and not options.json_dir:
@@ -474,6 +482,11 @@ def run_stage(role, options):
             raise UserError(f"{options.video}: frames of {vw}x{vh} pixels are too small to find "
                             f"a pose in; use a video at least {MIN_VIDEO_SIDE} pixels on each "
                             "side (ideally with the person 300+ pixels tall)")
+        if options.size is None:
+            options = dataclasses.replace(options, size=auto_size(reader.size))
+            note(f"size {options.size[0]}x{options.size[1]}: the {vw}x{vh} video is "
+                 f"{'portrait' if vh > vw else 'landscape'} (set --size to change)")
+        size = tuple(options.size)
         json_kps = None
         if options.pose == "json":
             json_kps = openpose_json.read_json_dir(options.json_dir, size=reader.size,

@@ -408,6 +408,10 @@ def test_cutter_pads_with_the_colour_and_points_map_both_ways():
 
 def test_parse_size():
     assert parse_size("1024x512") == (1024, 512)
+    assert parse_size("auto") is None and parse_size("AUTO") is None
+    assert pose_stage.auto_size((1080, 1920)) == (512, 1024)     # portrait phone clip
+    assert pose_stage.auto_size((1920, 1080)) == (1024, 512)
+    assert pose_stage.auto_size((720, 720)) == (1024, 512)
     for bad in ("1024", "axb", "1023x512", "8x8"):
         with pytest.raises(UserError, match="--size"):
             parse_size(bad)
@@ -447,3 +451,25 @@ def test_read_ahead_does_not_hang_when_the_consumer_fails_near_the_end():
     thread.join(timeout=10)
     assert not thread.is_alive(), "read_ahead hung after the consumer failed"
     assert result == {"error": "detector failed"}
+
+
+def test_default_size_follows_a_portrait_videos_orientation(tmp_path):
+    video = tmp_path / "phone.mp4"
+    gt = make_dancer_video(video, "target", 3, size=(180, 320), fps=15, seed=2)
+    json_dir = tmp_path / "json"
+    from src.openpose_json import write_json_dir
+    write_json_dir(json_dir, gt.keypoints, "phone")
+    proc = ok(run_script("make_target.py", "--video", video, "--out", tmp_path / "out",
+                         "--pose", "json", "--json-dir", json_dir))
+    assert "size 512x1024" in proc.stderr and "portrait" in proc.stderr
+    frames = list_frames(tmp_path / "out" / "train" / "train_img")
+    assert len(frames) == 3 and read_image(frames[0]).shape == (1024, 512, 3)
+    track = PoseTrack.load(tmp_path / "out" / "keypoints.npz")
+    assert tuple(track.size) == (512, 1024)
+    # The person keeps most of the frame's height (1024x512 would scale by 512 / 320 at most).
+    body = track.keypoints[0, BODY]
+    body = body[body[:, 2] > 0]
+    gt_body = gt.keypoints[0, BODY]
+    gt_body = gt_body[gt_body[:, 2] > 0]
+    ratio = np.ptp(body[:, 1]) / np.ptp(gt_body[:, 1])
+    assert 0.85 * 1024 / 320 < ratio <= 1024 / 320 + 0.01
