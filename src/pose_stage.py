@@ -55,6 +55,7 @@ from src.errors import UserError
 from src.files import frame_name, save_npy, write_image
 from src.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
 from src.pose import BACKENDS, make_backend
+from src.pose.people import identity_jumps
 from src.render import render_label
 from src.video import VideoReader, frame_near
 
@@ -527,6 +528,7 @@ def run_stage(role, options):
         raise UserError(f"{options.video}: nobody found in any of the {n} frames tried; give a "
                         "video with one person fully in view" +
                         (", or try --pose openpose" if options.pose == "mediapipe" else ""))
+    warn_identity_jumps(kps, options.video)
     clean, interpolated = smoothing.clean_track(kps, options.smooth, options.max_gap)
     still_missing = ~(clean[:, :, 2] > 0).any(axis=1)
     note(f"person found in {found.mean():.0%} of the frames ({found.sum()}/{n})" +
@@ -545,6 +547,18 @@ def run_stage(role, options):
                       video_size=reader.size, backend=options.pose, interpolated=interpolated)
     track.save(os.path.join(options.out, KEYPOINTS_FILE))
     return track
+
+
+def warn_identity_jumps(kps, video, shown=10):
+    """One warning line listing the frames where the track seems to switch person."""
+    jumps = identity_jumps(kps)
+    if jumps:
+        listed = ", ".join(map(str, jumps[:shown])) + (f" and {len(jumps) - shown} more"
+                                                       if len(jumps) > shown else "")
+        note(f"warning: {video}: the pose jumps at frame {listed} (numbered as the frame "
+             "files), as if another person were followed from there; the poses may not all be "
+             "one person's: cut the video to the parts with one dancer")
+    return jumps
 
 
 def detection_window(window):

@@ -98,6 +98,7 @@ def test_target_stage_finds_the_dancer_and_writes_every_file(dancer, target_run)
     assert track.crop == (0, 0, 512, 256) and track.backend == "mediapipe"
     assert track.fps == pytest.approx(15)
     assert len(list_frames(out / "train" / "train_img")) == 40
+    assert "another person" not in proc.stderr          # one dancer: no identity jump
     labels = list_frames(out / "train" / "train_label")
     assert len(labels) == 40
     label = read_image(labels[0])
@@ -473,3 +474,18 @@ def test_default_size_follows_a_portrait_videos_orientation(tmp_path):
     gt_body = gt_body[gt_body[:, 2] > 0]
     ratio = np.ptp(body[:, 1]) / np.ptp(gt_body[:, 1])
     assert 0.85 * 1024 / 320 < ratio <= 1024 / 320 + 0.01
+
+
+def test_a_track_that_switches_person_is_reported_with_its_frames(dancer, tmp_path):
+    video, gt = dancer
+    kps = gt.keypoints[:20].copy()
+    present = kps[..., 2] > 0
+    kps[8:14, :, 0] = np.where(present[8:14], kps[8:14, :, 0] + 180, 0)   # someone beside
+    from src.openpose_json import write_json_dir
+    write_json_dir(tmp_path / "json", kps, "dance")
+    proc = ok(run_script("make_target.py", "--video", video, "--out", tmp_path / "out",
+                         "--size", "512x256", "--pose", "json", "--json-dir", tmp_path / "json",
+                         "--max-frames", 20))
+    warnings = [line for line in proc.stderr.splitlines() if "another person" in line]
+    assert len(warnings) == 1 and str(video) in warnings[0]
+    assert "frame 8, 14 " in warnings[0]
