@@ -91,9 +91,9 @@ def save_npy(path, array):
         np.save(f, array)
 
 
-def save_npz(path, **arrays):
+def save_npz(path, compressed=True, **arrays):
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
+        (np.savez_compressed if compressed else np.savez)(f, **arrays)
 
 
 def list_frames(folder):
