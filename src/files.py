@@ -96,6 +96,17 @@ def save_npz(path, compressed=True, **arrays):
         (np.savez_compressed if compressed else np.savez)(f, **arrays)
 
 
+def remove_temporaries(folder, of=None):
+    """Delete the temporary files that a killed run left in `folder`: all of them, or those of
+    the file `of` only (the names atomic_path and VideoWriter give: .NAME.*.tmp.EXT)."""
+    prefix = "." if of is None else "." + os.path.splitext(os.path.basename(of))[0] + "."
+    if not os.path.isdir(folder):
+        return
+    for name in os.listdir(folder):
+        if name.startswith(prefix) and ".tmp" in name:
+            os.remove(os.path.join(folder, name))
+
+
 def list_frames(folder):
     """Sorted paths of the PNG frames in `folder` (temporary files excluded)."""
     if not os.path.isdir(folder):

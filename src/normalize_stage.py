@@ -13,7 +13,8 @@ import numpy as np
 from tqdm import tqdm
 
 from src import normalize as norm
-from src.files import atomic_path, frame_name, list_frames, save_npy, write_image
+from src.files import (atomic_path, frame_name, list_frames, remove_temporaries, save_npy,
+                       write_image)
 from src.keypoints import PoseTrack, head_centers
 from src.render import render_label
 
@@ -48,6 +49,8 @@ def run(source_dir="data/source", target_dir="data/target", normalize=True, band
 
     label_dir = os.path.join(source_dir, LABEL_DIR)
     os.makedirs(label_dir, exist_ok=True)
+    for folder in (source_dir, label_dir):   # a run killed mid-write left these
+        remove_temporaries(folder)
     for i, kp in enumerate(tqdm(kps, desc="normalized labels", unit="frame")):
         write_image(os.path.join(label_dir, frame_name(i)), render_label(kp, size))
     keep = {frame_name(i) for i in range(len(kps))}

@@ -52,7 +52,7 @@ from tqdm import tqdm
 
 from src import openpose_json, smoothing
 from src.errors import UserError
-from src.files import frame_name, save_npy, write_image
+from src.files import frame_name, remove_temporaries, save_npy, write_image
 from src.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
 from src.pose import BACKENDS, make_backend
 from src.pose.people import identity_jumps
@@ -478,6 +478,7 @@ def run_stage(role, options):
     reader = VideoReader(options.video, max_frames=options.max_frames)
     try:
         check_output_folder(options.out)
+        remove_temporaries(options.out)    # of a run that was killed mid-write
         vw, vh = reader.size
         if min(vw, vh) < MIN_VIDEO_SIDE:
             raise UserError(f"{options.video}: frames of {vw}x{vh} pixels are too small to find "

@@ -29,7 +29,8 @@ from tqdm import tqdm
 
 from src.data import scale_face_box
 from src.errors import UserError
-from src.files import frame_name, list_frames, read_image, save_npz, write_bytes, write_image
+from src.files import (frame_name, list_frames, read_image, remove_temporaries, save_npz,
+                       write_bytes, write_image)
 from src.inference import FramePredictor
 from src.keypoints import PoseTrack
 from src.normalize_stage import HEADS_NORM, KEYPOINTS_NORM, LABEL_DIR
@@ -131,9 +132,7 @@ def read_manifest(path):
 def prepare_output(out_dir, source, predictor, restart=False):
     """Clear what must not be kept; return the index of the first frame to make."""
     os.makedirs(out_dir, exist_ok=True)
-    for name in os.listdir(out_dir):  # temporary files of a run that was killed mid-write
-        if name.startswith(".") and ".tmp" in name:
-            os.remove(os.path.join(out_dir, name))
+    remove_temporaries(out_dir)  # of a run that was killed mid-write
     path = os.path.join(out_dir, MANIFEST)
     wanted = manifest(source, predictor)
     frames = list_frames(out_dir)

@@ -79,3 +79,16 @@ def test_temporary_file_gets_normal_permissions(tmp_path):
     os.umask(umask)
     assert os.stat(tmp_path / "a.txt").st_mode & 0o777 == 0o666 & ~umask
     assert files.SYNC
+
+
+def test_remove_temporaries_of_a_killed_run(tmp_path):
+    names = [".00003.k2j4.tmp.png", ".keypoints.x81.tmp.npz", ".t.4242.tmp.mp4", ".t.4242.tmp.gif",
+             "00001.png", ".transfer.json", "t.mp4", "notes.tmp"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    files.remove_temporaries(tmp_path, of=tmp_path / "t.mp4")
+    left = os.listdir(tmp_path)
+    assert ".t.4242.tmp.mp4" not in left and ".keypoints.x81.tmp.npz" in left
+    files.remove_temporaries(tmp_path)
+    assert sorted(os.listdir(tmp_path)) == [".transfer.json", "00001.png", "notes.tmp", "t.mp4"]
+    files.remove_temporaries(tmp_path / "missing")                 # no folder: nothing to do
