@@ -52,7 +52,7 @@ from tqdm import tqdm
 
 from src import openpose_json, smoothing
 from src.errors import UserError
-from src.files import frame_name, remove_temporaries, save_npy, write_image
+from src.files import frame_name, remove_temporaries, save_npy, sync_all, write_image
 from src.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
 from src.pose import BACKENDS, make_backend
 from src.pose.people import identity_jumps
@@ -456,8 +456,13 @@ def check_output_folder(folder):
         raise UserError(f"{folder}: the output folder is not writable; choose another --out")
 
 
+def write_frame(path, rgb):
+    # Not flushed one by one: a re-run redoes every frame; sync_all() precedes keypoints.npz.
+    write_image(path, rgb, sync=False)
+
+
 def write_label(path, kp, size):
-    write_image(path, render_label(kp, size))
+    write_frame(path, render_label(kp, size))
 
 
 # ----------------------------------------------------------------------------- the stage
@@ -546,6 +551,7 @@ def run_stage(role, options):
         openpose_json.write_json_dir(options.export_json, window.to_video(clean), stem)
     track = PoseTrack(keypoints=clean, fps=reader.fps, size=size, crop=window.crop,
                       video_size=reader.size, backend=options.pose, interpolated=interpolated)
+    sync_all()   # every frame and label is on disk before the finish marker
     track.save(os.path.join(options.out, KEYPOINTS_FILE))
     return track
 
@@ -596,7 +602,7 @@ def detect_and_write(reader, cutter, detect_cutter, backend, img_dir):
     try:
         with Writer() as writer:
             for frame, seen in read_ahead(map(cut, reader), READ_AHEAD):
-                writer.submit(write_image, os.path.join(img_dir, frame_name(count)), frame)
+                writer.submit(write_frame, os.path.join(img_dir, frame_name(count)), frame)
                 count += 1
                 if backend is None:
                     bar.update(1)

@@ -92,3 +92,15 @@ def test_remove_temporaries_of_a_killed_run(tmp_path):
     files.remove_temporaries(tmp_path)
     assert sorted(os.listdir(tmp_path)) == [".transfer.json", "00001.png", "notes.tmp", "t.mp4"]
     files.remove_temporaries(tmp_path / "missing")                 # no folder: nothing to do
+
+
+def test_frames_redone_on_a_rerun_are_flushed_once_before_the_marker(tmp_path, disk_log,
+                                                                     monkeypatch):
+    synced = []
+    monkeypatch.setattr(os, "sync", lambda: synced.append(len(disk_log)))
+    write_image(tmp_path / "00000.png", np.zeros((8, 8, 3), np.uint8), sync=False)
+    assert [e[0] for e in disk_log] == ["replace"]                 # renamed, not flushed
+    files.sync_all()
+    save_npz(tmp_path / "keypoints.npz", a=np.arange(2))
+    assert synced == [1]                                           # before the marker's writes
+    check_durable(disk_log[1:], tmp_path / "keypoints.npz")
