@@ -9,7 +9,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = ["make_target.py", "make_source.py", "train_pose2vid.py", "normalization.py",
            "transfer.py", "make_mp4.py", "src/evaluate.py", "src/demo_data.py",
            "src/utils/save_img.py", "bench/bench_pose_stage.py", "bench/bench_train.py",
-           "bench/bench_transfer.py", "bench/bench_openpose.py"]
+           "bench/bench_transfer.py", "bench/bench_openpose.py", "bench/faults.py"]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
