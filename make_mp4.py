@@ -1,8 +1,8 @@
 """Encode result frames into an H.264 mp4 (plays in browsers and phones) with the source's music.
 
 The frame rate is the source video's (from <source>/keypoints.npz, else the source video);
-the audio is the source video's, cut to the video's length. A source without audio gives a
-silent video. See src/encode.py.
+the audio is the source video's, cut to the video's length or padded with silence up to it
+(every frame is kept). A source without audio gives a silent video. See src/encode.py.
 """
 import argparse
 

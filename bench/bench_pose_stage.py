@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_pose_stage.py --video ../shared/data/target_edn_subject4.mp4
     .venv/bin/python bench/bench_pose_stage.py --video ../shared/data/source_aerobics.mp4 --runs 3
+    .venv/bin/python bench/bench_pose_stage.py --max-frames 200 --fsync both --runs 5
 
 Each run is a fresh process running the whole stage into a temporary folder: model start,
 pre-pass, decoding, frame writes, detection, clean-up, label rendering and writes. Printed per
@@ -26,7 +27,8 @@ sys.path.insert(0, ROOT)
 
 
 def one_run(args):
-    from src import pose_stage
+    from src import files, pose_stage
+    files.SYNC = args.fsync == "on"
     with tempfile.TemporaryDirectory() as out:
         options = pose_stage.StageOptions(
             video=args.video, out=out, size=pose_stage.parse_size(args.size),
@@ -53,6 +55,9 @@ def main():
                     help="which stage's layout to write (default: target)")
     ap.add_argument("--smooth", type=float, default=2, help="--smooth of the stage (default: 2)")
     ap.add_argument("--runs", type=int, default=3, help="number of runs; the median is shown")
+    ap.add_argument("--fsync", choices=("on", "off", "both"), default="on",
+                    help="flush every written file to disk (on, the stage's default), not (off), "
+                         "or alternate runs of both and print the cost (default: on)")
     ap.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one_run:
@@ -60,22 +65,32 @@ def main():
 
     print(f"video {args.video}, size {args.size}, max frames {args.max_frames}, "
           f"{os.cpu_count()} cores, load average before {os.getloadavg()[0]:.2f}")
-    results = []
+    modes = ("on", "off") if args.fsync == "both" else (args.fsync,)
+    results = {mode: [] for mode in modes}
     for i in range(args.runs):
-        cmd = [sys.executable, os.path.abspath(__file__), "--one-run"] + [
-            a for a in sys.argv[1:] if a != "--one-run"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-        if proc.returncode:
-            sys.exit(f"run {i + 1} failed:\n{proc.stderr[-2000:]}")
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
-        r["fps"] = r["frames"] / r["seconds"]
-        results.append(r)
-        print(f"run {i + 1}: {r['frames']} frames in {r['seconds']:.1f} s = {r['fps']:.1f} "
-              f"frames/s; CPU {1000 * r['cpu_seconds'] / r['frames']:.0f} ms/frame (all cores, "
-              f"ffmpeg included); peak RSS {r['rss_mb']:.0f} MB (ffmpeg {r['child_rss_mb']:.0f} "
-              f"MB); load average {os.getloadavg()[0]:.2f}")
-    print(f"median: {statistics.median(r['fps'] for r in results):.1f} frames/s, peak RSS "
-          f"{statistics.median(r['rss_mb'] for r in results):.0f} MB")
+        for mode in modes:   # alternated, so both see the same machine load
+            cmd = [sys.executable, os.path.abspath(__file__), *sys.argv[1:], "--one-run",
+                   "--fsync", mode]
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+            if proc.returncode:
+                sys.exit(f"run {i + 1} failed:\n{proc.stderr[-2000:]}")
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            r["fps"] = r["frames"] / r["seconds"]
+            results[mode].append(r)
+            print(f"run {i + 1} (fsync {mode}): {r['frames']} frames in {r['seconds']:.1f} s = "
+                  f"{r['fps']:.1f} frames/s; CPU {1000 * r['cpu_seconds'] / r['frames']:.0f} "
+                  f"ms/frame (all cores, ffmpeg included); peak RSS {r['rss_mb']:.0f} MB (ffmpeg "
+                  f"{r['child_rss_mb']:.0f} MB); load average {os.getloadavg()[0]:.2f}")
+    for mode in modes:
+        print(f"median (fsync {mode}): {statistics.median(r['fps'] for r in results[mode]):.1f} "
+              f"frames/s, peak RSS {statistics.median(r['rss_mb'] for r in results[mode]):.0f} MB")
+    if len(modes) == 2:
+        on, off = (statistics.median(r["seconds"] for r in results[m]) for m in modes)
+        # Each pair ran back to back: its ratio is steadier than the medians on a busy machine.
+        pairs = sorted(a["seconds"] / b["seconds"] for a, b in zip(results["on"], results["off"]))
+        print(f"fsync cost: median wall time {on:.2f} s with, {off:.2f} s without = "
+              f"{100 * (on / off - 1):+.1f}%; per pair (with / without): "
+              f"{', '.join(f'{r:.2f}' for r in pairs)}, median {statistics.median(pairs):.2f}")
 
 
 if __name__ == "__main__":

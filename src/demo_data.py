@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import math
 import os
+import sys
 import tempfile
 import wave
 
@@ -25,6 +26,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+if __package__ in (None, ""):  # run as a file: make `src` importable
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from src.errors import UserError, run_main
 from src.files import write_image
 from src.keypoints import B, N_POINTS, PoseTrack
@@ -502,7 +505,7 @@ def make_dancer_video(path, person, n_frames, size=(512, 256), fps=15, seed=0, a
             fd, tune = tempfile.mkstemp(suffix=".wav")
             os.close(fd)
             _write_tune(tune, n_frames / fps + 0.5, seed)
-        with VideoWriter(path, fps, size, audio_from=tune) as writer:
+        with VideoWriter(path, fps, size, audio_from=tune, duration=n_frames / fps) as writer:
             for i in tqdm(range(n_frames), desc=f"{person} video", unit="frame",
                           disable=not progress):
                 pose = dancer_pose(person, t0 + i / fps, size)

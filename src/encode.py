@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from src.errors import UserError
-from src.files import list_frames, read_image
+from src.files import list_frames, read_image, remove_temporaries
 from src.keypoints import PoseTrack
 from src.video import VideoReader, VideoWriter, has_audio
 
@@ -122,8 +122,11 @@ def encode(frames_dir, out, source_dir="data/source", source_video=None, fps=Non
     panels = Panels(source_dir, len(frames), size) if layout == "side-by-side" else None
     video_size = panels.size if panels else size
     written = [out]
+    for path in (out, gif_path_for(out)):   # a run killed mid-write left these
+        remove_temporaries(os.path.dirname(path) or ".", of=path)
     with contextlib.ExitStack() as stack:
-        video = stack.enter_context(VideoWriter(out, fps, video_size, audio_from=audio_from))
+        video = stack.enter_context(VideoWriter(out, fps, video_size, audio_from=audio_from,
+                                                  duration=len(frames) / fps))
         if gif:
             keep, gif_fps, gif_size = gif_plan(fps, len(frames), video_size)
             preview = stack.enter_context(VideoWriter(gif_path_for(out), gif_fps, gif_size))

@@ -1,7 +1,10 @@
 """Atomic file writes and image reading/writing.
 
 Every output a later stage reads is written to a temporary name in the same folder and then
-renamed, so an interrupted run never leaves a half-written file behind.
+renamed, so an interrupted run never leaves a half-written file behind. The file is flushed to
+disk (fsync) before the rename and the folder after it, so that after a power loss a finish
+marker (keypoints.npz, latest.pt) or a resumable frame on disk is whole. A stage that redoes all
+its frames on a re-run may write them with sync=False and call sync_all() before its marker.
 Images are RGB uint8 arrays of shape (H, W, 3) everywhere in this project.
 """
 import contextlib
@@ -16,6 +19,7 @@ from src.errors import UserError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+SYNC = True   # flush writes to disk (bench/bench_pose_stage.py --fsync off measures the cost)
 
 
 def frame_name(index):
@@ -24,7 +28,7 @@ def frame_name(index):
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path, sync=True):
     """Yield a temporary path beside `path`; rename it to `path` only if the block succeeds."""
     path = os.fspath(path)
     folder = os.path.dirname(path) or "."
@@ -35,18 +39,43 @@ def atomic_path(path):
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs should get normal permissions
     try:
         yield tmp
-        os.replace(tmp, path)
+        durable_replace(tmp, path, sync)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
 
 
-def write_bytes(path, data):
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+def durable_replace(tmp, path, sync=True):
+    """Rename a finished temporary file to `path`, flushing both to disk (unless sync=False)."""
+    sync = sync and SYNC
+    if sync:
+        _fsync(tmp)
+    os.replace(tmp, path)
+    if sync:
+        _fsync(os.path.dirname(os.fspath(path)) or ".")   # the rename itself
+
+
+def sync_all():
+    """Flush everything written so far to disk: before a finish marker of sync=False files."""
+    if SYNC:
+        os.sync()
+
+
+def _fsync(path):
+    """Flush a file's or a folder's data and metadata to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_bytes(path, data, sync=True):
+    with atomic_path(path, sync) as tmp, open(tmp, "wb") as f:
         f.write(data)
 
 
-def write_image(path, rgb, png_compression=1):
+def write_image(path, rgb, png_compression=1, sync=True):
     """Write an RGB uint8 image atomically (PNG by default; the extension picks the format)."""
     ext = os.path.splitext(os.fspath(path))[1] or ".png"
     params = [cv2.IMWRITE_PNG_COMPRESSION, png_compression] if ext.lower() == ".png" else []
@@ -54,7 +83,7 @@ def write_image(path, rgb, png_compression=1):
     ok, buf = cv2.imencode(ext, img, params)
     if not ok:
         raise UserError(f"{path}: could not encode image")
-    write_bytes(path, buf.tobytes())
+    write_bytes(path, buf.tobytes(), sync)
 
 
 def read_image(path):
@@ -70,9 +99,20 @@ def save_npy(path, array):
         np.save(f, array)
 
 
-def save_npz(path, **arrays):
+def save_npz(path, compressed=True, **arrays):
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
+        (np.savez_compressed if compressed else np.savez)(f, **arrays)
+
+
+def remove_temporaries(folder, of=None):
+    """Delete the temporary files that a killed run left in `folder`: all of them, or those of
+    the file `of` only (the names atomic_path and VideoWriter give: .NAME.*.tmp.EXT)."""
+    prefix = "." if of is None else "." + os.path.splitext(os.path.basename(of))[0] + "."
+    if not os.path.isdir(folder):
+        return
+    for name in os.listdir(folder):
+        if name.startswith(prefix) and ".tmp" in name:
+            os.remove(os.path.join(folder, name))
 
 
 def list_frames(folder):

@@ -106,6 +106,15 @@ class FramePredictor:
         """The frame the next predict() is fed: the generator's raw output (before face refinement)."""
         return to_rgb(self._previous[0])
 
+    def previous_raw(self):
+        """The frame the next predict() is fed, exactly: float32 (3, H, W) in [-1, 1]."""
+        return self._previous[0].float().cpu().numpy()
+
+    def set_previous_raw(self, chw):
+        """Feed exactly `chw` (an array from previous_raw()) to the next predict()."""
+        chw = torch.from_numpy(np.ascontiguousarray(chw, np.float32))[None]
+        self._previous = chw.to(self.device).contiguous(memory_format=self._memory_format)
+
     @torch.inference_mode()
     def predict(self, label_rgb, face_box=None, window=None):
         """The frame for `label_rgb` (RGB uint8, any size), RGB uint8 at .size.

@@ -32,6 +32,9 @@ Choices beyond the paper (each keeps the paper's result where the paper is well 
   with zero width: every frame is placed on the target's close line at scale_close; no division
   by zero.
 - Frames without an ankle take the whole transform of the nearest frame that has one.
+- A frame with one ankle missing gets it back for the measurement: the other ankle plus the
+  offset between the two, interpolated over time from the frames that show both. Otherwise the
+  anchor would jump to the remaining ankle and move the whole figure by (s - 1) x the jump.
 """
 import dataclasses
 
@@ -55,10 +58,28 @@ def to_target_frame(kps, source_size, target_size):
     return apply_transforms(kps, np.broadcast_to([ratio, dx, 0.0], kps.shape[:-2] + (3,)))
 
 
+def fill_one_ankle(ankles):
+    """(T, 2, 3) ankles with a missing one estimated where the other is present (see the module
+    docstring); unchanged when no frame shows both."""
+    ankles = np.array(ankles, np.float64)
+    ok = ankles[..., 2] > 0
+    both = ok.all(1)
+    if not both.any():
+        return ankles
+    t = np.arange(len(ankles))
+    offset = ankles[both, 1, :2] - ankles[both, 0, :2]
+    offset = np.stack([np.interp(t, t[both], offset[:, k]) for k in range(2)], axis=1)
+    for have, lost, sign in ((0, 1, 1.0), (1, 0, -1.0)):
+        only = ok[:, have] & ~ok[:, lost]
+        ankles[only, lost, :2] = ankles[only, have, :2] + sign * offset[only]
+        ankles[only, lost, 2] = ankles[only, have, 2]
+    return ankles
+
+
 def measure(kps):
     """Per-frame ankle height a, ankle anchor x and body height h (T,) each; NaN where missing."""
     kps = np.asarray(kps, np.float64)
-    ankles = kps[:, ANKLES]
+    ankles = fill_one_ankle(kps[:, ANKLES])
     ok = ankles[..., 2] > 0
     n_ok = ok.sum(1)
     has_ankle = n_ok > 0

@@ -13,7 +13,8 @@ import numpy as np
 from tqdm import tqdm
 
 from src import normalize as norm
-from src.files import atomic_path, frame_name, list_frames, save_npy, write_image
+from src.files import (atomic_path, frame_name, list_frames, remove_temporaries, save_npy,
+                       sync_all, write_image)
 from src.keypoints import PoseTrack, head_centers
 from src.render import render_label
 
@@ -48,8 +49,11 @@ def run(source_dir="data/source", target_dir="data/target", normalize=True, band
 
     label_dir = os.path.join(source_dir, LABEL_DIR)
     os.makedirs(label_dir, exist_ok=True)
+    for folder in (source_dir, label_dir):   # a run killed mid-write left these
+        remove_temporaries(folder)
     for i, kp in enumerate(tqdm(kps, desc="normalized labels", unit="frame")):
-        write_image(os.path.join(label_dir, frame_name(i)), render_label(kp, size))
+        # Not flushed one by one: a re-run redoes them all; sync_all() precedes the marker.
+        write_image(os.path.join(label_dir, frame_name(i)), render_label(kp, size), sync=False)
     keep = {frame_name(i) for i in range(len(kps))}
     for path in list_frames(label_dir):  # frames of an earlier, longer source
         if os.path.basename(path) not in keep:
@@ -62,6 +66,7 @@ def run(source_dir="data/source", target_dir="data/target", normalize=True, band
     elif os.path.exists(plot_path):
         os.remove(plot_path)  # a plot of an earlier normalized run would no longer be true
 
+    sync_all()
     PoseTrack(keypoints=kps, fps=source.fps, size=size, crop=(0, 0, size[0], size[1]),
               video_size=size, backend="normalized",
               interpolated=source.interpolated).save(done_path)

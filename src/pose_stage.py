@@ -57,9 +57,10 @@ from tqdm import tqdm
 
 from src import background, openpose_json, smoothing
 from src.errors import UserError
-from src.files import frame_name, save_npy, write_image
+from src.files import frame_name, remove_temporaries, save_npy, sync_all, write_image
 from src.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
 from src.pose import BACKENDS, make_backend
+from src.pose.people import identity_jumps
 from src.render import render_label
 from src.video import VideoReader, frame_near
 
@@ -79,7 +80,8 @@ LAYOUTS = {
                      "pose.npy"),
 }
 KEYPOINTS_FILE = "keypoints.npz"
-DEFAULT_SIZE = (1024, 512)
+DEFAULT_SIZE = (1024, 512)   # --size auto: for a landscape (or square) video
+PORTRAIT_SIZE = (512, 1024)  # --size auto: for a portrait video (phones)
 FITS = ("auto", "crop", "pad")
 POSE_CHOICES = BACKENDS + ("json",)
 MIN_VIDEO_SIDE = 64
@@ -97,7 +99,7 @@ class StageOptions:
     """Everything the two stage scripts accept (see add_arguments for the meaning)."""
     video: str
     out: str
-    size: tuple = DEFAULT_SIZE
+    size: tuple = None           # None: auto_size of the video
     fit: str = "auto"
     pose: str = "mediapipe"
     json_dir: str = None
@@ -111,15 +113,22 @@ class StageOptions:
 
 
 def parse_size(text):
-    """"1024x512" -> (1024, 512); UserError otherwise."""
+    """"1024x512" -> (1024, 512); "auto" -> None (auto_size); UserError otherwise."""
+    if str(text).lower() == "auto":
+        return None
     try:
         w, h = (int(v) for v in str(text).lower().split("x"))
     except ValueError:
         w = h = 0
     if w < 16 or h < 16 or w % 2 or h % 2:
         raise UserError(f"--size {text}: expected WIDTHxHEIGHT with even numbers of at least 16 "
-                        "pixels, e.g. 1024x512")
+                        "pixels, e.g. 1024x512, or auto")
     return w, h
+
+
+def auto_size(video_size):
+    """The output size that follows the video's orientation."""
+    return PORTRAIT_SIZE if video_size[1] > video_size[0] else DEFAULT_SIZE
 
 
 def add_arguments(parser, role):
@@ -131,8 +140,9 @@ def add_arguments(parser, role):
     parser.add_argument("--out", default=os.path.join("data", role),
                         help=f"output folder (default: data/{role}); writes {layout.img}/, "
                              f"{layout.label}/, {layout.extra} and {KEYPOINTS_FILE} (last)")
-    parser.add_argument("--size", default="%dx%d" % DEFAULT_SIZE,
-                        help="output frame size WIDTHxHEIGHT (default: 1024x512); the frames keep "
+    parser.add_argument("--size", default="auto",
+                        help="output frame size WIDTHxHEIGHT, or auto (default): 1024x512 for a "
+                             "landscape video, 512x1024 for a portrait one; the frames keep "
                              "their aspect ratio, see --fit")
     parser.add_argument("--fit", choices=FITS, default="auto",
                         help="how a video of another aspect ratio becomes --size: auto (default) "
@@ -367,20 +377,24 @@ def read_ahead(iterable, depth):
     stop = threading.Event()
     done = object()
 
+    def put(item):
+        """Queue `item` unless the consumer has stopped; False once it has."""
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
     def produce():
         try:
             for item in iterable:
-                while not stop.is_set():
-                    try:
-                        items.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        pass
-                if stop.is_set():
+                if not put(item):
                     return
-            items.put(done)
+            put(done)
         except BaseException as err:  # handed to the consumer, raised there
-            items.put(err)
+            put(err)   # never a plain put: a consumer that stopped would leave it blocked
 
     thread = threading.Thread(target=produce, daemon=True)
     thread.start()
@@ -447,8 +461,13 @@ def check_output_folder(folder):
         raise UserError(f"{folder}: the output folder is not writable; choose another --out")
 
 
+def write_frame(path, rgb):
+    # Not flushed one by one: a re-run redoes every frame; sync_all() precedes keypoints.npz.
+    write_image(path, rgb, sync=False)
+
+
 def write_label(path, kp, size):
-    write_image(path, render_label(kp, size))
+    write_frame(path, render_label(kp, size))
 
 
 # ----------------------------------------------------------------------------- the stage
@@ -456,7 +475,6 @@ def write_label(path, kp, size):
 def run_stage(role, options):
     """Run the pose stage for role "source" or "target"; returns the PoseTrack written."""
     layout = LAYOUTS[role]
-    size = tuple(options.size)
     if options.max_frames is not None and options.max_frames < 1:
         raise UserError(f"--max-frames {options.max_frames}: give a number of frames >= 1")
     if options.pose == "json" and not options.json_dir:
@@ -470,11 +488,17 @@ def run_stage(role, options):
     reader = VideoReader(options.video, max_frames=options.max_frames)
     try:
         check_output_folder(options.out)
+        remove_temporaries(options.out)    # of a run that was killed mid-write
         vw, vh = reader.size
         if min(vw, vh) < MIN_VIDEO_SIDE:
             raise UserError(f"{options.video}: frames of {vw}x{vh} pixels are too small to find "
                             f"a pose in; use a video at least {MIN_VIDEO_SIDE} pixels on each "
                             "side (ideally with the person 300+ pixels tall)")
+        if options.size is None:
+            options = dataclasses.replace(options, size=auto_size(reader.size))
+            note(f"size {options.size[0]}x{options.size[1]}: the {vw}x{vh} video is "
+                 f"{'portrait' if vh > vw else 'landscape'} (set --size to change)")
+        size = tuple(options.size)
         json_kps = None
         if options.pose == "json":
             json_kps = openpose_json.read_json_dir(options.json_dir, size=reader.size,
@@ -519,6 +543,7 @@ def run_stage(role, options):
         raise UserError(f"{options.video}: nobody found in any of the {n} frames tried; give a "
                         "video with one person fully in view" +
                         (", or try --pose openpose" if options.pose == "mediapipe" else ""))
+    warn_identity_jumps(kps, options.video)
     clean, interpolated = smoothing.clean_track(kps, options.smooth, options.max_gap)
     still_missing = ~(clean[:, :, 2] > 0).any(axis=1)
     note(f"person found in {found.mean():.0%} of the frames ({found.sum()}/{n})" +
@@ -539,6 +564,7 @@ def run_stage(role, options):
         openpose_json.write_json_dir(options.export_json, window.to_video(clean), stem)
     track = PoseTrack(keypoints=clean, fps=reader.fps, size=size, crop=window.crop,
                       video_size=reader.size, backend=options.pose, interpolated=interpolated)
+    sync_all()   # every frame and label is on disk before the finish marker
     track.save(os.path.join(options.out, KEYPOINTS_FILE))
     return track
 
@@ -549,6 +575,18 @@ def report_plate(plate, mask_source):
              f"uncovered and are inpainted (person masks from {mask_source})")
     else:
         note(f"no background plate: {plate.reason}; training will use the full frame")
+
+
+def warn_identity_jumps(kps, video, shown=10):
+    """One warning line listing the frames where the track seems to switch person."""
+    jumps = identity_jumps(kps)
+    if jumps:
+        listed = ", ".join(map(str, jumps[:shown])) + (f" and {len(jumps) - shown} more"
+                                                       if len(jumps) > shown else "")
+        note(f"warning: {video}: the pose jumps at frame {listed} (numbered as the frame "
+             "files), as if another person were followed from there; the poses may not all be "
+             "one person's: cut the video to the parts with one dancer")
+    return jumps
 
 
 def detection_window(window):
@@ -602,7 +640,7 @@ def detect_and_write(reader, cutter, detect_cutter, backend, img_dir, mask_dir=N
     try:
         with Writer() as writer:
             for frame, seen in read_ahead(map(cut, reader), READ_AHEAD):
-                writer.submit(write_image, os.path.join(img_dir, frame_name(count)), frame)
+                writer.submit(write_frame, os.path.join(img_dir, frame_name(count)), frame)
                 count += 1
                 if backend is None:
                     bar.update(1)

@@ -36,7 +36,7 @@ from src.config.train_opt import merge_with_checkpoint
 from src.data import (FACE_FEATHER, EpochSampler, PairDataset, TargetFrames, crop, make_loader, paste,
                       plate_windows, split_indices, to_model, to_rgb)
 from src.errors import UserError
-from src.files import write_bytes
+from src.files import remove_temporaries, write_bytes
 
 
 class PairGenerator(nn.Module):
@@ -479,6 +479,8 @@ class Trainer:
         self.started, self.stopped = time.perf_counter(), None  # for --max_minutes
         if main:
             os.makedirs(self.dir, exist_ok=True)
+            for folder in (self.dir, self.web_dir, os.path.join(self.web_dir, "images")):
+                remove_temporaries(folder)   # a run killed mid-write left these
             write_bytes(os.path.join(self.dir, "options.txt"),
                         "".join(f"{k} = {v!r}\n" for k, v in dataclasses.asdict(opt).items()).encode())
             self.log = web.LossLog(os.path.join(self.dir, "loss_log.csv"))

@@ -8,18 +8,17 @@ Writes <out>/00000.png...                 one frame per label at the model's siz
                                           the target's frame size, over its full-size plate), each
                                           written atomically as soon as it is made
        <out>/.transfer.json               which checkpoint and labels the frames come from
-       <out>/.previous_face.npz           the newest frame's face crop before refinement (resume)
+       <out>/.previous_frame.npz          what the newest frame feeds the next one (resume)
 
 Frames are made in order, each fed the previous generated frame (as in training). A plate-mode
 model draws a window that follows the normalized poses over the target's background plate. Memory stays
 flat: one label is read ahead and at most MAX_PENDING frames wait for their PNG write. Writes go
 through one writer thread in order, so the frames on disk are always a prefix of the video; a
-re-run keeps that prefix and continues after it, feeding the last kept frame in as the previous
-one. The frame fed forward is the generator's output before the face refinement (as in training),
-so with a face model the written frame differs from it inside the face box: the unrefined crop of
-the newest frame is kept beside the frames and pasted back on resume, which makes a resumed video
-the same as an uninterrupted one up to rounding to uint8. Frames made from another checkpoint or
-other labels are never kept.
+re-run keeps that prefix and continues after it. The frame fed forward is the generator's raw
+output (float, before the face refinement, as in training), which the written uint8 frame is not:
+it is saved beside the frames after each frame is written and fed back on resume, so a resumed
+video is byte for byte the uninterrupted one. Frames made from another checkpoint or other labels
+are never kept.
 """
 import collections
 import concurrent.futures
@@ -32,13 +31,14 @@ from tqdm import tqdm
 
 from src.data import scale_face_box
 from src.errors import UserError
-from src.files import frame_name, list_frames, read_image, save_npz, write_bytes, write_image
+from src.files import (frame_name, list_frames, read_image, remove_temporaries, save_npz,
+                       write_bytes, write_image)
 from src.inference import FramePredictor
 from src.keypoints import PoseTrack
 from src.normalize_stage import HEADS_NORM, KEYPOINTS_NORM, LABEL_DIR
 
 MANIFEST = ".transfer.json"
-FACE_STATE = ".previous_face.npz"
+FEED_STATE = ".previous_frame.npz"
 MAX_PENDING = 2       # frames made but not yet written (bounds memory; lets writing overlap the model)
 ASPECT_TOLERANCE = 0.01  # relative: labels whose width/height differs more would be distorted
 
@@ -135,9 +135,7 @@ def read_manifest(path):
 def prepare_output(out_dir, source, predictor, restart=False):
     """Clear what must not be kept; return the index of the first frame to make."""
     os.makedirs(out_dir, exist_ok=True)
-    for name in os.listdir(out_dir):  # temporary files of a run that was killed mid-write
-        if name.startswith(".") and ".tmp" in name:
-            os.remove(os.path.join(out_dir, name))
+    remove_temporaries(out_dir)  # of a run that was killed mid-write
     path = os.path.join(out_dir, MANIFEST)
     wanted = manifest(source, predictor)
     frames = list_frames(out_dir)
@@ -145,7 +143,7 @@ def prepare_output(out_dir, source, predictor, restart=False):
         if not restart:
             print(f"note: the {len(frames)} frames in {out_dir} come from another checkpoint or other "
                   "labels; making every frame again")
-        for frame in frames + [os.path.join(out_dir, FACE_STATE)]:
+        for frame in frames + [os.path.join(out_dir, FEED_STATE)]:
             if os.path.exists(frame):
                 os.remove(frame)
         frames = []
@@ -160,36 +158,27 @@ def prepare_output(out_dir, source, predictor, restart=False):
     return start
 
 
-def unrefined_face(predictor, label_size, box):
-    """(box in model pixels, RGB crop) of the frame just made, before its face refinement."""
-    if box is None:  # nothing was refined: the written frame is what the next frame is fed
-        return np.zeros(4, np.int64), np.zeros((0, 0, 3), np.uint8)
-    x0, y0, x1, y1 = scale_face_box(box, label_size, predictor.size)  # as predict() placed it
-    return np.array([x0, y0, x1, y1]), predictor.previous_rgb()[y0:y1, x0:x1]
-
-
-def write_frame(out_dir, i, frame, face):
+def write_frame(out_dir, i, frame, fed):
     write_image(os.path.join(out_dir, frame_name(i)), frame)
-    if face is not None:  # after the frame: a state naming frame i never outlives a missing frame i
-        save_npz(os.path.join(out_dir, FACE_STATE), index=np.int64(i), box=face[0], crop=face[1])
+    # After the frame: a state naming frame i never outlives a missing frame i. Uncompressed:
+    # float noise hardly compresses, and zlib would cost more than the write.
+    save_npz(os.path.join(out_dir, FEED_STATE), compressed=False, index=np.int64(i), frame=fed)
 
 
-def previous_frame(out_dir, i, has_face):
-    """Frame i as the generator made it, before face refinement: what frame i + 1 is fed."""
-    frame = read_image(os.path.join(out_dir, frame_name(i)))
-    if not has_face:
-        return frame
+def resume_feed(predictor, out_dir, i):
+    """Feed the predictor what frame i fed forward in the run that made it."""
     try:
-        with np.load(os.path.join(out_dir, FACE_STATE), allow_pickle=False) as state:
-            index, box, crop = int(state["index"]), state["box"], state["crop"]
+        with np.load(os.path.join(out_dir, FEED_STATE), allow_pickle=False) as state:
+            index, fed = int(state["index"]), state["frame"]
     except (OSError, ValueError, KeyError):
-        index = None
-    if index != i or crop.shape[:2] != (box[3] - box[1], box[2] - box[0]):
-        print(f"note: {FACE_STATE} does not hold frame {i}; the next frame is fed the refined one, "
-              "so its face may differ slightly from an uninterrupted run")
-        return frame
-    frame[box[1]:box[3], box[0]:box[2]] = crop
-    return frame
+        index = fed = None
+    w, h = predictor.size
+    if index == i and fed.shape == (3, h, w):
+        predictor.set_previous_raw(fed)
+        return
+    print(f"note: {FEED_STATE} does not hold frame {i}; the next frame is fed the written one, "
+          "so it may differ slightly from an uninterrupted run")
+    predictor.set_previous(read_image(os.path.join(out_dir, frame_name(i))))
 
 
 def generate(predictor, source, out_dir, start=0):
@@ -198,7 +187,7 @@ def generate(predictor, source, out_dir, start=0):
     use_face = predictor.has_face
     if start > 0:
         # The frame before the first missing one is the previous frame, as in an uninterrupted run.
-        predictor.set_previous(previous_frame(out_dir, start - 1, use_face))
+        resume_feed(predictor, out_dir, start - 1)
     else:
         predictor.reset()
     if start >= len(source):
@@ -215,9 +204,8 @@ def generate(predictor, source, out_dir, start=0):
                 next_label = reader.submit(source.label, i + 1)
             box = source.face_box(i) if use_face else None
             frame = predictor.predict(label, face_box=box, window=None if windows is None else windows[i])
-            written = predictor.at_frame_size(frame)
-            face = unrefined_face(predictor, source.size, box) if use_face else None
-            pending.append(writer.submit(write_frame, out_dir, i, written, face))
+            written = predictor.at_frame_size(frame)  # plate mode: over the full-size plate
+            pending.append(writer.submit(write_frame, out_dir, i, written, predictor.previous_raw()))
             while len(pending) > MAX_PENDING or (pending and pending[0].done()):
                 pending.popleft().result()  # a failed write stops the run here
             yield i

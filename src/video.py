@@ -13,6 +13,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from src.errors import UserError
+from src.files import durable_replace
 
 # imageio-ffmpeg warns on every rotated video that the upright size differs from the stored one.
 logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)
@@ -123,10 +124,11 @@ class VideoWriter:
     """Encode RGB frames to a file; it appears under its final name only when closed cleanly.
 
     mp4: H.264 yuv420p (plays in browsers and phones). With `audio_from`, the first audio stream
-    of that file is muxed in and cut to the video's length. gif: a palette GIF.
+    of that file is muxed in, cut to `duration` seconds (the video's length) or padded with
+    silence up to it. gif: a palette GIF.
     """
 
-    def __init__(self, path, fps, size, audio_from=None, quality=7):
+    def __init__(self, path, fps, size, audio_from=None, duration=None, quality=7):
         self.path = os.fspath(path)
         self.size = tuple(int(v) for v in size)
         folder = os.path.dirname(self.path) or "."
@@ -138,7 +140,13 @@ class VideoWriter:
             out_params, codec, pix_fmt, audio_from = (
                 ["-vf", "split[a][b];[a]palettegen[p];[b][p]paletteuse", "-loop", "0"], "gif", None, None)
         else:
-            out_params, codec, pix_fmt = (["-shortest"] if audio_from else []), "libx264", "yuv420p"
+            out_params, codec, pix_fmt = [], "libx264", "yuv420p"
+            if audio_from:
+                if duration is None:
+                    raise ValueError("a video with audio needs its duration")
+                # Not -shortest: it drops the last video frame when the audio ends about when
+                # the video does. The audio is padded with silence, then both are cut.
+                out_params = ["-af", "apad", "-t", f"{duration:.6f}"]
         self._out_size = self.size if gif else even_size(self.size)
         self._gen = imageio_ffmpeg.write_frames(
             self._tmp, self._out_size, fps=fps, quality=None if gif else quality, codec=codec,
@@ -165,7 +173,7 @@ class VideoWriter:
                 if not os.path.exists(self._tmp) or os.path.getsize(self._tmp) == 0:
                     raise UserError(f"{self.path}: ffmpeg wrote nothing; check the folder is "
                                     "writable and the disk has space")
-                os.replace(self._tmp, self.path)
+                durable_replace(self._tmp, self.path)
         finally:
             if os.path.exists(self._tmp):
                 os.remove(self._tmp)

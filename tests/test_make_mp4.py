@@ -82,6 +82,26 @@ def test_mp4_has_the_frames_rate_size_and_the_source_audio_cut_to_length(setup, 
         assert np.abs(got[i].reshape(-1, 3).mean(0) - colour(i)).max() < 12
     assert has_audio(out)
     assert duration(out) < N / FPS + 0.15  # 2 s of source audio cut to 0.8 s of video
+    assert audio_seconds(out) == pytest.approx(N / FPS, abs=0.03)
+
+
+def audio_seconds(path, rate=22050):
+    """Length of a file's audio track, by decoding it."""
+    pcm = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", path, "-map", "0:a", "-f", "s16le",
+                          "-ac", "1", "-ar", str(rate), "-"], capture_output=True, check=True).stdout
+    return len(pcm) / 2 / rate
+
+
+@pytest.mark.parametrize("seconds", [N / FPS, N / FPS - 0.03, N / FPS / 2])
+def test_every_frame_is_kept_when_the_audio_is_as_long_or_shorter(setup, tmp_path, seconds):
+    frames, source = setup
+    video = make_source_video(tmp_path / f"audio_{seconds:.3f}.mp4", seconds=seconds)
+    out = str(tmp_path / "out.mp4")
+    encode(frames, out, source_dir=source, source_video=video)
+    got, _, _ = read_back(out)
+    assert len(got) == N
+    np.testing.assert_allclose(got[-1].reshape(-1, 3).mean(0), colour(N - 1), atol=12)
+    assert audio_seconds(out) == pytest.approx(N / FPS, abs=0.03)   # padded with silence
 
 
 def test_script_no_audio_and_default_out_name(setup):

@@ -20,20 +20,47 @@ def fabricated_pose(visibility=0.9):
     return np.stack([(i + 1) / 40, (i + 1) / 50, np.full(33, visibility)], -1)
 
 
+# MediaPipe Pose's published landmark ids (mediapipe.solutions.pose.PoseLandmark) and OpenPose's
+# BODY_25 keypoint order (output format doc, POSE_BODY_25_BODY_PARTS), written out here.
+MEDIAPIPE = {"nose": 0, "left_eye": 2, "right_eye": 5, "left_ear": 7, "right_ear": 8,
+             "left_shoulder": 11, "right_shoulder": 12, "left_elbow": 13, "right_elbow": 14,
+             "left_wrist": 15, "right_wrist": 16, "left_hip": 23, "right_hip": 24,
+             "left_knee": 25, "right_knee": 26, "left_ankle": 27, "right_ankle": 28,
+             "left_heel": 29, "right_heel": 30, "left_foot_index": 31, "right_foot_index": 32}
+BODY_25 = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
+           "MidHip", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye",
+           "REar", "LEar", "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel"]
+# (BODY_25 index, MediaPipe landmark id) for the points that are copied.
+COPIED = [(0, 0), (2, 12), (3, 14), (4, 16), (5, 11), (6, 13), (7, 15), (9, 24), (10, 26),
+          (11, 28), (12, 23), (13, 25), (14, 27), (15, 5), (16, 2), (17, 8), (18, 7),
+          (19, 31), (21, 29), (22, 32), (24, 30)]
+
+
+def test_the_literal_tables_agree_with_mediapipe_and_the_keypoint_layout():
+    from mediapipe.python.solutions.pose import PoseLandmark
+    from src.keypoints import BODY_25_NAMES
+    for name, i in MEDIAPIPE.items():
+        assert PoseLandmark[name.upper()].value == i, name
+    assert list(BODY_25_NAMES) == BODY_25
+
+
 def test_body_points_are_copied_from_their_mediapipe_landmarks():
     pose = fabricated_pose()
     kp = map_landmarks(pose, None, None, None, SIZE)
-    expected = {"Nose": 0, "REye": 5, "LEye": 2, "REar": 8, "LEar": 7, "RShoulder": 12,
-                "RElbow": 14, "RWrist": 16, "LShoulder": 11, "LElbow": 13, "LWrist": 15,
-                "RHip": 24, "RKnee": 26, "RAnkle": 28, "LHip": 23, "LKnee": 25, "LAnkle": 27,
-                "LHeel": 29, "RHeel": 30, "LBigToe": 31, "RBigToe": 32}
-    for name, i in expected.items():
-        np.testing.assert_allclose(kp[B[name], :2], px(*pose[i, :2]), atol=1e-4, err_msg=name)
-        assert kp[B[name], 2] == pytest.approx(0.9)
-    np.testing.assert_allclose(kp[B["Neck"], :2], (px(*pose[11, :2]) + px(*pose[12, :2])) / 2,
-                               atol=1e-4)
-    np.testing.assert_allclose(kp[B["MidHip"], :2], (px(*pose[23, :2]) + px(*pose[24, :2])) / 2,
-                               atol=1e-4)
+    for body_index, landmark in COPIED:
+        np.testing.assert_allclose(kp[body_index, :2], px(*pose[landmark, :2]), atol=1e-4,
+                                   err_msg=BODY_25[body_index])
+        assert kp[body_index, 2] == pytest.approx(0.9)
+    # The same facts by name: a left/right or landmark mix-up shows here.
+    for body, landmark in (("Nose", "nose"), ("RShoulder", "right_shoulder"),
+                           ("LShoulder", "left_shoulder"), ("RWrist", "right_wrist"),
+                           ("LHeel", "left_heel"), ("RBigToe", "right_foot_index"),
+                           ("LAnkle", "left_ankle"), ("REar", "right_ear")):
+        np.testing.assert_allclose(kp[BODY_25.index(body), :2],
+                                   px(*pose[MEDIAPIPE[landmark], :2]), atol=1e-4)
+    # Neck (1) and MidHip (8): mid-points of the shoulders 11, 12 and the hips 23, 24.
+    np.testing.assert_allclose(kp[1, :2], (px(*pose[11, :2]) + px(*pose[12, :2])) / 2, atol=1e-4)
+    np.testing.assert_allclose(kp[8, :2], (px(*pose[23, :2]) + px(*pose[24, :2])) / 2, atol=1e-4)
     assert (kp[25:, 2] == 0).all() and (kp[25:] == 0).all()
 
 
@@ -75,13 +102,21 @@ def fabricated_mesh(n):
     return np.stack([v / 1000, 1 - v / 1000, np.zeros(n)], -1)
 
 
-def test_face_points_follow_the_index_table_and_pupils_come_from_the_irises():
+# Face: MediaPipe face-mesh vertices with a published meaning -> their iBUG-68 position (0-based,
+# as OpenPose's face output): nose tip 1 -> 30, chin 152 -> 8, right eye outer / inner corner
+# 33 / 133 -> 36 / 39, left eye inner / outer corner 362 / 263 -> 42 / 45, mouth corners right
+# 61 -> 48 and left 291 -> 54. Iris centres 468 (right) and 473 (left) -> pupils 68, 69.
+FACE_FACTS = [(30, 1), (8, 152), (36, 33), (39, 133), (42, 362), (45, 263), (48, 61), (54, 291),
+              (68, 468), (69, 473)]
+
+
+def test_face_points_at_their_ibug_positions_and_pupils_from_the_irises():
     kp = map_landmarks(None, fabricated_mesh(478), None, None, SIZE)
     face = kp[FACE]
-    for j, v in enumerate(FACE_FROM_MESH):
-        np.testing.assert_allclose(face[j, :2], px(v / 1000, 1 - v / 1000), atol=1e-4)
-    np.testing.assert_allclose(face[68, :2], px(0.468, 0.532), atol=1e-4)   # right iris centre
-    np.testing.assert_allclose(face[69, :2], px(0.473, 0.527), atol=1e-4)
+    for ibug, vertex in FACE_FACTS:
+        np.testing.assert_allclose(face[ibug, :2], px(vertex / 1000, 1 - vertex / 1000),
+                                   atol=1e-4, err_msg=f"iBUG {ibug}")
+    assert len({tuple(p) for p in face[:, :2].round(3).tolist()}) == 70   # all distinct vertices
     assert (face[:, 2] == 1).all()
     assert (kp[:25] == 0).all() and (kp[95:] == 0).all()
 

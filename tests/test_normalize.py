@@ -221,3 +221,34 @@ def test_target_without_ankles_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match=r"target.keypoints\.npz: no frame shows an ankle"):
         run(src_dir, tgt_dir)
     assert not os.path.exists(os.path.join(src_dir, "keypoints_norm.npz"))
+
+
+def test_one_ankle_missing_for_20_frames_does_not_move_the_figure():
+    # A small source walking towards the camera (scale about 2), dancing on its left foot: the
+    # right ankle is the lower one. It is lost for 20 frames, longer than gap filling covers.
+    rows, heights = walker(50.0, 80.0, 25.0, 35.0, n_far=10, n_walk=40)
+    complete = track(rows, heights, cx=np.linspace(100, 150, len(rows)))
+    complete[:, B["LAnkle"], 1] -= 0.08 * heights           # the left foot is lifted
+    lost = complete.copy()
+    lost[20:40, B["RAnkle"]] = 0
+    full = norm.normalize(complete, TARGET_SIZE, TARGET, TARGET_SIZE)
+    part = norm.normalize(lost, TARGET_SIZE, TARGET, TARGET_SIZE)
+    assert full.params[:, 0].max() > 1.9                    # the jump would be magnified
+    seen = lost[..., 2] > 0
+    moved = np.linalg.norm(part.keypoints[..., :2] - full.keypoints[..., :2], axis=-1)[seen]
+    assert moved.max() < 0.5
+    np.testing.assert_array_equal(part.keypoints[20:40, B["RAnkle"]], 0)   # still missing
+
+
+def test_fill_one_ankle_uses_the_offset_between_the_ankles():
+    ankles = np.zeros((5, 2, 3))
+    ankles[:, 0] = [[10, 100, 1], [12, 101, 1], [14, 102, 1], [16, 103, 1], [18, 104, 1]]
+    ankles[:, 1] = [[30, 90, 1], [0, 0, 0], [0, 0, 0], [38, 96, 1], [0, 0, 0]]
+    ankles[2, 0] = 0                                         # frame 2: the left ankle only
+    ankles[2, 1] = [33, 94, 0.5]
+    filled = norm.fill_one_ankle(ankles)
+    # Offsets left - right: (20, -10) at frame 0, (22, -7) at frame 3; linear in between.
+    np.testing.assert_allclose(filled[1, 1], [12 + 20 + 2 / 3, 101 - 10 + 1, 1])
+    np.testing.assert_allclose(filled[2, 0], [33 - 20 - 4 / 3, 94 + 10 - 2, 0.5])
+    np.testing.assert_allclose(filled[4, 1], [18 + 22, 104 - 7, 1])      # held after the last
+    np.testing.assert_array_equal(filled[[0, 3]], ankles[[0, 3]])

@@ -12,7 +12,26 @@ from src.pose.openpose_backend import OpenPoseBackend, parse_scales
 from src.pose.people import MainPersonTracker, choose_main_person, coco18_to_137
 
 torch.set_num_threads(1)
-J = {name: i for i, name in enumerate(paf_decode.COCO_NAMES)}
+# The CMU COCO body model's outputs, as published with it (the OpenPose paper's code and
+# pytorch-openpose), written out here so that the maps below do not come from the decoder:
+# heatmap channels in COCO-18 order (channel 18 is the background) ...
+COCO_ORDER = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
+              "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar"]
+J = {name: i for i, name in enumerate(COCO_ORDER)}
+# ... and the limbs as (joint, joint) 1-based ("limbSeq") with the PAF channels of their x and y
+# in the network's concatenated output, where the 19 heatmaps come first ("mapIdx").
+LIMB_SEQ = [(2, 3), (2, 6), (3, 4), (4, 5), (6, 7), (7, 8), (2, 9), (9, 10), (10, 11), (2, 12),
+            (12, 13), (13, 14), (2, 1), (1, 15), (15, 17), (1, 16), (16, 18), (3, 17), (6, 18)]
+MAP_IDX = [(31, 32), (39, 40), (33, 34), (35, 36), (41, 42), (43, 44), (19, 20), (21, 22),
+           (23, 24), (25, 26), (27, 28), (29, 30), (47, 48), (49, 50), (53, 54), (51, 52),
+           (55, 56), (37, 38), (45, 46)]
+# A standing person: joint -> (x, y) as fractions of the height, from the top of the head.
+STANDING = {"Nose": (0, .08), "Neck": (0, .18), "RShoulder": (-.10, .19), "RElbow": (-.14, .33),
+            "RWrist": (-.16, .46), "LShoulder": (.10, .19), "LElbow": (.14, .33),
+            "LWrist": (.16, .46), "RHip": (-.06, .50), "RKnee": (-.07, .72),
+            "RAnkle": (-.08, .95), "LHip": (.06, .50), "LKnee": (.07, .72),
+            "LAnkle": (.08, .95), "REye": (-.03, .06), "LEye": (.03, .06),
+            "REar": (-.06, .07), "LEar": (.06, .07)}
 
 
 def skeleton(cx, top, height, missing=(), arms_up=False, at=None):
@@ -21,7 +40,9 @@ def skeleton(cx, top, height, missing=(), arms_up=False, at=None):
     arms_up mirrors both arms above the shoulders; `at` places chosen joints at given pixels,
     e.g. {"LWrist": (160, 20)}; `missing` joints get confidence 0.
     """
-    kp = paf_decode.standing_pose(cx, top, height)
+    kp = np.ones((18, 3), np.float32)
+    for name, (x, y) in STANDING.items():
+        kp[J[name], :2] = cx + x * height, top + y * height
     if arms_up:
         for side in "RL":
             shoulder = kp[J[side + "Shoulder"], :2].copy()
@@ -35,7 +56,55 @@ def skeleton(cx, top, height, missing=(), arms_up=False, at=None):
     return kp
 
 
-render_maps = paf_decode.render_maps
+def render_maps(people, height, width, sigma=2.5, paf_half_width=2.5):
+    """What a perfect network would output for `people`: heatmaps (19, H, W), PAFs (38, H, W).
+
+    Heatmap: a Gaussian at each joint (the max over people), background 1 - max. PAF: the unit
+    vector from the limb's first joint to its second on a band around the segment, averaged
+    where people's bands of one limb overlap.
+    """
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    heat = np.zeros((19, height, width), np.float32)
+    paf_sum = np.zeros((38, height, width), np.float32)
+    paf_count = np.zeros((38, height, width), np.float32)
+    for kp in people:
+        for j in range(18):
+            if kp[j, 2] > 0:
+                g = np.exp(-((xx - kp[j, 0]) ** 2 + (yy - kp[j, 1]) ** 2) / (2 * sigma ** 2))
+                heat[j] = np.maximum(heat[j], g)
+        for (a1, b1), (mx, my) in zip(LIMB_SEQ, MAP_IDX):
+            a, b, cx, cy = a1 - 1, b1 - 1, mx - 19, my - 19
+            if kp[a, 2] <= 0 or kp[b, 2] <= 0:
+                continue
+            d = kp[b, :2] - kp[a, :2]
+            length = np.hypot(*d)
+            u = d / length
+            along = (xx - kp[a, 0]) * u[0] + (yy - kp[a, 1]) * u[1]
+            across = (xx - kp[a, 0]) * u[1] - (yy - kp[a, 1]) * u[0]
+            band = (along >= -1) & (along <= length + 1) & (np.abs(across) <= paf_half_width)
+            paf_sum[cx][band] += u[0]
+            paf_sum[cy][band] += u[1]
+            paf_count[cx][band] += 1
+            paf_count[cy][band] += 1
+    heat[18] = 1 - heat[:18].max(axis=0)
+    return heat, paf_sum / np.maximum(paf_count, 1)
+
+
+def test_the_decoder_reads_the_published_channels():
+    # A person whose limbs appear only in the PAF channels named by MAP_IDX is found whole.
+    truth = [skeleton(40.5, 6.2, 100)]
+    heat, paf = render_maps(truth, 115, 80)
+    found = paf_decode.decode(heat, paf)
+    assert len(found) == 1
+    np.testing.assert_allclose(found[0].keypoints[:, :2], truth[0][:, :2], atol=0.1)
+    # With the two forearms' channels swapped, both wrists lose their limb: the decoder reads
+    # each limb from its published channels, not from wherever a field happens to be.
+    swapped = paf.copy()
+    swapped[[16, 17, 24, 25]] = paf[[24, 25, 16, 17]]      # right and left forearm
+    (person,) = paf_decode.decode(heat, swapped)
+    present = person.keypoints[:, 2] > 0
+    assert not present[J["RWrist"]] and not present[J["LWrist"]]
+    assert present.sum() == 16
 
 
 def assert_recovered(truth, found, tol=1.5):
@@ -247,8 +316,10 @@ def test_coco18_to_137_mapping():
         kp18[j] = 10 + j, 100 + j, 0.5 + j / 100
     out = coco18_to_137(kp18)
     assert out.shape == (N_POINTS, 3)
-    for j, name in enumerate(paf_decode.COCO_NAMES):
-        np.testing.assert_allclose(out[B[name]], kp18[j])
+    # COCO-18 joint j -> BODY_25 index (OpenPose's two published orders; BODY_25 adds MidHip 8).
+    coco_to_body25 = [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]
+    for j, body in enumerate(coco_to_body25):
+        np.testing.assert_allclose(out[body], kp18[j])
     np.testing.assert_allclose(out[B["RHip"]], [18, 108, 0.58])
     np.testing.assert_allclose(out[B["LEar"]], [27, 117, 0.67])
     np.testing.assert_allclose(out[B["MidHip"]], [(18 + 21) / 2, (108 + 111) / 2, 0.58])

@@ -7,7 +7,7 @@ import pytest
 
 from src.errors import UserError
 from src.keypoints import B, BODY, FACE, LHAND, RHAND
-from src.openpose_json import json_name, read_json_dir, read_people, write_json_dir
+from src.openpose_json import _main_people, json_name, read_json_dir, read_people, write_json_dir
 
 
 def random_track(n, seed=0):
@@ -134,3 +134,49 @@ def test_parts_land_in_their_places(tmp_path):
     kp = read_people(path)[0]
     for part, value in ((BODY, 1), (FACE, 2), (LHAND, 3), (RHAND, 4)):
         assert (kp[part, 0] == value).all()
+
+
+def body25_person(x0, y0, height):
+    """A BODY_25 person: 25 points in a column from (x0, y0), `height` pixels tall."""
+    body = np.zeros((25, 3))
+    body[:, 0] = x0 + np.arange(25) % 3
+    body[:, 1] = y0 + np.linspace(0, height, 25)
+    body[:, 2] = 0.9
+    return body
+
+
+def test_a_person_with_face_points_but_no_body_is_not_the_main_person(tmp_path):
+    body = body25_person(300, 50, 200)
+    face_only = np.zeros((70, 3))
+    face_only[:, 0], face_only[:, 1], face_only[:, 2] = 100 + np.arange(70), 60, 0.7
+    for i in range(3):
+        people = [{"face_keypoints_2d": face_only.ravel().tolist()},
+                  {"pose_keypoints_2d": body.ravel().tolist()}]
+        write(tmp_path / json_name("clip", i), {"people": people[::-1] if i == 1 else people})
+    kps = read_json_dir(tmp_path, size=(640, 360))
+    assert kps.shape == (3, 137, 3)
+    np.testing.assert_allclose(kps[:, BODY, :2], np.broadcast_to(body[:, :2], (3, 25, 2)), atol=1e-4)
+    assert not kps[:, FACE].any()       # the face belongs to the other person
+
+
+def test_main_people_skips_people_without_body_points():
+    def person(body=None, face_x=None):
+        kp = np.zeros((137, 3), np.float32)
+        if body is not None:
+            kp[BODY] = body
+        if face_x is not None:
+            kp[FACE, 0], kp[FACE, 1], kp[FACE, 2] = face_x, 40, 0.8
+        return kp
+
+    walker = [body25_person(100 + 5 * t, 40, 150) for t in range(4)]
+    per_frame = [
+        [person(face_x=500), person(walker[0])],
+        [person(walker[1]), person(face_x=500)],
+        [person(face_x=20)],                        # only a face: nobody to follow
+        [person(face_x=500), person(walker[3]), person(face_x=30)],
+    ]
+    out = _main_people(per_frame, (640, 360))
+    for t in (0, 1, 3):
+        np.testing.assert_allclose(out[t, BODY], walker[t], atol=1e-5)
+        assert not out[t, FACE].any()
+    assert not out[2, BODY].any()

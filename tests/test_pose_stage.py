@@ -9,6 +9,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 
 import cv2
 import numpy as np
@@ -96,6 +98,7 @@ def test_target_stage_finds_the_dancer_and_writes_every_file(dancer, target_run)
     assert track.crop == (0, 0, 512, 256) and track.backend == "mediapipe"
     assert track.fps == pytest.approx(15)
     assert len(list_frames(out / "train" / "train_img")) == 40
+    assert "another person" not in proc.stderr          # one dancer: no identity jump
     labels = list_frames(out / "train" / "train_label")
     assert len(labels) == 40
     label = read_image(labels[0])
@@ -426,6 +429,10 @@ def test_cutter_pads_with_the_colour_and_points_map_both_ways():
 
 def test_parse_size():
     assert parse_size("1024x512") == (1024, 512)
+    assert parse_size("auto") is None and parse_size("AUTO") is None
+    assert pose_stage.auto_size((1080, 1920)) == (512, 1024)     # portrait phone clip
+    assert pose_stage.auto_size((1920, 1080)) == (1024, 512)
+    assert pose_stage.auto_size((720, 720)) == (1024, 512)
     for bad in ("1024", "axb", "1023x512", "8x8"):
         with pytest.raises(UserError, match="--size"):
             parse_size(bad)
@@ -446,3 +453,59 @@ def test_read_ahead_hands_on_errors_and_stops_early():
         if item == 3:
             break
 
+
+
+def test_read_ahead_does_not_hang_when_the_consumer_fails_near_the_end():
+    # 5 items, depth 4: the reader is blocked on its end marker when the consumer raises.
+    result = {}
+
+    def consume():
+        try:
+            for _ in pose_stage.read_ahead(iter(range(5)), 4):
+                time.sleep(0.3)   # the reader fills the queue meanwhile
+                raise RuntimeError("detector failed")
+        except RuntimeError as err:
+            result["error"] = str(err)
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "read_ahead hung after the consumer failed"
+    assert result == {"error": "detector failed"}
+
+
+def test_default_size_follows_a_portrait_videos_orientation(tmp_path):
+    video = tmp_path / "phone.mp4"
+    gt = make_dancer_video(video, "target", 3, size=(180, 320), fps=15, seed=2)
+    json_dir = tmp_path / "json"
+    from src.openpose_json import write_json_dir
+    write_json_dir(json_dir, gt.keypoints, "phone")
+    proc = ok(run_script("make_target.py", "--video", video, "--out", tmp_path / "out",
+                         "--pose", "json", "--json-dir", json_dir))
+    assert "size 512x1024" in proc.stderr and "portrait" in proc.stderr
+    frames = list_frames(tmp_path / "out" / "train" / "train_img")
+    assert len(frames) == 3 and read_image(frames[0]).shape == (1024, 512, 3)
+    track = PoseTrack.load(tmp_path / "out" / "keypoints.npz")
+    assert tuple(track.size) == (512, 1024)
+    # The person keeps most of the frame's height (1024x512 would scale by 512 / 320 at most).
+    body = track.keypoints[0, BODY]
+    body = body[body[:, 2] > 0]
+    gt_body = gt.keypoints[0, BODY]
+    gt_body = gt_body[gt_body[:, 2] > 0]
+    ratio = np.ptp(body[:, 1]) / np.ptp(gt_body[:, 1])
+    assert 0.85 * 1024 / 320 < ratio <= 1024 / 320 + 0.01
+
+
+def test_a_track_that_switches_person_is_reported_with_its_frames(dancer, tmp_path):
+    video, gt = dancer
+    kps = gt.keypoints[:20].copy()
+    present = kps[..., 2] > 0
+    kps[8:14, :, 0] = np.where(present[8:14], kps[8:14, :, 0] + 180, 0)   # someone beside
+    from src.openpose_json import write_json_dir
+    write_json_dir(tmp_path / "json", kps, "dance")
+    proc = ok(run_script("make_target.py", "--video", video, "--out", tmp_path / "out",
+                         "--size", "512x256", "--pose", "json", "--json-dir", tmp_path / "json",
+                         "--max-frames", 20))
+    warnings = [line for line in proc.stderr.splitlines() if "another person" in line]
+    assert len(warnings) == 1 and str(video) in warnings[0]
+    assert "frame 8, 14 " in warnings[0]

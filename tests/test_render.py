@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from src.keypoints import B
-from src.render import BODY_COLORS, BODY_LIMBS, HAND_COLORS, JOINT_COLORS, LIMB_FILL, render_label
+from src.render import BODY_COLORS, BODY_LIMBS, HAND_COLORS, LIMB_FILL, render_label
 
 SIZE = (1024, 512)
 # A standing person in a 1024x512 frame: joint name -> (x, y).
@@ -44,19 +44,55 @@ def test_shape_dtype_and_white_background():
     assert render_label(body_pose(), (640, 480)).shape == (480, 640, 3)
 
 
-@pytest.mark.parametrize("a, b", [("LElbow", "LWrist"), ("RElbow", "RWrist"), ("LKnee", "LAnkle"),
-                                  ("RHip", "RKnee"), ("Neck", "MidHip"), ("RShoulder", "RElbow")])
-def test_limb_midpoint_has_the_limb_colour(a, b):
-    kp = body_pose()
-    img = render_label(kp, SIZE)
-    assert pixel(img, midpoint(kp, a, b)) == tuple(LIMB_FILL[limb_index(a, b)].tolist())
+# OpenPose's published BODY_25 render tables (include/openpose/pose/poseParametersRender.hpp):
+# POSE_BODY_25_PAIRS_RENDER_GPU and POSE_BODY_25_COLORS_RENDER_GPU (RGB, one per keypoint; a limb
+# is drawn in the colour of its second keypoint).
+OPENPOSE_PAIRS = [(1, 8), (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (8, 9), (9, 10),
+                  (10, 11), (8, 12), (12, 13), (13, 14), (1, 0), (0, 15), (15, 17), (0, 16),
+                  (16, 18), (14, 19), (19, 20), (14, 21), (11, 22), (22, 23), (11, 24)]
+OPENPOSE_COLORS = [(255, 0, 85), (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0),
+                   (170, 255, 0), (85, 255, 0), (0, 255, 0), (255, 0, 0), (0, 255, 85),
+                   (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255), (0, 0, 255),
+                   (255, 0, 170), (170, 0, 255), (255, 0, 255), (85, 0, 255), (0, 0, 255),
+                   (0, 0, 255), (0, 0, 255), (0, 255, 255), (0, 255, 255), (0, 255, 255)]
+# OpenPose's hand colours (POSE_HAND_COLORS_RENDER), one per hand keypoint.
+OPENPOSE_HAND_COLORS = [(100, 100, 100), (100, 0, 0), (150, 0, 0), (200, 0, 0), (255, 0, 0),
+                        (100, 100, 0), (150, 150, 0), (200, 200, 0), (255, 255, 0), (0, 100, 50),
+                        (0, 150, 75), (0, 200, 100), (0, 255, 125), (0, 50, 100), (0, 75, 150),
+                        (0, 100, 200), (0, 125, 255), (100, 0, 100), (150, 0, 150), (200, 0, 200),
+                        (255, 0, 255)]
+FOOT_POINTS = range(19, 25)   # feet: the labels give each foot limb its own shade
+LIGHTEN = 0.6                 # limbs are blended with the white background: 0.6 colour + 0.4 white
 
 
-def test_joints_are_dots_of_their_colour():
+def test_limbs_are_openposes_pairs_in_its_order():
+    assert [tuple(p) for p in BODY_LIMBS] == OPENPOSE_PAIRS
+
+
+@pytest.mark.parametrize("a, b", [p for p in OPENPOSE_PAIRS if p[1] not in FOOT_POINTS])
+def test_limb_midpoint_has_openposes_colour_lightened(a, b):
     kp = body_pose()
     img = render_label(kp, SIZE)
-    for name in ("LWrist", "RKnee", "Nose", "LAnkle"):
-        assert pixel(img, kp[B[name], :2]) == tuple(JOINT_COLORS[B[name]].tolist())
+    mid = (kp[a, :2] + kp[b, :2]) / 2
+    expected = tuple(int(round(c * LIGHTEN + 255 * (1 - LIGHTEN))) for c in OPENPOSE_COLORS[b])
+    assert pixel(img, mid) == expected
+
+
+@pytest.mark.parametrize("joint", [j for j in range(25) if j not in FOOT_POINTS])
+def test_joints_are_dots_of_openposes_colour(joint):
+    kp = body_pose()
+    img = render_label(kp, SIZE)
+    assert pixel(img, kp[joint, :2]) == OPENPOSE_COLORS[joint]
+
+
+def test_foot_limbs_keep_their_sides_hue():
+    # OpenPose draws the left foot blue (0, 0, 255) and the right one cyan (0, 255, 255).
+    for (a, b), colour in zip(BODY_LIMBS, BODY_COLORS.tolist()):
+        if b in range(19, 22):
+            assert colour[2] > colour[0] and colour[2] > colour[1]       # blue dominates
+        elif b in range(22, 25):
+            assert colour[1] > colour[0] and colour[2] > colour[0]       # green and blue
+    assert HAND_COLORS.tolist() == [list(c) for c in OPENPOSE_HAND_COLORS]
 
 
 def test_left_and_right_differ_and_all_limbs_distinct():
@@ -79,7 +115,7 @@ def test_missing_points_draw_nothing():
     lone = np.zeros((137, 3))
     lone[B["Nose"]] = (100, 100, 1)
     img = render_label(lone, SIZE)
-    assert pixel(img, (100, 100)) == tuple(JOINT_COLORS[B["Nose"]].tolist())
+    assert pixel(img, (100, 100)) == OPENPOSE_COLORS[0]           # the nose
     assert (img != 255).any(axis=2).sum() < 100
 
 

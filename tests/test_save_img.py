@@ -75,3 +75,12 @@ def test_missing_camera_is_a_one_line_error(tmp_path):
 def test_missing_path_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="no such file or camera"):
         open_device(str(tmp_path / "nothing.mp4"), None)
+
+
+def test_runs_as_a_file_the_way_the_seed_readme_says(clip, tmp_path):
+    out = tmp_path / "mv.mp4"
+    proc = subprocess.run([sys.executable, os.path.join("src", "utils", "save_img.py"),
+                           "--device", str(clip), "--out", str(out), "--seconds", "0.5"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(list(VideoReader(out))) == 5

@@ -12,12 +12,15 @@ import argparse
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 
 import cv2
 from tqdm import tqdm
 
+if __package__ in (None, ""):  # run as a file: make `src` importable
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from src.errors import UserError, run_main
 from src.video import VideoReader, VideoWriter
 

@@ -1,0 +1,328 @@
+"""Fault injection: kill every stage with SIGKILL at random moments, re-run it, compare.
+
+    python bench/faults.py [--trials 20] [--stages make_target,train_face,...] [--seed 0]
+                           [--pose mediapipe|json] [--keep DIR]
+
+Setup, in a temporary folder: a synthetic target and source dancer (src/demo_data.py), then one
+uninterrupted run of every stage in pipeline order; a copy of the folder after each stage is the
+reference. A trial of a stage copies the reference of the stage before it, starts the stage's
+command, kills its whole process group (ffmpeg included) with SIGKILL after a random time
+between 0 and the reference run's duration, then runs the same command again to the end. The
+trial passes when
+- the re-run exits with 0;
+- the folder equals the stage's reference: every file there and no other; PNG, npy and other
+  files byte for byte, npz array by array, mp4 decoded frame by frame, checkpoints tensor by
+  tensor and the training loss log value by value (CPU, fp32: the same losses);
+- no temporary file (.NAME.*.tmp.EXT, as src/files.py names them) is left anywhere.
+The training page (web/) is checked for temporary files only: its plots are not an output.
+
+Stages: make_target, make_source, normalization, train_body (body stage), train_face (face stage,
+continuing the body checkpoint), transfer, make_mp4. --pose json reads the dancers' true poses
+from OpenPose JSON files instead of running MediaPipe (faster; used by the test suite).
+"""
+import argparse
+import csv
+import filecmp
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+STAGES = ["make_target", "make_source", "normalization", "train_body", "train_face", "transfer",
+          "make_mp4"]
+TARGET_FRAMES, SOURCE_FRAMES, VIDEO_SIZE, OUT_SIZE = 8, 8, (512, 256), "128x64"
+TRAIN = ["--name", "t", "--dataroot", "target", "--checkpoints_dir", "ckpt", "--resume",
+         "--size", "64x32", "--ngf", "8", "--n_downsample", "2", "--n_blocks", "1", "--ndf", "8",
+         "--num_D", "1", "--n_layers_D", "2", "--face_ngf", "8", "--face_n_blocks", "1",
+         "--face_ndf", "8", "--lambda_vgg", "0", "--lambda_face_vgg", "0", "--niter", "1",
+         "--niter_decay", "1", "--face_epochs", "1", "--batch_size", "2", "--num_workers", "0",
+         "--save_latest_freq", "2", "--display_freq", "1000", "--device", "cpu"]
+BODY_STEPS = 2 * (TARGET_FRAMES // 2)   # 2 epochs of (frames - 1) pairs in batches of 2
+ENV = dict(os.environ, OMP_NUM_THREADS="1")   # tiny models: one thread is fastest, and steady
+
+
+def commands(pose):
+    """Stage -> command line (run in the trial folder)."""
+    def pose_args(role):
+        if pose == "json":
+            return ["--pose", "json", "--json-dir", os.path.join("videos", f"{role}_json")]
+        return ["--pose", "mediapipe"]
+    py = [sys.executable]
+    return {
+        "make_target": py + [os.path.join(ROOT, "make_target.py"), "--video", "videos/target.mp4",
+                             "--out", "target", "--size", OUT_SIZE] + pose_args("target"),
+        "make_source": py + [os.path.join(ROOT, "make_source.py"), "--video", "videos/source.mp4",
+                             "--out", "source", "--size", OUT_SIZE] + pose_args("source"),
+        "normalization": py + [os.path.join(ROOT, "normalization.py"), "--source", "source",
+                               "--target", "target"],
+        "train_body": py + [os.path.join(ROOT, "train_pose2vid.py")] + TRAIN
+        + ["--max_steps", str(BODY_STEPS)],
+        "train_face": py + [os.path.join(ROOT, "train_pose2vid.py")] + TRAIN,
+        "transfer": py + [os.path.join(ROOT, "transfer.py"), "--name", "t", "--source", "source",
+                          "--out", "result/t", "--checkpoints", "ckpt", "--device", "cpu"],
+        "make_mp4": py + [os.path.join(ROOT, "make_mp4.py"), "--frames", "result/t", "--out",
+                          "result/t.mp4", "--source", "source", "--source-video",
+                          "videos/source.mp4"],
+    }
+
+
+def make_videos(folder, pose):
+    """The two dancer videos (the source with music) and, for --pose json, their poses as JSON."""
+    from src.demo_data import make_dancer_video
+    from src.openpose_json import write_json_dir
+    os.makedirs(folder)
+    for role, n, audio in (("target", TARGET_FRAMES, False), ("source", SOURCE_FRAMES, True)):
+        gt = make_dancer_video(os.path.join(folder, f"{role}.mp4"), role, n, size=VIDEO_SIZE,
+                               fps=15, seed=1, audio=audio)
+        os.remove(os.path.join(folder, f"{role}_gt.npz"))
+        if pose == "json":
+            write_json_dir(os.path.join(folder, f"{role}_json"), gt.keypoints, role)
+
+
+def run_to_end(cmd, cwd, timeout):
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=ENV)
+    return proc.returncode, proc.stderr
+
+
+def run_and_kill(cmd, cwd, delay):
+    """Start `cmd`, SIGKILL its process group after `delay` s; True if it was still running."""
+    with open(os.devnull, "wb") as null:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=null, stderr=null, start_new_session=True,
+                                env=ENV)
+        try:
+            proc.wait(timeout=delay)
+            return False
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return True
+
+
+# ----------------------------------------------------------------------------- comparing
+
+def is_temporary(name):
+    return name.startswith(".") and ".tmp" in name
+
+
+def files_under(folder):
+    out = set()
+    for base, _, names in os.walk(folder):
+        for name in names:
+            out.add(os.path.relpath(os.path.join(base, name), folder))
+    return out
+
+
+def same_npz(a, b):
+    with np.load(a) as x, np.load(b) as y:
+        return sorted(x.files) == sorted(y.files) and all(
+            np.array_equal(x[k], y[k]) for k in x.files)
+
+
+def same_video(a, b):
+    from src.video import VideoReader, has_audio
+    fa, fb = list(VideoReader(a)), list(VideoReader(b))
+    return (len(fa) == len(fb) and all(np.array_equal(x, y) for x, y in zip(fa, fb))
+            and has_audio(a) == has_audio(b))
+
+
+def same_values(x, y, path=""):
+    """Recursive comparison of checkpoint contents; float tensors to fp32 round-off."""
+    import torch
+    if isinstance(x, dict):
+        return isinstance(y, dict) and x.keys() == y.keys() and all(
+            same_values(x[k], y[k], f"{path}/{k}") for k in x)
+    if isinstance(x, (list, tuple)):
+        return type(x) is type(y) and len(x) == len(y) and all(
+            same_values(a, b, path) for a, b in zip(x, y))
+    if isinstance(x, torch.Tensor):
+        if not isinstance(y, torch.Tensor) or x.shape != y.shape or x.dtype != y.dtype:
+            return False
+        if x.is_floating_point():
+            return torch.allclose(x, y, rtol=1e-4, atol=1e-6)
+        return torch.equal(x, y)
+    if isinstance(x, np.ndarray):
+        return isinstance(y, np.ndarray) and np.array_equal(x, y)
+    if isinstance(x, float):
+        return np.isclose(x, y, rtol=1e-4, atol=1e-6)
+    return x == y
+
+
+def same_checkpoint(a, b):
+    import torch
+    x, y = torch.load(a, weights_only=False), torch.load(b, weights_only=False)
+    # Python's and numpy's global generators are saved but never seeded (training draws from
+    # torch's only): two uninterrupted runs differ there too.
+    for state in (x, y):
+        for name in ("python", "numpy"):
+            state.get("rng", {}).pop(name, None)
+    return same_values(x, y)
+
+
+def same_loss_log(a, b):
+    from src.web import LOG_COLUMNS
+    with open(a, newline="") as f, open(b, newline="") as g:
+        ra, rb = list(csv.DictReader(f)), list(csv.DictReader(g))
+    if len(ra) != len(rb):
+        return False
+    for x, y in zip(ra, rb):
+        for column in LOG_COLUMNS:
+            if column == "samples_per_s":
+                continue
+            if x[column] != y[column] and not (
+                    x[column] and y[column]
+                    and np.isclose(float(x[column]), float(y[column]), rtol=1e-4, atol=1e-6)):
+                return False
+    return True
+
+
+def same_manifest(a, b):
+    import json
+    with open(a) as f, open(b) as g:
+        x, y = json.load(f), json.load(g)
+    return all(x[k] == y[k] for k in ("step", "frames")) and x.keys() == y.keys()
+
+
+def same_file(a, b):
+    ext = os.path.splitext(a)[1]
+    if ext == ".npz":
+        return same_npz(a, b)
+    if ext == ".mp4":
+        return same_video(a, b)
+    if ext == ".pt":
+        return same_checkpoint(a, b)
+    if os.path.basename(a) == "loss_log.csv":
+        return same_loss_log(a, b)
+    if os.path.basename(a) == ".transfer.json":   # names the run's own (absolute) paths
+        return same_manifest(a, b)
+    return filecmp.cmp(a, b, shallow=False)
+
+
+def differences(got, want):
+    """What differs between a trial folder and the reference; [] when they match."""
+    problems = []
+    have, expected = files_under(got), files_under(want)
+    temporary = sorted(f for f in have if is_temporary(os.path.basename(f)))
+    if temporary:
+        problems.append(f"temporary files left: {temporary[:5]}")
+    page = os.path.join("ckpt", "t", "web") + os.sep
+    have = {f for f in have if not f.startswith(page) and f not in temporary}
+    expected = {f for f in expected if not f.startswith(page)}
+    if have - expected:
+        problems.append(f"extra files: {sorted(have - expected)[:5]}")
+    if expected - have:
+        problems.append(f"missing files: {sorted(expected - have)[:5]}")
+    changed = [f for f in sorted(have & expected)
+               if not same_file(os.path.join(got, f), os.path.join(want, f))]
+    if changed:
+        problems.append(f"differing files: {changed[:5]}" + (f" and {len(changed) - 5} more"
+                                                           if len(changed) > 5 else ""))
+    return problems
+
+
+# ----------------------------------------------------------------------------- the runs
+
+class Faults:
+    """The reference runs of every stage (in `work`), then trials."""
+
+    def __init__(self, work, pose="mediapipe", log=print, keep_failed=False):
+        self.work, self.log, self.keep_failed = work, log, keep_failed
+        self.cmds = commands(pose)
+        self.refs, self.seconds = {}, {}
+        previous = os.path.join(work, "ref_videos")
+        make_videos(os.path.join(previous, "videos"), pose)
+        for stage in STAGES:
+            ref = os.path.join(work, f"ref_{stage}")
+            shutil.copytree(previous, ref)
+            start = time.perf_counter()
+            rc, err = run_to_end(self.cmds[stage], ref, timeout=900)
+            self.seconds[stage] = time.perf_counter() - start
+            if rc != 0:
+                raise RuntimeError(f"reference run of {stage} failed ({rc}):\n{err[-2000:]}")
+            self.refs[stage] = ref
+            self.log(f"reference {stage}: {self.seconds[stage]:.1f} s")
+            previous = ref
+        self.inputs = dict(zip(STAGES, [os.path.join(work, "ref_videos")] + [
+            self.refs[s] for s in STAGES[:-1]]))
+
+    def trial(self, stage, fraction, index):
+        """One kill after `fraction` of the reference run's time, and the re-run; returns
+        (passed, killed, problems)."""
+        folder = os.path.join(self.work, f"trial_{stage}_{index}")
+        shutil.copytree(self.inputs[stage], folder)
+        delay = fraction * self.seconds[stage]
+        killed = run_and_kill(self.cmds[stage], folder, delay)
+        rc, err = run_to_end(self.cmds[stage], folder, timeout=max(300, 10 * self.seconds[stage]))
+        problems = differences(folder, self.refs[stage]) if rc == 0 else [
+            f"re-run exit {rc}: {err.strip().splitlines()[-1:]}"]
+        if problems:
+            problems.append(f"killed after {delay:.2f} s" if killed else "not killed")
+        if not problems or not self.keep_failed:
+            shutil.rmtree(folder, ignore_errors=True)
+        return not problems, killed, problems
+
+    def run(self, stages, trials, seed=0, fractions=None):
+        """{stage: (passed, run, killed)}, printing each failure. The kill times are random
+        fractions of each reference run's time, or the given `fractions` (one per trial)."""
+        rng = random.Random(seed)
+        results = {}
+        for stage in stages:
+            passed = killed = 0
+            for i in range(trials):
+                fraction = fractions[i] if fractions else rng.random()
+                ok, was_killed, problems = self.trial(stage, fraction, i)
+                passed += ok
+                killed += was_killed
+                if not ok:
+                    self.log(f"FAIL {stage} trial {i + 1}: " + "; ".join(problems))
+            results[stage] = (passed, trials, killed)
+            self.log(f"{stage}: {passed}/{trials} passed ({killed} killed mid-run, the others "
+                     "finished before the kill)")
+        return results
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--trials", type=int, default=20, help="trials per stage (default: 20)")
+    ap.add_argument("--stages", default=",".join(STAGES),
+                    help=f"comma-separated stages (default: all: {','.join(STAGES)})")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the kill times (default: 0)")
+    ap.add_argument("--pose", choices=("mediapipe", "json"), default="mediapipe",
+                    help="detector of the pose stages (default: mediapipe)")
+    ap.add_argument("--keep", default=None, metavar="DIR",
+                    help="work in DIR and keep it, with the folders of failed trials (default: "
+                         "a temporary folder, removed)")
+    args = ap.parse_args()
+    stages = args.stages.split(",")
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        ap.error(f"unknown stages {sorted(unknown)}; choose from {','.join(STAGES)}")
+    start = time.perf_counter()
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=False)
+        work = args.keep
+    else:
+        work = tempfile.mkdtemp(prefix="faults_")
+    try:
+        results = Faults(work, args.pose, keep_failed=bool(args.keep)).run(stages, args.trials,
+                                                                           args.seed)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"\n{'stage':14s} passed  killed mid-run")
+    for stage, (passed, total, killed) in results.items():
+        print(f"{stage:14s} {passed:2d}/{total:<3d} {killed:3d}")
+    print(f"total {time.perf_counter() - start:.0f} s")
+    sys.exit(0 if all(p == t for p, t, _ in results.values()) else 1)
+
+
+if __name__ == "__main__":
+    main()

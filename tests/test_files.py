@@ -1,0 +1,106 @@
+"""Atomic, durable writes (src/files.py)."""
+import os
+
+import numpy as np
+import pytest
+
+from src import files
+from src.files import atomic_path, save_npz, write_image
+from src.video import VideoWriter
+
+
+@pytest.fixture
+def disk_log(monkeypatch):
+    """Records fsync (with the path of the file or folder) and replace calls, in order."""
+    log = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        log.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        log.append(("replace", os.fspath(src), os.fspath(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    return log
+
+
+def check_durable(log, path):
+    """The temporary file is flushed, then renamed to `path`, then the folder is flushed."""
+    path = os.path.realpath(path)
+    (kind, tmp, dst), = [entry for entry in log if entry[0] == "replace"]
+    assert os.path.realpath(dst) == path
+    i = log.index((kind, tmp, dst))
+    assert ("fsync", os.path.realpath(tmp)) in log[:i]
+    assert ("fsync", os.path.dirname(path)) in log[i + 1:]
+
+
+def test_finish_marker_is_flushed_before_and_after_the_rename(tmp_path, disk_log):
+    save_npz(tmp_path / "keypoints.npz", a=np.arange(3))
+    check_durable(disk_log, tmp_path / "keypoints.npz")
+    np.testing.assert_array_equal(np.load(tmp_path / "keypoints.npz")["a"], [0, 1, 2])
+
+
+def test_frames_and_videos_are_flushed_too(tmp_path, disk_log):
+    write_image(tmp_path / "00000.png", np.zeros((8, 8, 3), np.uint8))
+    check_durable(disk_log, tmp_path / "00000.png")
+    disk_log.clear()
+    with VideoWriter(tmp_path / "v.mp4", 10, (16, 16)) as video:
+        video.write(np.zeros((16, 16, 3), np.uint8))
+    check_durable(disk_log, tmp_path / "v.mp4")
+
+
+def test_atomic_path_cleans_up_when_the_write_fails(tmp_path):
+    target = tmp_path / "out" / "latest.pt"
+    target.parent.mkdir()
+    target.write_bytes(b"the previous checkpoint")
+    with pytest.raises(OSError, match="disk full"):
+        with atomic_path(target) as tmp:
+            with open(tmp, "wb") as f:
+                f.write(b"half of the new one")
+            raise OSError("disk full")
+    assert os.listdir(target.parent) == ["latest.pt"]                  # no temporary file left
+    assert target.read_bytes() == b"the previous checkpoint"           # the old file untouched
+    with pytest.raises(ValueError):
+        with atomic_path(tmp_path / "out" / "new.npy"):
+            raise ValueError("encoder failed before writing anything")
+    assert os.listdir(target.parent) == ["latest.pt"]
+
+
+def test_temporary_file_gets_normal_permissions(tmp_path):
+    with atomic_path(tmp_path / "a.txt") as tmp:
+        assert os.path.basename(tmp).startswith(".a.") and os.path.dirname(tmp) == str(tmp_path)
+        with open(tmp, "w") as f:
+            f.write("x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(tmp_path / "a.txt").st_mode & 0o777 == 0o666 & ~umask
+    assert files.SYNC
+
+
+def test_remove_temporaries_of_a_killed_run(tmp_path):
+    names = [".00003.k2j4.tmp.png", ".keypoints.x81.tmp.npz", ".t.4242.tmp.mp4", ".t.4242.tmp.gif",
+             "00001.png", ".transfer.json", "t.mp4", "notes.tmp"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    files.remove_temporaries(tmp_path, of=tmp_path / "t.mp4")
+    left = os.listdir(tmp_path)
+    assert ".t.4242.tmp.mp4" not in left and ".keypoints.x81.tmp.npz" in left
+    files.remove_temporaries(tmp_path)
+    assert sorted(os.listdir(tmp_path)) == [".transfer.json", "00001.png", "notes.tmp", "t.mp4"]
+    files.remove_temporaries(tmp_path / "missing")                 # no folder: nothing to do
+
+
+def test_frames_redone_on_a_rerun_are_flushed_once_before_the_marker(tmp_path, disk_log,
+                                                                     monkeypatch):
+    synced = []
+    monkeypatch.setattr(os, "sync", lambda: synced.append(len(disk_log)))
+    write_image(tmp_path / "00000.png", np.zeros((8, 8, 3), np.uint8), sync=False)
+    assert [e[0] for e in disk_log] == ["replace"]                 # renamed, not flushed
+    files.sync_all()
+    save_npz(tmp_path / "keypoints.npz", a=np.arange(2))
+    assert synced == [1]                                           # before the marker's writes
+    check_durable(disk_log[1:], tmp_path / "keypoints.npz")
