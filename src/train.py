@@ -323,6 +323,11 @@ class Trainer:
             self.stage = "face"
         face_needed = opt.face_epochs > 0 or self.stage == "face"
         self.frames = TargetFrames(opt.dataroot, need_face_boxes=face_needed)
+        (fw, fh), (w, h) = self.frames.track.size, opt.wh
+        if abs((fw / fh) / (w / h) - 1) > 0.01:  # e.g. a portrait target at the landscape default
+            raise UserError(f"{opt.dataroot}: the target's frames are {fw}x{fh}, but --size {opt.size} has "
+                            f"another shape; pass a --size of the same shape, e.g. --size "
+                            f"{fw // 2 // 16 * 16}x{fh // 2 // 16 * 16}")
         self.windows = self._plate_mode()
         opt = self.opt
         self.train_idx, self.held_idx = split_indices(len(self.frames), opt.holdout)

@@ -357,3 +357,10 @@ def test_max_minutes_stops_and_saves_and_resume_continues(tmp_path, capsys):
     assert "stopped after --max_minutes 1e-05 at step 1" in capsys.readouterr().out
     result = run(tiny_args(tmp_path, "--niter", "2", "--niter_decay", "0", "--face_epochs", "0", "--resume"))
     assert result["step"] == 10                                      # 2 epochs of 5 pairs
+
+
+def test_a_target_of_another_shape_than_the_training_size_is_refused(tmp_path):
+    make_target_dir(tmp_path / "target", n=4, size=(32, 64))           # portrait frames
+    with pytest.raises(UserError, match=r"target: the target's frames are 32x64, but --size 64x32 has "
+                                        r"another shape; pass a --size of the same shape"):
+        run(tiny_args(tmp_path, "--max_steps", "1"))
