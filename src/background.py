@@ -123,8 +123,8 @@ def masked_median(stack, valid):
     sorted to the end, so the median is the middle one of the valid ones (the lower middle for an
     even count).
     """
-    keyed = np.where(valid[..., None], stack.astype(np.uint16), np.uint16(65535))
-    keyed = np.ascontiguousarray(np.moveaxis(keyed, 0, -1))  # (h, w, 3, N): contiguous sorts
+    keyed = np.moveaxis(stack, 0, -1).astype(np.uint16, order="C")  # (h, w, 3, N): contiguous sorts
+    np.copyto(keyed, np.uint16(65535), where=~np.moveaxis(valid, 0, -1)[:, :, None, :])
     keyed.sort(axis=-1)
     count = valid.sum(axis=0)
     middle = np.maximum(count - 1, 0) // 2
