@@ -1,16 +1,21 @@
-"""Throughput and peak memory of the pose stage (make_target.py's work) on one video.
+"""Throughput and peak memory of the pose stage (make_target.py's work) on one video, against
+the detector alone.
 
     .venv/bin/python bench/bench_pose_stage.py --video ../shared/data/target_edn_subject4.mp4
     .venv/bin/python bench/bench_pose_stage.py --video ../shared/data/source_aerobics.mp4 --runs 3
-    .venv/bin/python bench/bench_pose_stage.py --max-frames 200 --fsync both --runs 5
+    .venv/bin/python bench/bench_pose_stage.py --max-frames 200 --no-detector --fsync-cost
 
-Each run is a fresh process running the whole stage into a temporary folder: model start,
-pre-pass, decoding, frame writes, detection, clean-up, label rendering and writes. Printed per
-run and as the median: frames/s (frames / wall time of the whole stage) and peak memory (max
-RSS of the stage process, and of its ffmpeg child processes). The machine's load average is
-printed too: on a shared machine, compare runs taken at similar load. CPU time per frame (all
-threads and processes of the run) is steadier under load: the stage keeps about two cores busy,
-so 2 x 1000 / (CPU ms per frame) is roughly the frame rate an idle 2-core machine reaches.
+Each round runs two fresh processes, one after the other:
+  detector: MediaPipe Holistic alone (segmentation on for --role target, as the stage runs it) on
+      the same frames the stage feeds it (same window, same size), decoded into memory
+      beforehand; only the detector calls are timed (no model start, decoding or writing).
+  stage: the whole stage into a temporary folder: model start, pre-pass, decoding, frame (and
+      mask) writes, detection, clean-up, label rendering and writes, background plate.
+The rounds alternate the two, so both see the same load on a shared machine; the figure that
+counts is the ratio stage frames/s / detector frames/s of each round, and its median. Printed
+per run: frames/s, CPU time per frame (all threads and processes of the run, ffmpeg included)
+and peak memory (max RSS of the process, and of its ffmpeg child processes). The machine's
+load average is printed too. --no-detector times the stage alone.
 """
 import argparse
 import json
@@ -22,13 +27,50 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def one_run(args):
+def detector_run(args):
+    """Time the detector alone on the frames the stage would feed it."""
+    from src import pose_stage
+    from src.pose import make_backend
+    from src.video import VideoReader
+    options = pose_stage.StageOptions(video=args.video, out="", size=pose_stage.parse_size(args.size),
+                                      pose=args.pose, max_frames=args.max_frames)
+    reader = VideoReader(args.video, max_frames=args.max_frames)
+    box, pad_color = pose_stage.prepass(options, reader, None)
+    window = pose_stage.choose_window(reader.size, options.size, box, options.fit)
+    cutter = pose_stage.FrameCutter(pose_stage.detection_window(window), pad_color)
+    frames = [np.array(cutter(frame)) for frame in reader]
+    backend = make_backend(args.pose, segment=args.role == "target")
+    try:
+        detect = (backend.detect_batch_with_masks if args.role == "target"
+                  else backend.detect_batch)
+        start = time.perf_counter()
+        cpu0 = cpu_seconds()
+        for k in range(0, len(frames), backend.batch_size):
+            detect(frames[k:k + backend.batch_size])
+        seconds = time.perf_counter() - start
+        cpu = cpu_seconds() - cpu0
+    finally:
+        backend.close()
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"frames": len(frames), "seconds": seconds, "cpu_seconds": cpu,
+                      "rss_mb": own.ru_maxrss / 1024, "child_rss_mb": 0.0}))
+
+
+def cpu_seconds():
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def one_run(args, sync=True):
     from src import files, pose_stage
-    files.SYNC = args.fsync == "on"
+    files.SYNC = sync
     with tempfile.TemporaryDirectory() as out:
         options = pose_stage.StageOptions(
             video=args.video, out=out, size=pose_stage.parse_size(args.size),
@@ -38,8 +80,7 @@ def one_run(args):
         seconds = time.perf_counter() - start
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-    print(json.dumps({"frames": len(track), "seconds": seconds, "cpu_seconds": cpu,
+    print(json.dumps({"frames": len(track), "seconds": seconds, "cpu_seconds": cpu_seconds(),
                       "rss_mb": own.ru_maxrss / 1024, "child_rss_mb": children.ru_maxrss / 1024}))
 
 
@@ -55,43 +96,58 @@ def main():
                     help="which stage's layout to write (default: target)")
     ap.add_argument("--smooth", type=float, default=2, help="--smooth of the stage (default: 2)")
     ap.add_argument("--runs", type=int, default=3, help="number of runs; the median is shown")
-    ap.add_argument("--fsync", choices=("on", "off", "both"), default="on",
-                    help="flush every written file to disk (on, the stage's default), not (off), "
-                         "or alternate runs of both and print the cost (default: on)")
-    ap.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--no-detector", action="store_true",
+                    help="time the stage only, without the detector-alone runs")
+    ap.add_argument("--fsync-cost", action="store_true",
+                    help="also run the stage without flushing files to disk, alternating, and print "
+                         "the cost of flushing")
+    ap.add_argument("--one-run", choices=("stage", "nosync", "detector"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.one_run:
-        return one_run(args)
+    if args.one_run in ("stage", "nosync"):
+        return one_run(args, sync=args.one_run == "stage")
+    if args.one_run == "detector":
+        return detector_run(args)
 
-    print(f"video {args.video}, size {args.size}, max frames {args.max_frames}, "
+    print(f"video {args.video}, role {args.role}, size {args.size}, max frames {args.max_frames}, "
           f"{os.cpu_count()} cores, load average before {os.getloadavg()[0]:.2f}")
-    modes = ("on", "off") if args.fsync == "both" else (args.fsync,)
-    results = {mode: [] for mode in modes}
+    kinds = (("stage",) if args.no_detector else ("detector", "stage")) + (("nosync",) if args.fsync_cost else ())
+    results = {kind: [] for kind in kinds}
+    ratios = []
     for i in range(args.runs):
-        for mode in modes:   # alternated, so both see the same machine load
-            cmd = [sys.executable, os.path.abspath(__file__), *sys.argv[1:], "--one-run",
-                   "--fsync", mode]
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-            if proc.returncode:
-                sys.exit(f"run {i + 1} failed:\n{proc.stderr[-2000:]}")
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
-            r["fps"] = r["frames"] / r["seconds"]
-            results[mode].append(r)
-            print(f"run {i + 1} (fsync {mode}): {r['frames']} frames in {r['seconds']:.1f} s = "
+        for kind in kinds:
+            r = run_once(args, kind)
+            results[kind].append(r)
+            print(f"round {i + 1} {kind:8s}: {r['frames']} frames in {r['seconds']:.1f} s = "
                   f"{r['fps']:.1f} frames/s; CPU {1000 * r['cpu_seconds'] / r['frames']:.0f} "
-                  f"ms/frame (all cores, ffmpeg included); peak RSS {r['rss_mb']:.0f} MB (ffmpeg "
-                  f"{r['child_rss_mb']:.0f} MB); load average {os.getloadavg()[0]:.2f}")
-    for mode in modes:
-        print(f"median (fsync {mode}): {statistics.median(r['fps'] for r in results[mode]):.1f} "
-              f"frames/s, peak RSS {statistics.median(r['rss_mb'] for r in results[mode]):.0f} MB")
-    if len(modes) == 2:
-        on, off = (statistics.median(r["seconds"] for r in results[m]) for m in modes)
-        # Each pair ran back to back: its ratio is steadier than the medians on a busy machine.
-        pairs = sorted(a["seconds"] / b["seconds"] for a, b in zip(results["on"], results["off"]))
-        print(f"fsync cost: median wall time {on:.2f} s with, {off:.2f} s without = "
-              f"{100 * (on / off - 1):+.1f}%; per pair (with / without): "
+                  f"ms/frame; peak RSS {r['rss_mb']:.0f} MB (ffmpeg {r['child_rss_mb']:.0f} MB); "
+                  f"load average {os.getloadavg()[0]:.2f}", flush=True)
+        if not args.no_detector:
+            ratios.append(results["stage"][-1]["fps"] / results["detector"][-1]["fps"])
+            print(f"round {i + 1} ratio stage/detector: {ratios[-1]:.2f}", flush=True)
+    for kind in kinds:
+        print(f"median {kind}: {statistics.median(r['fps'] for r in results[kind]):.1f} frames/s, "
+              f"CPU {statistics.median(1000 * r['cpu_seconds'] / r['frames'] for r in results[kind]):.0f}"
+              f" ms/frame, peak RSS {statistics.median(r['rss_mb'] for r in results[kind]):.0f} MB")
+    if args.fsync_cost:
+        pairs = [a["seconds"] / b["seconds"] for a, b in zip(results["stage"], results["nosync"])]
+        print(f"flushing to disk: stage time with / without, per round: "
               f"{', '.join(f'{r:.2f}' for r in pairs)}, median {statistics.median(pairs):.2f}")
+    if ratios:
+        print(f"median ratio stage/detector: {statistics.median(ratios):.2f} "
+              f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}); load average now "
+              f"{os.getloadavg()[0]:.2f}")
 
+
+def run_once(args, kind):
+    """One fresh process timing the stage or the detector alone; its JSON result with fps."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--one-run", kind] + [
+        a for a in sys.argv[1:] if a not in ("--no-detector", "--fsync-cost")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode:
+        sys.exit(f"{kind} run failed:\n{proc.stderr[-2000:]}")
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    r["fps"] = r["frames"] / r["seconds"]
+    return r
 
 if __name__ == "__main__":
     main()

@@ -36,8 +36,8 @@ has that many: small outputs (the demo's 256x128) would lose the hands otherwise
 
 Pass 1 streams the video: a reader thread decodes (ffmpeg runs as its own process) and cuts and
 resizes the frames; the main thread runs the detector; a small thread pool writes the PNGs
-(OpenCV's encoder releases the GIL). Queues are bounded, so memory does not grow with the
-video's length: only the keypoints, 1.6 KB per frame, are kept. Then the track is cleaned
+(the PNG encoder of src/files.py releases the GIL). Queues are bounded, so memory does not grow
+with the video's length: only the keypoints, 1.6 KB per frame, are kept. Then the track is cleaned
 (src/smoothing.py: smoothing, gap filling) and pass 2 renders the labels from the cleaned poses.
 For a target, MediaPipe's segmentation gives the person masks in pass 1 (other pose sources get
 masks drawn from the cleaned keypoints in pass 2), and the background plate is estimated from a

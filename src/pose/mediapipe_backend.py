@@ -31,6 +31,7 @@ Hands: 21 points 1:1 (same order: wrist, thumb, index, middle, ring, little fing
 import os
 import sys
 
+import cv2
 import numpy as np
 
 from src.keypoints import B, FACE, LHAND, N_POINTS, RHAND
@@ -218,8 +219,9 @@ class MediaPipeBackend:
         mask = None
         if self.segments:
             seg = result.segmentation_mask  # float in [0, 1]; None when nobody is found
+            # convertScaleAbs scales, rounds and saturates in one pass (a tenth of numpy's time).
             mask = (np.zeros(frame.shape[:2], np.uint8) if seg is None
-                    else np.clip(seg * 255 + 0.5, 0, 255).astype(np.uint8))
+                    else cv2.convertScaleAbs(seg, alpha=255))
         return self._map(result, frame), mask
 
     def _map(self, result, frame):
