@@ -110,7 +110,8 @@ def test_audio_stream_when_asked(tmp_path):
     track = make_dancer_video(path, "source", 8, size=(128, 64), fps=10, audio=True)
     assert has_audio(path) and len(track) == 8
     assert sum(1 for _ in VideoReader(path)) == 8
-    assert sorted(os.listdir(tmp_path)) == ["source.mp4", "source_gt.npz"]  # no temp files left
+    # No temporary files left.
+    assert sorted(os.listdir(tmp_path)) == ["source.mp4", "source_background.png", "source_gt.npz"]
 
 
 def test_bad_arguments(tmp_path):
@@ -123,7 +124,8 @@ def test_bad_arguments(tmp_path):
 
 def test_command_line_writes_both_videos(tmp_path, capsys):
     main(["--out", str(tmp_path), "--frames-target", "4", "--frames-source", "3", "--size", "96x64"])
-    assert sorted(os.listdir(tmp_path)) == ["source.mp4", "source_gt.npz", "target.mp4", "target_gt.npz"]
+    assert sorted(os.listdir(tmp_path)) == ["source.mp4", "source_background.png", "source_gt.npz", "target.mp4",
+                                            "target_background.png", "target_gt.npz"]
     assert len(PoseTrack.load(tmp_path / "source_gt.npz")) == 3
     assert has_audio(tmp_path / "source.mp4") and not has_audio(tmp_path / "target.mp4")
     with pytest.raises(SystemExit):

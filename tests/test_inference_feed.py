@@ -40,7 +40,7 @@ def test_inference_feeds_the_previous_frame_as_training_does(tmp_path):
     batch = [to_model(torch.from_numpy(l.transpose(2, 0, 1).copy())[None], "cpu")
              for l in (label_t, label_t1)]
     with torch.no_grad():
-        fake_t, fake_t1 = PairGenerator(generator)(*batch)   # training: zeros, then G's own output
+        fake_t, fake_t1, _, _ = PairGenerator(generator)(*batch)   # training: zeros, then G's output
 
     predictor = FramePredictor(tmp_path, device="cpu")
     first = predictor.predict(label_t)
