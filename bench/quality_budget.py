@@ -78,7 +78,6 @@ def train_all(args, target):
 
 def flops_per_step(args, target, name):
     """Exact FLOPs of one body training step of configuration `name` on a real batch."""
-    import torch
     from torch.utils.data import default_collate
     from torch.utils.flop_counter import FlopCounterMode
 

@@ -3,7 +3,6 @@ import os
 import struct
 
 import cv2
-
 import numpy as np
 import pytest
 from PIL import Image
