@@ -220,8 +220,11 @@ def load_plate(folder):
     png = os.path.join(folder, PLATE_FILE)
     if not os.path.isfile(info_path):
         return None, f"{info_path} not found (a target made before background plates existed)"
-    with open(info_path) as f:
-        info = json.load(f)
+    try:
+        with open(info_path) as f:
+            info = json.load(f)
+    except (OSError, ValueError) as err:
+        return None, f"{info_path} is not readable ({err}); re-run make_target.py"
     if not info.get("plate") or not os.path.isfile(png):
         return None, info.get("reason", "no plate")
     plate = cv2.imread(png, cv2.IMREAD_COLOR)

@@ -89,3 +89,9 @@ def test_plate_written_and_read_back(tmp_path):
 @pytest.mark.parametrize("n, expected", [(5, [0, 1, 2, 3, 4]), (121, list(range(0, 121, 2)))])
 def test_sample_indices_spread_over_the_video(n, expected):
     assert list(background.sample_indices(n, 61 if n > 100 else 60)) == expected
+
+
+def test_unreadable_plate_record_means_no_plate(tmp_path):
+    (tmp_path / "background.json").write_text("{not json")
+    plate, why = background.load_plate(tmp_path)
+    assert plate is None and "background.json is not readable" in why and "re-run make_target.py" in why
