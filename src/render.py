@@ -2,8 +2,11 @@
 
 Body limbs are filled ellipses in one colour per limb (OpenPose BODY_25 colours: a limb takes
 the colour of its end joint, as OpenPose renders it), lightened like the paper's labels; joints
-are solid dots; hands are thin lines in OpenPose's finger colours; face points are small black
-dots. Sizes scale with the image height (reference: 1024x512, limbs about 5 px wide).
+are solid dots; hands are thin lines in OpenPose's finger colours; face points are small dots that
+darken the label by half. Sizes scale with the image height (reference: 1024x512, limbs about 5 px
+wide). Face dots are drawn to sub-pixel size and translucent because at small sizes the face is a
+few pixels wide: 70 opaque dots there merge into one black disc that hides the head's joints (eyes,
+ears, nose), the face generator's only cue for where the face looks.
 """
 import cv2
 import numpy as np
@@ -40,7 +43,7 @@ HAND_COLORS = np.array([
     (0, 50, 100), (0, 75, 150), (0, 100, 200), (0, 125, 255),
     (100, 0, 100), (150, 0, 150), (200, 0, 200), (255, 0, 255),
 ], np.uint8)
-FACE_COLOR = (0, 0, 0)
+FACE_SHADE = 0.5  # a face dot multiplies the label under it by this (black dots at half strength)
 
 # Sizes in pixels at a 512-pixel-high image; scaled linearly with the height.
 LIMB_HALF_WIDTH, JOINT_RADIUS, HAND_WIDTH, HAND_RADIUS, FACE_RADIUS = 2.5, 4.0, 1.5, 1.5, 2.0
@@ -85,7 +88,19 @@ def render_label(kp, size):
         for j in np.flatnonzero(ok[start:start + 21]):
             cv2.circle(img, tuple(xy[start + j].tolist()), hand_radius, HAND_COLORS[j].tolist(), -1)
 
-    face_radius = _px(FACE_RADIUS, scale)
-    for j in np.flatnonzero(ok[25:95]):
-        cv2.circle(img, tuple(xy[25 + j].tolist()), face_radius, FACE_COLOR, -1)
+    # Face dots on a coverage layer in 1/16 pixel steps (anti-aliased), then shaded in once, so
+    # overlapping dots never go darker than one dot.
+    face = np.flatnonzero(ok[25:95]) + 25
+    if len(face):
+        cover = np.zeros((h, w), np.uint8)
+        radius = max(8, int(round(FACE_RADIUS * scale * 16)))  # at least half a pixel
+        sub = np.round(np.clip(kp[face, :2], -4 * max(w, h), 5 * max(w, h)) * 16).astype(np.int64)
+        for x, y in sub.tolist():
+            cv2.circle(cover, (x, y), radius, 255, -1, cv2.LINE_AA, 4)
+        # Shade only the face's box (the whole label would cost the pose stage milliseconds a frame).
+        pad = radius // 16 + 2
+        x0, y0 = np.clip(sub.min(0) // 16 - pad, 0, [w, h])
+        x1, y1 = np.clip(sub.max(0) // 16 + pad + 1, 0, [w, h])
+        shade = 1.0 - (1.0 - FACE_SHADE) * cover[y0:y1, x0:x1, None].astype(np.float32) / 255
+        img[y0:y1, x0:x1] = np.round(img[y0:y1, x0:x1] * shade).astype(np.uint8)
     return img

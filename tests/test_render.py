@@ -150,4 +150,24 @@ def test_hands_and_face_are_drawn():
     kp[25 + 30] = (700, 100, 1)  # nose tip
     img = render_label(kp, SIZE)
     assert pixel(img, (300, 247.5)) == tuple(HAND_COLORS[7].tolist())  # between points 6 and 7
-    assert pixel(img, (700, 100)) == (0, 0, 0)
+    assert pixel(img, (700, 100)) == (128, 128, 128)  # a face dot halves the white under it
+
+
+def test_face_dots_at_small_sizes_leave_the_head_joints_visible():
+    # At 256x128 the face is about 8 px wide: 70 opaque dots there used to make one black disc.
+    kp = body_pose(0.25)                              # nose at (128, 20), eyes at (126, 18) and (130, 18)
+    rng = np.random.default_rng(0)
+    angle, dist = rng.uniform(0, 2 * np.pi, 70), rng.uniform(0, 4, 70)
+    kp[25:95] = np.stack([128 + dist * np.cos(angle), 20 + dist * np.sin(angle), np.ones(70)], 1)
+    kp[25 + 36] = (126, 18, 1)                        # one face point right on the right eye
+    with_face = render_label(kp, (256, 128)).astype(int)
+    kp_no_face = kp.copy()
+    kp_no_face[25:95, 2] = 0
+    without = render_label(kp_no_face, (256, 128)).astype(int)
+    # REye's OpenPose colour (255, 0, 170), halved: the joint's hue survives under the face dots.
+    assert pixel(without, (126, 18)) == (255, 0, 170)
+    assert pixel(with_face, (126, 18)) == (128, 0, 85)
+    # No pixel goes darker than half of what it was, however many dots overlap it.
+    assert (with_face >= np.floor(without * 0.5)).all()
+    assert (with_face <= without).all()
+    assert (with_face != without).any(axis=2).sum() >= 40  # the face still shows as a shape
