@@ -10,8 +10,9 @@ only a window that follows the person, as colour + alpha over the background pla
 frame above is that composite (src/composite.py); G loss + lambda_alpha * L1(alpha, person mask).
 Face stage (after the body stage, G frozen): a square crop around the face of each generated
 frame is refined by the face generator, face = crop(fake) + F(crop(label), crop(fake)), judged by
-its own discriminator against the real crop; F loss = LSGAN + 10 * VGG16 perceptual
-(lambda_face_vgg).
+its own discriminator against the real crop; F loss = LSGAN + 10 * feature matching + 10 * VGG16
+perceptual (lambda_feat, lambda_face_vgg), the body's losses on the face pair. F's residual starts
+at zero: refinement starts as the identity.
 Adam (lr 2e-4, betas 0.5, 0.999). Learning rates as in pix2pixHD: the full rate, lowered by
 lr / niter_decay at the end of each epoch after the first niter, so the last epoch runs at
 lr / niter_decay; the face stage decays over its second half the same way.
@@ -242,7 +243,7 @@ class BodyStage(_GANStage):
 
 class FaceStage(_GANStage):
     """One optimisation step of the face generator F and its discriminator; G is frozen."""
-    losses = ("F_GAN", "F_VGG", "FD_real", "FD_fake")
+    losses = ("F_GAN", "F_feat", "F_VGG", "FD_real", "FD_fake")
 
     def __init__(self, opt, rt, G, FG, FD, vgg):
         self.opt, self.rt, self.FD, self.vgg = opt, rt, FD, vgg
@@ -267,24 +268,32 @@ class FaceStage(_GANStage):
         label_c, fake_c, real_c = crop(labels, boxes), crop(fakes, boxes), crop(reals, boxes)
         with rt.autocast():
             face = self.refiner(label_c, fake_c)
+        real, fake = torch.cat([label_c, real_c], dim=1), torch.cat([label_c, face], dim=1)
+        # The body stage's losses on the face pair (label crop, face crop): LSGAN, feature matching
+        # against D's features of the real crop, and the perceptual loss.
+        preds = self.judge(self.FD_train, real, fake)
+        n = real.shape[0]
+        real_feats = [[f[:n].detach() for f in scale] for scale in preds]
+        with rt.autocast():
             FD.requires_grad_(False)
-            f_gan = self.gan(FD(torch.cat([label_c, face], dim=1)), True)
+            fake_feats = FD(fake)
+            f_gan = self.gan(fake_feats, True)
+            f_feat = opt.lambda_feat * losses.feature_matching_loss(fake_feats, real_feats, opt.face_num_D,
+                                                                    opt.n_layers_D)
             f_vgg = (opt.lambda_face_vgg * self.vgg(face, real_c) if opt.lambda_face_vgg > 0
                      else torch.zeros((), device=rt.device))
-            loss_F = f_gan + f_vgg
+            loss_F = f_gan + f_feat + f_vgg
         self.optF.zero_grad(set_to_none=True)
         loss_F.backward()
         self.optF.step()
         FD.requires_grad_(True)
 
-        preds = self.judge(self.FD_train, torch.cat([label_c, real_c], dim=1),
-                           torch.cat([label_c, face], dim=1))
-        d_real, d_fake = self.update_discriminator(self.optFD, preds, len(label_c))
+        d_real, d_fake = self.update_discriminator(self.optFD, preds, n)
 
         k = len(label_t)  # first item, frame t+1: the whole frame with the refined face, and the crops
         refined = paste(fakes[k:k + 1], face[k:k + 1].detach().float(), boxes[k:k + 1], FACE_FEATHER)[0]
         sample = (labels[k], refined, reals[k], label_c[k], fake_c[k], face[k].detach(), real_c[k])
-        named = {"F_GAN": f_gan, "F_VGG": f_vgg, "FD_real": d_real, "FD_fake": d_fake}
+        named = {"F_GAN": f_gan, "F_feat": f_feat, "F_VGG": f_vgg, "FD_real": d_real, "FD_fake": d_fake}
         return named, sample
 
     def state(self):

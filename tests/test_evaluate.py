@@ -32,7 +32,9 @@ def random_checkpoint(folder, dataroot, holdout=HOLDOUT, seed=0, face=True):
     state = {"options": dataclasses.asdict(opt), "step": 0,
              "G": checkpoint.build_generator(opt).state_dict()}
     if face:
-        state["faceG"] = checkpoint.build_face_generator(opt).state_dict()
+        face_g = checkpoint.build_face_generator(opt)
+        face_g.head[1].reset_parameters()  # untrained but not the identity a fresh one is
+        state["faceG"] = face_g.state_dict()
     checkpoint.save(os.path.join(folder, checkpoint.LATEST), state)
     return str(folder)
 
@@ -95,6 +97,17 @@ def test_metrics_json_has_every_number_for_both_models(evaluated):
     assert report["runs"][0]["has_face_model"] and not report["runs"][1]["has_face_model"]
     # two different random models give different images
     assert report["runs"][0]["metrics"]["whole"]["lpips"] != report["runs"][1]["metrics"]["whole"]["lpips"]
+
+
+def test_face_before_refinement_is_measured_for_a_model_with_a_face_gan(evaluated):
+    out, printed, _ = evaluated
+    report = json.loads((out / "metrics.json").read_text())
+    with_face, without = (r["metrics"]["face_unrefined"] for r in report["runs"])
+    assert with_face["frames"] == 3 and 0 < with_face["lpips"] < 2
+    # the face GAN (random here) changed the crop, so the two face numbers differ
+    assert with_face["lpips"] != report["runs"][0]["metrics"]["face"]["lpips"]
+    assert without["frames"] == 0 and without["lpips"] is None  # no face GAN: nothing to compare
+    assert "face_unrefined LPIPS" in printed
 
 
 def test_metrics_json_has_vgg_lpips_and_temporal_numbers(evaluated):

@@ -70,12 +70,23 @@ def test_local_enhancer_rejects_mismatched_global_width():
         local.load_global({"w": torch.zeros(1)})
 
 
-def test_face_generator_residual_and_refine():
+def test_fresh_face_generator_refines_nothing():
     torch.manual_seed(0)
     f = FaceGenerator(ngf=4, n_down=2, n_blocks=1)
     label, fake = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
+    assert torch.equal(f.refine(label, fake), fake)  # the residual starts at exactly 0
+    # ...and still learns: the output conv's weights get a gradient from the first step.
+    (f.refine(label, fake) - 1).square().mean().backward()
+    assert f.head[1].weight.grad.abs().sum() > 0
+
+
+def test_face_generator_residual_and_refine():
+    torch.manual_seed(0)
+    f = FaceGenerator(ngf=4, n_down=2, n_blocks=1)
+    f.head[1].reset_parameters()  # a trained-looking, non-zero output conv
+    label, fake = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
     r = f(torch.cat([label, fake], 1))
-    assert r.shape == (2, 3, 32, 32) and r.abs().max() <= 1.0
+    assert r.shape == (2, 3, 32, 32) and r.abs().max() <= 1.0 and r.abs().max() > 0.01
     refined = f.refine(label, fake)
     assert torch.allclose(refined, fake + r)
 
@@ -83,6 +94,7 @@ def test_face_generator_residual_and_refine():
 def test_face_refine_passes_gradients_where_the_crop_saturates():
     torch.manual_seed(0)
     f = FaceGenerator(ngf=4, n_down=2, n_blocks=1)
+    f.head[1].reset_parameters()
     label = torch.zeros(1, 3, 16, 16)
     fake = torch.ones(1, 3, 16, 16)  # a white crop: any positive residual goes past 1
     with torch.no_grad():

@@ -240,7 +240,7 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
     a, b = read_losses(tmp_path / "a" / "ckpt" / "t"), read_losses(tmp_path / "b" / "ckpt" / "t")
     assert sorted(a) == sorted(b) == list(range(1, 10))
     assert set(a[1]) == {"G_GAN", "G_feat", "G_VGG", "D_real", "D_fake"}
-    assert set(a[9]) == {"F_GAN", "F_VGG", "FD_real", "FD_fake"}
+    assert set(a[9]) == {"F_GAN", "F_feat", "F_VGG", "FD_real", "FD_fake"}
     for step in a:
         for name, value in a[step].items():
             assert b[step][name] == pytest.approx(value, rel=1e-4, abs=1e-6), (step, name)

@@ -32,7 +32,9 @@ def random_checkpoint(folder, seed=0, face=True, size=SIZE):
     state = {"options": dataclasses.asdict(opt), "step": seed,
              "G": checkpoint.build_generator(opt).state_dict()}
     if face:
-        state["faceG"] = checkpoint.build_face_generator(opt).state_dict()
+        face_g = checkpoint.build_face_generator(opt)
+        face_g.head[1].reset_parameters()  # untrained but not the identity a fresh one is
+        state["faceG"] = face_g.state_dict()
     checkpoint.save(os.path.join(folder, checkpoint.LATEST), state)
     return str(folder)
 

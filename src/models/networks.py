@@ -150,11 +150,15 @@ class FaceGenerator(GlobalGenerator):
 
     forward(cat([label_crop, fake_crop], 1)) returns a tanh-bounded residual in [-1, 1]; `refine` adds
     it to the generated crop. The EDN authors' size is ngf 64, 3 downsamplings, 5 blocks (27 M
-    parameters).
+    parameters). Its output conv starts at zero.
     """
 
     def __init__(self, in_ch=6, out_ch=3, ngf=64, n_down=3, n_blocks=5):
         super().__init__(in_ch, out_ch, ngf, n_down, n_blocks)
+        # The residual starts at exactly 0, so refinement starts as the identity: a randomly drawn
+        # output conv adds coloured noise to every face, which a short face stage never removes.
+        nn.init.zeros_(self.head[1].weight)
+        nn.init.zeros_(self.head[1].bias)
 
     def refine(self, label_crop, fake_crop):
         """The refined face crop: fake_crop + residual. Not clamped: a clamp would stop the gradient
