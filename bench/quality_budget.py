@@ -2,14 +2,17 @@
 
     python bench/quality_budget.py [--budget-min 30] [--configs full,plate] [--work /tmp/edn_budget]
                                    [--transfer-source ../shared/data/source_aerobics.mp4]
+                                   [--face-min 10 --face-epochs 1]
 
 1. make_target.py on frames 0-999 of EDN subject 4 (../shared/data/target_edn_subject4.mp4) at
    256x128, once (kept in --work): frames, labels, person masks, background plate.
-2. Every configuration trains the cpu preset's networks on frames 0-799 (--holdout 0.2) for the
+2. Every configuration (CONFIGS: a preset and flags) trains on frames 0-799 (--holdout 0.2) for the
    same wall-clock budget, all at the same time, each process with an equal share of the cores
    (torch threads = cores / configurations). Training side by side means a busy moment of the
    machine slows every configuration alike. The learning rate stays constant (the budget, not an
    epoch count, ends the run) and the face stage is off, so the rows compare the body generators.
+   With --face-min, each model's face stage then runs for that long (side by side again), and the
+   evaluation reports the face crop before and after the face GAN.
 3. FLOPs of one training step (G forward + backward through the pair, D, losses, both updates),
    counted exactly with torch's FlopCounterMode on a real batch of each configuration.
 4. src.evaluate on the held-out frames 800-999: LPIPS (AlexNet and VGG) and SSIM of the body crop,
@@ -30,10 +33,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 CONFIGS = {
-    "full": ["--background", "none"],     # today's full-frame cpu preset
-    "plate": ["--background", "plate"],   # plate + person-following window
+    "full": ["--preset", "cpu", "--background", "none"],     # the cpu preset on the full frame
+    "plate": ["--preset", "cpu", "--background", "plate"],   # plate + person-following window
+    "plate_vgg": ["--preset", "cpu", "--background", "plate", "--lambda_vgg", "10"],  # + perceptual loss
+    "paper": ["--preset", "paper", "--background", "plate"],  # the paper's networks in plate mode
 }
-COMMON = ["--preset", "cpu", "--size", "256x128", "--holdout", "0.2", "--face_epochs", "0",
+COMMON = ["--size", "256x128", "--holdout", "0.2", "--face_epochs", "0",
           "--niter", "1000", "--niter_decay", "0", "--num_workers", "1", "--device", "cpu",
           "--display_freq", "500", "--save_latest_freq", "1000"]
 
@@ -74,6 +79,22 @@ def train_all(args, target):
     import torch
     return {name: int(torch.load(os.path.join(args.work, "ckpt", name, "latest.pt"), map_location="cpu",
                                  weights_only=True)["step"]) for name in args.configs}
+
+
+def train_faces(args, target):
+    """Run the face stage on every trained configuration for --face-min minutes, side by side."""
+    threads = max(1, (os.cpu_count() or 2) // len(args.configs))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    procs = {}
+    for name in args.configs:
+        cmd = [sys.executable, "train_pose2vid.py", "--name", name, "--dataroot", target, "--checkpoints_dir",
+               os.path.join(args.work, "ckpt"), "--face", "--face_epochs", str(args.face_epochs),
+               "--max_minutes", str(args.face_min)]
+        procs[name] = run(cmd, os.path.join(args.work, f"face_{name}.log"), env=env, wait=False)
+    print(f"face stage of {', '.join(args.configs)} side by side for {args.face_min:g} min", flush=True)
+    for name, proc in procs.items():
+        if proc.wait():
+            raise SystemExit(f"face stage of {name} failed (see {args.work}/face_{name}.log)")
 
 
 def flops_per_step(args, target, name):
@@ -137,6 +158,11 @@ def main():
     ap.add_argument("--work", default="/tmp/edn_budget", help="working folder (kept; the target is reused)")
     ap.add_argument("--transfer-source", default=None, help="also transfer this source video with each "
                     "model and measure the result's flicker")
+    ap.add_argument("--face-min", type=float, default=0.0, help="then run each model's face stage for "
+                    "this many minutes, all at once, and report the face crop before and after it (default 0: "
+                    "no face stage)")
+    ap.add_argument("--face-epochs", type=int, default=1, help="face-stage epochs (its learning-rate "
+                    "schedule; --face-min may end it first)")
     args = ap.parse_args()
     args.configs = args.configs.split(",")
     os.makedirs(args.work, exist_ok=True)
@@ -145,13 +171,16 @@ def main():
     tic = time.time()
     steps = train_all(args, target)
     print(f"trained in {(time.time() - tic) / 60:.1f} min", flush=True)
+    if args.face_min > 0:
+        train_faces(args, target)
     reports = {name: evaluate(args, target, name) for name in args.configs}
     moved = ({name: transfer_flicker(args, target, name) for name in args.configs}
              if args.transfer_source else {})
 
     head = (f"{'config':<7} {'window':>8} {'steps':>6} {'GFLOP/step':>10} | {'LPIPS body':>10} {'face':>6} "
             f"{'whole':>6} | {'VGG body':>8} {'face':>6} {'whole':>6} | {'SSIM body':>9} {'face':>6} "
-            f"{'whole':>6} | {'tLP':>6} {'flicker':>7}" + (f" {'transfer flicker':>16}" if moved else ""))
+            f"{'whole':>6} | {'tLP':>6} {'flicker':>7}" + (f" {'transfer flicker':>16}" if moved else "")
+            + (f" | {'face LPIPS before/after face GAN':>33}" if args.face_min > 0 else ""))
     print(head)
     for name in args.configs:
         m = reports[name]["runs"][0]["metrics"]
@@ -161,7 +190,12 @@ def main():
                f"{m['face']['lpips']:>6.3f} {m['whole']['lpips']:>6.3f} | {m['body']['lpips_vgg']:>8.3f} "
                f"{m['face']['lpips_vgg']:>6.3f} {m['whole']['lpips_vgg']:>6.3f} | {m['body']['ssim']:>9.3f} "
                f"{m['face']['ssim']:>6.3f} {m['whole']['ssim']:>6.3f} | {t['tlp']:>6.3f} {t['flicker']:>7.2f}")
-        print(row + (f" {moved[name]:>16.2f}" if moved else ""))
+        if moved:
+            row += f" {moved[name]:>16.2f}"
+        if args.face_min > 0:
+            u = m["face_unrefined"]
+            row += f" | {u['lpips']:.3f}/{m['face']['lpips']:.3f} (VGG {u['lpips_vgg']:.3f}/{m['face']['lpips_vgg']:.3f})"
+        print(row)
     real = reports[args.configs[0]]["real_temporal"]
     print(f"real held-out frames: flicker {real['flicker']:.2f}")
     print(f"(budget {args.budget_min:g} min per configuration, trained side by side; held-out frames 800-999; "

@@ -8,7 +8,8 @@ train_pose2vid.py --holdout leaves out of training; by default the checkpoint's 
 from its own labels, in order, with the temporal feed (the first frame starts from a blank
 previous frame, as in training) and face refinement. Frames a model was trained on are refused.
 For the whole frame, a body crop and the face crop it reports SSIM, PSNR and LPIPS (AlexNet and
-VGG16) against the real frames, all at the model's size; over the sequence, tLP, the frame-to-frame
+VGG16) against the real frames, all at the model's size, and for a model with a face GAN the face
+crop before refinement too (face_unrefined: does the face stage help?); over the sequence, tLP, the frame-to-frame
 LPIPS and the background flicker (src.metrics). It runs the pose detector on the generated frames
 (and on the real ones, the detector's own floor) and compares with the input keypoints.
 
@@ -43,7 +44,9 @@ from src.metrics import (FLICKER_MARGIN, SSIM_RADIUS, Lpips, flicker_pair, nanme
                          person_box, pose_distance, psnr, ssim, tlp)
 from src.pose import make_backend
 
-REGIONS = ("whole", "body", "face")
+# face_unrefined: the face crop of the generator's frame before the face GAN refines it (models with
+# a face GAN only), so one evaluation shows whether the face stage helps.
+REGIONS = ("whole", "body", "face", "face_unrefined")
 FLICKER_SETTING = (f"mean |grey change| 0-255 (BT.601 luma) between consecutive frames over pixels "
                    f"outside the keypoints' box grown by {FLICKER_MARGIN} of its height, in both frames")
 IMAGE_METRICS = ("ssim", "psnr", "lpips", "lpips_vgg")
@@ -226,6 +229,9 @@ def run_frames(frames, held, body_boxes, person_boxes, predictors, size, lpips, 
             boxes = {"whole": (0, 0, size[0], size[1]), "body": body_boxes[pos],
                      "face": tuple(int(v) for v in scale_face_box(frames.face_boxes[t], label_size, size))}
             values = [image_metrics(fake, real, boxes, lpips) for fake in fakes]
+            for p, v in zip(predictors, values):  # previous_rgb(): predict()'s frame before the face GAN
+                v.update(image_metrics(p.previous_rgb(), real,
+                                       {"face_unrefined": boxes["face"] if p.has_face else None}, lpips))
             for run, run_values in zip(per_frame, values):
                 for region in REGIONS:
                     for m in IMAGE_METRICS:
