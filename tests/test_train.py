@@ -321,6 +321,25 @@ def test_face_stage_alone_refines_a_trained_generator(tmp_path):
         assert torch.equal(face["G"][key], value)
 
 
+def test_a_new_face_stage_may_build_another_face_generator(tmp_path):
+    from src.checkpoint import load
+    root = make_target_dir(tmp_path / "target", n=4)
+    args = tiny_args(tmp_path, "--niter", "1", "--niter_decay", "0", "--face_epochs", "1", dataroot=root)
+    first = load(run(args)["checkpoint"])
+    assert first["faceG"]["head.1.weight"].shape[1] == 8            # TINY's face_ngf
+    # --face starts a new face stage: a face generator twice as wide, same body generator
+    out = run(args + ["--face", "--face_ngf", "16"])
+    wider = load(out["checkpoint"])
+    assert wider["options"]["face_ngf"] == 16 and wider["faceG"]["head.1.weight"].shape == (3, 16, 7, 7)
+    for key, value in first["G"].items():
+        assert torch.equal(wider["G"][key], value)
+    # continuing that stage must keep its face generator
+    with pytest.raises(UserError, match="--face_ngf 8: the checkpoint was trained with 16"):
+        run(args + ["--face", "--resume", "--face_ngf", "8"])
+    with pytest.raises(UserError, match="--ngf 16: the checkpoint was trained with 8"):
+        run(args + ["--face", "--ngf", "16"])                      # the body's networks stay locked
+
+
 def test_local_enhancer_starts_from_a_trained_global_model(tmp_path):
     from src import device
     from src.checkpoint import load
