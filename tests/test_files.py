@@ -121,8 +121,12 @@ def images():
     yield (rng.random((31, 17)) > 0.5).astype(np.uint8) * 255         # a grey mask
 
 
+@pytest.mark.parametrize("deflate", ["installed", "zlib"])
 @pytest.mark.parametrize("img", list(images()), ids=lambda a: "x".join(map(str, a.shape)))
-def test_png_decodes_to_the_same_pixels_in_libpng_and_pillow(img, tmp_path):
+def test_png_decodes_to_the_same_pixels_in_libpng_and_pillow(img, deflate, tmp_path, monkeypatch):
+    if deflate == "zlib":  # the fallback where zlib-ng is not installed
+        import zlib
+        monkeypatch.setattr(files, "deflate", zlib)
     path = tmp_path / "a.png"
     write_image(path, img)
     via_opencv = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
