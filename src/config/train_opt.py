@@ -25,7 +25,7 @@ class TrainOptions:
     preset: str = ""  # 'paper' or 'cpu': a named set of the options below (flags given on the command line still win)
     resume: bool = False  # continue <checkpoints_dir>/<name>/latest.pt exactly (weights, optimisers, schedule, RNG, data order); starts fresh when there is none
     load_pretrain: str = ""  # checkpoint folder (or .pt file) whose weights start a new run, e.g. './checkpoints/target/'; a global model initialises --netG local
-    face: bool = False  # run only the face GAN stage, on the trained generator in <checkpoints_dir>/<name>/
+    face: bool = False  # run only the face GAN stage, on the trained generator in <checkpoints_dir>/<name>/ (a new one may set other --face_* network sizes)
     # --- data ---
     size: str = "512x256"  # training resolution WIDTHxHEIGHT; frames and labels are resized to it
     holdout: float = 0.0  # fraction of the target's last frames never trained on (kept for evaluation), e.g. 0.2
