@@ -61,21 +61,25 @@ def prepare_target(args):
     return target
 
 
-def train_all(args, target):
-    """Train every configuration for the budget at once; returns {name: steps}."""
-    threads = max(1, (os.cpu_count() or 2) // len(args.configs))
+def side_by_side(args, commands, what):
+    """Run {name: command} all at once, each with an equal share of the cores; logs in --work as
+    <what>_<name>.log."""
+    threads = max(1, (os.cpu_count() or 2) // len(commands))
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    procs = {}
-    for name in args.configs:
-        cmd = [sys.executable, "train_pose2vid.py", *COMMON, *CONFIGS[name], "--name", name, "--dataroot", target,
-               "--checkpoints_dir", os.path.join(args.work, "ckpt"), "--max_minutes", str(args.budget_min),
-               "--resume"]
-        procs[name] = run(cmd, os.path.join(args.work, f"train_{name}.log"), env=env, wait=False)
-    print(f"training {', '.join(args.configs)} side by side for {args.budget_min:g} min "
-          f"({threads} thread(s) each)", flush=True)
+    procs = {name: run(cmd, os.path.join(args.work, f"{what}_{name}.log"), env=env, wait=False)
+             for name, cmd in commands.items()}
+    print(f"{what}: {', '.join(commands)} side by side ({threads} thread(s) each)", flush=True)
     for name, proc in procs.items():
         if proc.wait():
-            raise SystemExit(f"training {name} failed (see {args.work}/train_{name}.log)")
+            raise SystemExit(f"{what} {name} failed (see {args.work}/{what}_{name}.log)")
+
+
+def train_all(args, target):
+    """Train every configuration for the budget at once; returns {name: steps}."""
+    side_by_side(args, {name: [sys.executable, "train_pose2vid.py", *COMMON, *CONFIGS[name], "--name", name,
+                               "--dataroot", target, "--checkpoints_dir", os.path.join(args.work, "ckpt"),
+                               "--max_minutes", str(args.budget_min), "--resume"]
+                        for name in args.configs}, "train")
     import torch
     return {name: int(torch.load(os.path.join(args.work, "ckpt", name, "latest.pt"), map_location="cpu",
                                  weights_only=True)["step"]) for name in args.configs}
@@ -83,18 +87,10 @@ def train_all(args, target):
 
 def train_faces(args, target):
     """Run the face stage on every trained configuration for --face-min minutes, side by side."""
-    threads = max(1, (os.cpu_count() or 2) // len(args.configs))
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    procs = {}
-    for name in args.configs:
-        cmd = [sys.executable, "train_pose2vid.py", "--name", name, "--dataroot", target, "--checkpoints_dir",
-               os.path.join(args.work, "ckpt"), "--face", "--face_epochs", str(args.face_epochs),
-               "--max_minutes", str(args.face_min)]
-        procs[name] = run(cmd, os.path.join(args.work, f"face_{name}.log"), env=env, wait=False)
-    print(f"face stage of {', '.join(args.configs)} side by side for {args.face_min:g} min", flush=True)
-    for name, proc in procs.items():
-        if proc.wait():
-            raise SystemExit(f"face stage of {name} failed (see {args.work}/face_{name}.log)")
+    side_by_side(args, {name: [sys.executable, "train_pose2vid.py", "--name", name, "--dataroot", target,
+                               "--checkpoints_dir", os.path.join(args.work, "ckpt"), "--face", "--face_epochs",
+                               str(args.face_epochs), "--max_minutes", str(args.face_min)]
+                        for name in args.configs}, "face")
 
 
 def flops_per_step(args, target, name):

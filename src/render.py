@@ -63,7 +63,8 @@ def render_label(kp, size):
     kp = np.asarray(kp, np.float64)
     ok = (kp[:, 2] > 0) & np.isfinite(kp).all(axis=1)
     xy = np.where(ok[:, None], np.round(kp[:, :2]), 0).astype(np.int64)
-    xy = np.clip(xy, -4 * max(w, h), 5 * max(w, h))  # keep wild points inside OpenCV's int range
+    span = (-4 * max(w, h), 5 * max(w, h))  # keeps wild points inside OpenCV's int range
+    xy = np.clip(xy, *span)
     scale = h / 512.0
     half_width = _px(LIMB_HALF_WIDTH, scale)
 
@@ -94,7 +95,7 @@ def render_label(kp, size):
     if len(face):
         cover = np.zeros((h, w), np.uint8)
         radius = max(8, int(round(FACE_RADIUS * scale * 16)))  # at least half a pixel
-        sub = np.round(np.clip(kp[face, :2], -4 * max(w, h), 5 * max(w, h)) * 16).astype(np.int64)
+        sub = np.round(np.clip(kp[face, :2], *span) * 16).astype(np.int64)
         for x, y in sub.tolist():
             cv2.circle(cover, (x, y), radius, 255, -1, cv2.LINE_AA, 4)
         # Shade only the face's box (the whole label would cost the pose stage milliseconds a frame).

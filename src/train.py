@@ -169,6 +169,18 @@ class _GANStage:
         with self.rt.autocast():
             return D_train(torch.cat([real, fake.detach()]))
 
+    def generator_losses(self, D, preds, fake, num_D):
+        """The generator's LSGAN and feature-matching losses on `fake`, judged by D frozen (the raw
+        module, not the DDP one: D's own update is the only D backward of the step), against the
+        real half of judge()'s predictions. Call inside autocast; D's gradients are back on after
+        the generator's step."""
+        n = len(fake)
+        real_feats = [[f[:n].detach() for f in scale] for scale in preds]
+        D.requires_grad_(False)
+        fake_feats = D(fake)
+        feat = losses.feature_matching_loss(fake_feats, real_feats, num_D, self.opt.n_layers_D)
+        return self.gan(fake_feats, True), self.opt.lambda_feat * feat
+
     def update_discriminator(self, optD, preds, n):
         """One LSGAN step of D on judge()'s predictions (the first n real); returns (d_real, d_fake)."""
         d_real = self.gan([scale[-1][:n] for scale in preds], True)
@@ -204,16 +216,9 @@ class BodyStage(_GANStage):
         # feature matching now and, with the fake half, D's own update after G's.
         preds = self.judge(self.D_train, real, fake)
         n = real.shape[0]
-        real_feats = [[f[:n].detach() for f in scale] for scale in preds]
 
         with rt.autocast():
-            # Generator: D judges the fake pair without collecting gradients for itself (the raw
-            # module, not the DDP one: D's own update below is the only D backward of the step).
-            D.requires_grad_(False)
-            fake_feats = D(fake)
-            g_gan = self.gan(fake_feats, True)
-            g_feat = opt.lambda_feat * losses.feature_matching_loss(fake_feats, real_feats, opt.num_D,
-                                                                    opt.n_layers_D)
+            g_gan, g_feat = self.generator_losses(D, preds, fake, opt.num_D)
             g_vgg = (opt.lambda_vgg * self.vgg(torch.cat([fake_t, fake_t1]), torch.cat([real_t, real_t1]))
                      if opt.lambda_vgg > 0 else torch.zeros((), device=rt.device))
             # Plate mode: alpha follows the person mask (weakly: the other losses may still draw
@@ -273,13 +278,8 @@ class FaceStage(_GANStage):
         # against D's features of the real crop, and the perceptual loss.
         preds = self.judge(self.FD_train, real, fake)
         n = real.shape[0]
-        real_feats = [[f[:n].detach() for f in scale] for scale in preds]
         with rt.autocast():
-            FD.requires_grad_(False)
-            fake_feats = FD(fake)
-            f_gan = self.gan(fake_feats, True)
-            f_feat = opt.lambda_feat * losses.feature_matching_loss(fake_feats, real_feats, opt.face_num_D,
-                                                                    opt.n_layers_D)
+            f_gan, f_feat = self.generator_losses(FD, preds, fake, opt.face_num_D)
             f_vgg = (opt.lambda_face_vgg * self.vgg(face, real_c) if opt.lambda_face_vgg > 0
                      else torch.zeros((), device=rt.device))
             loss_F = f_gan + f_feat + f_vgg
