@@ -40,6 +40,18 @@ def test_masked_median_ignores_covered_samples():
     assert count[0, 0] == 0 and (med[0, 0] == 0).all()
 
 
+def test_masked_median_of_an_even_count_with_black_samples_is_the_lower_middle():
+    # Pixel 0: valid 0, 5, 7 (the covered ones are 255 and 0) -> 5. Pixel 1: valid 9, 0, 3, 200
+    # -> sorted 0, 3, 9, 200 -> lower middle 3. Channel 2 of pixel 1 is all black: 0.
+    stack = np.zeros((5, 1, 2, 3), np.uint8)
+    stack[:, 0, 0, :] = np.array([0, 255, 5, 7, 0])[:, None]
+    stack[:, 0, 1, :2] = np.array([9, 0, 3, 200, 77])[:, None]
+    valid = np.array([[True, False, True, True, False], [True, True, True, True, False]]).T
+    med, count = background.masked_median(stack, valid.reshape(5, 1, 2))
+    assert count.tolist() == [[3, 4]]
+    assert med[0].tolist() == [[5, 5, 5], [3, 3, 0]]
+
+
 def test_keypoint_mask_covers_the_limbs_and_nothing_far_away():
     pose = dancer_pose("target", 1.0, SIZE)
     mask = background.keypoint_mask(pose.keypoints, SIZE)
