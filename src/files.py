@@ -113,6 +113,30 @@ def encode_png(img, level=1):
     filtered[:, 0] = 2                       # filter type "Up" for every row
     filtered[0, 1:] = rows[0]                # the row above the first one counts as zeros
     np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])   # modulo 256, as PNG wants
+    return _png_file(filtered, w, h, channels, level)
+
+
+def encode_png_on_white(size, x0, y0, patch, level=1):
+    """encode_png() of a white (w, h) = size RGB image with `patch` (h', w', 3) pasted at column
+    x0, row y0, without building the image: with the "Up" filter, rows are zero away from the
+    patch, so only the patch's columns in its rows and the row below it need computing."""
+    w, h = size
+    ph, pw = patch.shape[:2]
+    filtered = np.zeros((h, 1 + 3 * w), np.uint8)
+    filtered[:, 0] = 2
+    filtered[0, 1:] = 255
+    if ph and pw:
+        r0, r1 = max(y0 - 1, 0), min(y0 + ph + 1, h)   # the patch's rows and one white row each side
+        rows = np.full((r1 - r0, 3 * pw), 255, np.uint8)
+        rows[y0 - r0:y0 - r0 + ph] = patch.reshape(ph, 3 * pw)
+        cols = slice(1 + 3 * x0, 1 + 3 * (x0 + pw))
+        filtered[r0, cols] = rows[0] if r0 == 0 else 0
+        np.subtract(rows[1:], rows[:-1], out=filtered[r0 + 1:r1, cols])
+    return _png_file(filtered, w, h, 3, level)
+
+
+def _png_file(filtered, w, h, channels, level):
+    """A PNG file of 8-bit grey (channels 1) or RGB rows already filtered (a filter byte each)."""
     packer = deflate.compressobj(level, deflate.DEFLATED, 15, 9, deflate.Z_RLE)
     data = packer.compress(filtered) + packer.flush()
     color_type = 0 if channels == 1 else 2   # greyscale / truecolour, 8 bits per sample

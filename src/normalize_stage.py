@@ -14,9 +14,9 @@ from tqdm import tqdm
 
 from src import normalize as norm
 from src.files import (atomic_path, frame_name, list_frames, remove_temporaries, save_npy,
-                       sync_all, write_image)
+                       sync_all)
 from src.keypoints import PoseTrack, head_centers
-from src.render import render_label
+from src.render import write_label
 
 LABEL_DIR = "test_label"
 KEYPOINTS_NORM = "keypoints_norm.npz"
@@ -53,7 +53,7 @@ def run(source_dir="data/source", target_dir="data/target", normalize=True, band
         remove_temporaries(folder)
     for i, kp in enumerate(tqdm(kps, desc="normalized labels", unit="frame")):
         # Not flushed one by one: a re-run redoes them all; sync_all() precedes the marker.
-        write_image(os.path.join(label_dir, frame_name(i)), render_label(kp, size), sync=False)
+        write_label(os.path.join(label_dir, frame_name(i)), kp, size, sync=False)
     keep = {frame_name(i) for i in range(len(kps))}
     for path in list_frames(label_dir):  # frames of an earlier, longer source
         if os.path.basename(path) not in keep:

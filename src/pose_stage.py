@@ -55,13 +55,12 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from src import background, openpose_json, smoothing
+from src import background, openpose_json, render, smoothing
 from src.errors import UserError
 from src.files import frame_name, remove_temporaries, save_npy, sync_all, write_image
 from src.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
 from src.pose import BACKENDS, make_backend
 from src.pose.people import identity_jumps
-from src.render import render_label
 from src.video import VideoReader, frame_near
 
 # imageio-ffmpeg logs a warning for every rotated (phone) video; the rotation is intended.
@@ -467,7 +466,8 @@ def write_frame(path, rgb):
 
 
 def write_label(path, kp, size):
-    write_frame(path, render_label(kp, size))
+    # Not flushed one by one either (see write_frame).
+    render.write_label(path, kp, size, sync=False)
 
 
 # ----------------------------------------------------------------------------- the stage

@@ -154,3 +154,19 @@ def test_png_of_a_flat_frame_is_small():
     # A white 1024x512 label page is 1.5 MB of pixels; the Up filter and run-length coding make
     # it a few kilobytes.
     assert len(encode_png(np.full((512, 1024, 3), 255, np.uint8))) < 8000
+
+
+@pytest.mark.parametrize("x0,y0,ph,pw", [(0, 0, 4, 6), (3, 2, 5, 4), (9, 10, 2, 3), (2, 11, 1, 1),
+                                         (0, 0, 12, 12), (5, 5, 0, 0)])
+def test_png_of_a_patch_on_white_is_the_png_of_the_pasted_image(x0, y0, ph, pw):
+    # A 12x12 white page; patches in a corner, inside, at the bottom-right edge, one pixel, the
+    # whole page and none.
+    rng = np.random.default_rng(x0 + y0)
+    patch = rng.integers(0, 256, (ph, pw, 3), dtype=np.uint8)
+    page = np.full((12, 12, 3), 255, np.uint8)
+    page[y0:y0 + ph, x0:x0 + pw] = patch
+    data = files.encode_png_on_white((12, 12), x0, y0, patch)
+    assert data == encode_png(page)
+    decoded = cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR),
+                           cv2.COLOR_BGR2RGB)
+    assert np.array_equal(decoded, page)

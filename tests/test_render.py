@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 
 from src.keypoints import B
-from src.render import BODY_COLORS, BODY_LIMBS, HAND_COLORS, LIMB_FILL, render_label
+from src.files import read_image
+from src.render import (BODY_COLORS, BODY_LIMBS, HAND_COLORS, LIMB_FILL, render_label,
+                        render_patch, write_label)
 
 SIZE = (1024, 512)
 # A standing person in a 1024x512 frame: joint name -> (x, y).
@@ -171,3 +173,43 @@ def test_face_dots_at_small_sizes_leave_the_head_joints_visible():
     assert (with_face >= np.floor(without * 0.5)).all()
     assert (with_face <= without).all()
     assert (with_face != without).any(axis=2).sum() >= 40  # the face still shows as a shape
+
+
+def full_pose(scale=1.0):
+    """body_pose with both hands and the face filled in around the wrists and the nose."""
+    kp = body_pose(scale)
+    rng = np.random.default_rng(1)
+    for start, wrist in ((95, "LWrist"), (116, "RWrist")):
+        kp[start:start + 21, :2] = kp[B[wrist], :2] + rng.uniform(-25, 25, (21, 2)) * scale
+        kp[start:start + 21, 2] = 1
+    kp[25:95, :2] = kp[B["Nose"], :2] + rng.uniform(-20, 20, (70, 2)) * scale
+    kp[25:95, 2] = 1
+    return kp
+
+
+@pytest.mark.parametrize("scale,size", [(1.0, (1024, 512)), (0.25, (256, 128)), (2.0, (2048, 1024))])
+def test_the_drawn_patch_holds_every_shape_whole(scale, size):
+    # The label is drawn on the figure's box only. Its border rows and columns must be white:
+    # a shape reaching them would have been cut.
+    x0, y0, patch = render_patch(full_pose(scale), size)
+    assert 0 < x0 and 0 < y0 and x0 + patch.shape[1] < size[0] and y0 + patch.shape[0] < size[1]
+    for edge in (patch[0], patch[-1], patch[:, 0], patch[:, -1]):
+        assert (edge == 255).all()
+    # Left of the left hand's points there is drawing within a few pixels of the box's edge.
+    assert (patch[:, :12] != 255).any()
+
+
+def test_a_figure_cut_by_the_frame_border_and_wild_points(tmp_path):
+    kp = full_pose()
+    kp[:, 0] -= 500                                  # the left half of the figure is out of view
+    kp[B["RWrist"]] = (-1e7, 3e6, 1)                 # a wild detection
+    img = render_label(kp, SIZE)
+    x0, y0, patch = render_patch(kp, SIZE)
+    assert x0 == 0 and img.shape == (512, 1024, 3)
+    assert (img[:, x0 + patch.shape[1]:] == 255).all() and (img[:, :30] != 255).any()
+    write_label(tmp_path / "l.png", kp, SIZE)
+    assert np.array_equal(read_image(tmp_path / "l.png"), img)
+    assert render_patch(np.zeros((137, 3)), SIZE)[2].size == 0
+    far = full_pose()
+    far[:, 0] += 5000                                # everybody far right of the frame
+    assert render_patch(far, SIZE)[2].size == 0 and (render_label(far, SIZE) == 255).all()
