@@ -37,6 +37,10 @@ CONFIGS = {
     "plate": ["--preset", "cpu", "--background", "plate"],   # plate + person-following window
     "plate_vgg": ["--preset", "cpu", "--background", "plate", "--lambda_vgg", "10"],  # + perceptual loss
     "paper": ["--preset", "paper", "--background", "plate"],  # the paper's networks in plate mode
+    # The GAN loss averaged over D's 2 scales instead of summed (pix2pixHD): the generator's GAN
+    # term halves next to the others, which is the same, for Adam, as doubling all the others.
+    "plate_ganmean": ["--preset", "cpu", "--background", "plate", "--lambda_feat", "20",
+                      "--lambda_alpha", "2"],
 }
 COMMON = ["--size", "256x128", "--holdout", "0.2", "--face_epochs", "0",
           "--niter", "1000", "--niter_decay", "0", "--num_workers", "1", "--device", "cpu",
