@@ -29,7 +29,6 @@ def main():
     ap.add_argument("--video", default=os.path.join(ROOT, "..", "shared", "data", "target_edn_subject4.mp4"))
     ap.add_argument("--frames", type=int, default=150)
     args = ap.parse_args()
-    frames = []
     reader = VideoReader(args.video, max_frames=args.frames)
     try:
         frames = [np.ascontiguousarray(f) for f in reader]

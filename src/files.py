@@ -130,7 +130,8 @@ def encode_png_on_white(size, x0, y0, patch, level=1):
         rows = np.full((r1 - r0, 3 * pw), 255, np.uint8)
         rows[y0 - r0:y0 - r0 + ph] = patch.reshape(ph, 3 * pw)
         cols = slice(1 + 3 * x0, 1 + 3 * (x0 + pw))
-        filtered[r0, cols] = rows[0] if r0 == 0 else 0
+        if r0 == 0:                                      # the first row is stored as it is
+            filtered[0, cols] = rows[0]
         np.subtract(rows[1:], rows[:-1], out=filtered[r0 + 1:r1, cols])
     return _png_file(filtered, w, h, 3, level)
 

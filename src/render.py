@@ -94,17 +94,16 @@ def render_patch(kp, size):
     nobody = 0, 0, np.zeros((0, 0, 3), np.uint8)
     if not ok.any():
         return nobody
-    pts = np.clip(np.round(kp[ok, :2]), *span)
+    xy = np.where(ok[:, None], np.clip(np.round(kp[:, :2]), *span), 0).astype(np.int64)
     margin = max(half_width, radius, hand_width, hand_radius, face_radius // 16 + 1) + 2
-    x0, y0 = np.clip(pts.min(axis=0).astype(np.int64) - margin, 0, [w, h])
-    x1, y1 = np.clip(pts.max(axis=0).astype(np.int64) + margin + 1, 0, [w, h])
+    x0, y0 = np.clip(xy[ok].min(axis=0) - margin, 0, [w, h])
+    x1, y1 = np.clip(xy[ok].max(axis=0) + margin + 1, 0, [w, h])
     if x1 <= x0 or y1 <= y0:   # everything is far outside the image
         return nobody
     img = np.full((y1 - y0, x1 - x0, 3), 255, np.uint8)
     # Coordinates relative to the patch: drawing is the same shifted by whole pixels. Plain
     # Python numbers from here: about a hundred small OpenCV calls per label.
-    xy = np.where(ok[:, None], np.clip(np.round(kp[:, :2]), *span) - [x0, y0], 0).astype(np.int64)
-    pts, seen = [tuple(p) for p in xy.tolist()], ok.tolist()
+    pts, seen = [tuple(p) for p in (xy - [x0, y0]).tolist()], ok.tolist()
 
     for (a, b), color in zip(BODY_LIMBS, _LIMB_FILL):
         if seen[a] and seen[b]:
