@@ -39,7 +39,7 @@ def measure(preset, size, device, steps, warmup, batch_size, vgg):
     rt = Runtime(opt, Dist(0, 1, dev))
     torch.manual_seed(0)
     G, D = rt.place(checkpoint.build_generator(opt)), rt.place(checkpoint.build_discriminator(opt))
-    stage = BodyStage(opt, rt, G, D, rt.place(losses.VGGLoss()) if vgg else None)
+    stage = BodyStage(opt, rt, G, D, rt.place(losses.VGGLoss(opt.vgg_layer_weights)) if vgg else None)
     w, h = opt.wh
     gen = torch.Generator().manual_seed(0)
     batch = {"label": torch.randint(0, 256, (batch_size, 2, 3, h, w), dtype=torch.uint8, generator=gen),

@@ -81,7 +81,7 @@ def worker(preset, size, steps, warmup):
     rt = Runtime(opt, Dist(0, 1, dev))
     torch.manual_seed(0)
     G, D = rt.place(checkpoint.build_generator(opt)), rt.place(checkpoint.build_discriminator(opt))
-    vgg = rt.place(losses.VGGLoss()) if opt.lambda_vgg > 0 else None
+    vgg = rt.place(losses.VGGLoss(opt.vgg_layer_weights)) if opt.lambda_vgg > 0 else None
     stage = BodyStage(opt, rt, G, D, vgg)
 
     timers = Timers()

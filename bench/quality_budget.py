@@ -36,6 +36,11 @@ CONFIGS = {
     "full": ["--preset", "cpu", "--background", "none"],     # the cpu preset on the full frame
     "plate": ["--preset", "cpu", "--background", "plate"],   # plate + person-following window
     "plate_vgg": ["--preset", "cpu", "--background", "plate", "--lambda_vgg", "10"],  # + perceptual loss
+    # Perceptual loss weight and layers: a third of the weight, and only relu1_2 ... relu3_3 (VGG
+    # stops there, so a step costs less).
+    "plate_vgg3": ["--preset", "cpu", "--background", "plate", "--lambda_vgg", "3"],
+    "plate_vgg_shallow": ["--preset", "cpu", "--background", "plate", "--lambda_vgg", "10",
+                          "--vgg_weights", "1/32,1/16,1/8,0,0"],
     "paper": ["--preset", "paper", "--background", "plate"],  # the paper's networks in plate mode
     # The GAN loss averaged over D's 2 scales instead of summed (pix2pixHD): the generator's GAN
     # term halves next to the others, which is the same, for Adam, as doubling all the others.
@@ -177,7 +182,7 @@ def main():
     moved = ({name: transfer_flicker(args, target, name) for name in args.configs}
              if args.transfer_source else {})
 
-    head = (f"{'config':<7} {'window':>8} {'steps':>6} {'GFLOP/step':>10} | {'LPIPS body':>10} {'face':>6} "
+    head = (f"{'config':<17} {'window':>8} {'steps':>6} {'GFLOP/step':>10} | {'LPIPS body':>10} {'face':>6} "
             f"{'whole':>6} | {'VGG body':>8} {'face':>6} {'whole':>6} | {'SSIM body':>9} {'face':>6} "
             f"{'whole':>6} | {'tLP':>6} {'flicker':>7}" + (f" {'transfer flicker':>16}" if moved else "")
             + (f" | {'face LPIPS before/after face GAN':>33}" if args.face_min > 0 else ""))
@@ -186,7 +191,7 @@ def main():
         m = reports[name]["runs"][0]["metrics"]
         t = reports[name]["runs"][0]["temporal"]
         (f, (w, h)) = flops[name]
-        row = (f"{name:<7} {f'{w}x{h}':>8} {steps[name]:>6} {f / 1e9:>10.2f} | {m['body']['lpips']:>10.3f} "
+        row = (f"{name:<17} {f'{w}x{h}':>8} {steps[name]:>6} {f / 1e9:>10.2f} | {m['body']['lpips']:>10.3f} "
                f"{m['face']['lpips']:>6.3f} {m['whole']['lpips']:>6.3f} | {m['body']['lpips_vgg']:>8.3f} "
                f"{m['face']['lpips_vgg']:>6.3f} {m['whole']['lpips_vgg']:>6.3f} | {m['body']['ssim']:>9.3f} "
                f"{m['face']['ssim']:>6.3f} {m['whole']['ssim']:>6.3f} | {t['tlp']:>6.3f} {t['flicker']:>7.2f}")

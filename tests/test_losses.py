@@ -80,3 +80,21 @@ def test_vgg_loss_runs_the_target_without_a_graph(vgg_loss):
     loss.backward()
     assert x.grad.abs().sum() > 0
     assert y.grad is None  # the target's VGG pass kept no graph, so nothing flowed back into it
+
+
+def test_vgg_loss_weights_drop_layers_and_stop_the_trunk_early():
+    # VGG16's convolutions before relu1_2, relu2_2, relu3_3: 2, 4 and 7 (Simonyan & Zisserman, config D)
+    assert len(VGGLoss((1, 0, 0, 0, 0)).vgg.convs) == 2
+    assert len(VGGLoss((1.0 / 32, 1.0 / 16, 1.0 / 8, 0, 0)).vgg.convs) == 7
+    assert len(VGGLoss((0, 0, 0, 0, 1)).vgg.convs) == 13
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(1, 3, 32, 32, generator=g) * 2 - 1
+    y = torch.rand(1, 3, 32, 32, generator=g) * 2 - 1
+    one_hot = [VGGLoss(tuple(float(i == k) for i in range(5)))(x, y).item() for k in range(5)]
+    assert all(v > 0 for v in one_hot)
+    # the default loss is pix2pixHD's weighted sum of the five layer terms
+    expected = sum(w * v for w, v in zip((1 / 32, 1 / 16, 1 / 8, 1 / 4, 1), one_hot))
+    assert VGGLoss()(x, y).item() == pytest.approx(expected, rel=1e-5)
+    assert VGGLoss((0, 0, 3, 0, 0))(x, y).item() == pytest.approx(3 * one_hot[2], rel=1e-5)
+    with pytest.raises(ValueError, match="5 non-negative numbers"):
+        VGGLoss((1, 1, 1))

@@ -356,6 +356,17 @@ def test_local_enhancer_starts_from_a_trained_global_model(tmp_path):
             assert torch.equal(body[key[5:]], value)
 
 
+def test_vgg_weights_choose_the_layers_of_the_perceptual_loss(tmp_path):
+    from src import device
+    from src.train import Trainer
+    root = make_target_dir(tmp_path / "target", n=4, size=(128, 64))
+    opt, given = parse(tiny_args(tmp_path, "--lambda_vgg", "1", "--vgg_weights", "1/32,1/16,1/8,0,0",
+                                 "--face_epochs", "0", dataroot=root))
+    trainer = Trainer(opt, given, device.Dist(0, 1, torch.device("cpu")))
+    assert trainer.vgg.weights == [0.03125, 0.0625, 0.125]
+    assert len(trainer.vgg.vgg.convs) == 7  # VGG16 up to conv3_3
+
+
 def test_loss_plot_with_a_stage_that_just_started(tmp_path):
     """500 body rows smooth over 5 steps; a face stage 3 rows old must still plot."""
     from src.web import LossLog, plot_losses

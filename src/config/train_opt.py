@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import inspect
 import re
+from fractions import Fraction
 
 from src.errors import UserError
 from src.keypoints import face_crop_side
@@ -46,6 +47,7 @@ class TrainOptions:
     # --- losses and optimiser ---
     lambda_feat: float = 10.0  # weight of the discriminator feature-matching loss
     lambda_vgg: float = 10.0  # weight of the VGG16 perceptual loss of the body generator (0 = off, faster)
+    vgg_weights: str = "1/32,1/16,1/8,1/4,1"  # weights of relu1_2, relu2_2, relu3_3, relu4_3, relu5_3 in the VGG16 perceptual losses (body and face; pix2pixHD's by default); 0 drops a layer, and VGG stops after the last layer used
     lambda_alpha: float = 1.0  # plate mode: weight of the L1 loss between the generator's alpha and the person mask
     lr: float = 0.0002  # Adam learning rate of generators and discriminators
     beta1: float = 0.5  # Adam beta1
@@ -73,6 +75,11 @@ class TrainOptions:
     def wh(self):
         """The training size as a (width, height) tuple."""
         return parse_size(self.size)
+
+    @property
+    def vgg_layer_weights(self):
+        """--vgg_weights as a tuple of 5 floats."""
+        return parse_vgg_weights(self.vgg_weights)
 
 
 PRESETS = {
@@ -111,6 +118,22 @@ def parse_size(text):
     if not match or int(match[1]) <= 0 or int(match[2]) <= 0:
         raise UserError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 512x256")
     return int(match[1]), int(match[2])
+
+
+def parse_vgg_weights(text):
+    """'1/32,1/16,1/8,0,0' -> (0.03125, 0.0625, 0.125, 0.0, 0.0): five non-negative numbers or
+    fractions, at least one of them positive."""
+    parts = str(text).split(",")
+    try:
+        if len(parts) != 5:
+            raise ValueError
+        weights = tuple(float(Fraction(p.strip())) for p in parts)
+    except (ValueError, ZeroDivisionError):
+        weights = None
+    if weights is None or min(weights) < 0 or max(weights) <= 0:
+        raise UserError(f"--vgg_weights {text!r}: expected 5 comma-separated weights for relu1_2 ... relu5_3, "
+                        "none negative and one positive, e.g. 1/32,1/16,1/8,1/4,1")
+    return weights
 
 
 def field_comments():
@@ -155,6 +178,7 @@ def validate(opt):
                         f"--size {opt.size} is not a multiple of {2 ** opt.face_n_downsample}; use fewer")
     if opt.lr <= 0:
         raise UserError(f"--lr {opt.lr}: must be positive")
+    parse_vgg_weights(opt.vgg_weights)
     return opt
 
 
