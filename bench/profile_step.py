@@ -9,7 +9,9 @@ two versions of the code (--roots: source trees holding src/) are compared on th
 same moment. A step is src.train.BodyStage.step on a batch from the real data path (PNG frames read
 and resized by src.data.PairDataset, in the main process). Sections are timed with forward hooks on
 G, D and the VGG network, optimiser step hooks and a wrapper around Tensor.backward (the step's first
-backward is G's, through D, VGG and G; the second is D's). "rest" is the step's time outside those.
+backward is G's, through D, VGG and G; the second is D's). "G own bwd" is the part of G's backward
+spent in G's layers, from the first gradient reaching G's output to the end of that backward (D's and
+VGG's backward come before it). "rest" is the step's time outside the other sections.
 Printed: per section the median over every measured step of every round, in ms.
 """
 import argparse
@@ -22,7 +24,9 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SECTIONS = ("data", "G fwd", "D fwd", "VGG fwd", "G backward", "D backward", "optimisers", "rest", "step")
+SECTIONS = ("data", "G fwd", "D fwd", "VGG fwd", "G backward", "D backward", "optimisers", "rest", "step",
+            "G own bwd")
+PARTS = ("G own bwd",)  # sections inside another section, left out of "rest"
 
 
 def write_frames(folder, n, size):
@@ -94,12 +98,19 @@ def worker(preset, size, steps, warmup):
         optim.register_step_post_hook(lambda *_: timers.stop("optimisers"))
     backward = torch.Tensor.backward
 
+    def reached_G(*_):
+        if timers.backwards == 1 and "G own bwd" not in timers.starts and "G own bwd" not in timers.total:
+            timers.start("G own bwd")
+    G.register_full_backward_pre_hook(reached_G)
+
     def timed_backward(tensor, *args, **kwargs):
         name = "G backward" if timers.backwards == 0 else "D backward"
         timers.backwards += 1
         timers.start(name)
         backward(tensor, *args, **kwargs)
         timers.stop(name)
+        if "G own bwd" in timers.starts:
+            timers.stop("G own bwd")
     torch.Tensor.backward = timed_backward
 
     w, h = opt.wh
@@ -122,7 +133,7 @@ def worker(preset, size, steps, warmup):
             if i < warmup:
                 continue
             parts = dict(timers.total, data=data)
-            parts["rest"] = step - sum(v for k, v in timers.total.items())
+            parts["rest"] = step - sum(v for k, v in timers.total.items() if k not in PARTS)
             parts["step"] = step + data
             for name in SECTIONS:
                 per_step[name].append(parts.get(name, 0.0))

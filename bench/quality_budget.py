@@ -1,18 +1,19 @@
 """Quality at a fixed training budget: full-frame vs plate-mode models, trained side by side.
 
     python bench/quality_budget.py [--budget-min 30] [--configs full,plate] [--work /tmp/edn_budget]
-                                   [--transfer-source ../shared/data/source_aerobics.mp4]
-                                   [--face-min 10 --face-epochs 1]
+                                   [--size 256x128] [--transfer-source ../shared/data/source_aerobics.mp4]
+                                   [--face-min 10 --face-epochs 1 --face-flags="--face_ngf 64 ..."]
 
 1. make_target.py on frames 0-999 of EDN subject 4 (../shared/data/target_edn_subject4.mp4) at
-   256x128, once (kept in --work): frames, labels, person masks, background plate.
+   --size (256x128), once (kept in --work): frames, labels, person masks, background plate.
 2. Every configuration (CONFIGS: a preset and flags) trains on frames 0-799 (--holdout 0.2) for the
    same wall-clock budget, all at the same time, each process with an equal share of the cores
    (torch threads = cores / configurations). Training side by side means a busy moment of the
    machine slows every configuration alike. The learning rate stays constant (the budget, not an
    epoch count, ends the run) and the face stage is off, so the rows compare the body generators.
    With --face-min, each model's face stage then runs for that long (side by side again), and the
-   evaluation reports the face crop before and after the face GAN.
+   evaluation reports the face crop before and after the face GAN. --face-flags gives that stage
+   other face networks (e.g. the paper preset's) than the configuration's preset.
 3. FLOPs of one training step (G forward + backward through the pair, D, losses, both updates),
    counted exactly with torch's FlopCounterMode on a real batch of each configuration.
 4. src.evaluate on the held-out frames 800-999: LPIPS (AlexNet and VGG) and SSIM of the body crop,
@@ -25,6 +26,7 @@ Prints one row per configuration; everything lands in --work (checkpoints, eval 
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -47,9 +49,14 @@ CONFIGS = {
     "plate_ganmean": ["--preset", "cpu", "--background", "plate", "--lambda_feat", "20",
                       "--lambda_alpha", "2"],
 }
-COMMON = ["--size", "256x128", "--holdout", "0.2", "--face_epochs", "0",
+COMMON = ["--holdout", "0.2", "--face_epochs", "0",
           "--niter", "1000", "--niter_decay", "0", "--num_workers", "1", "--device", "cpu",
           "--display_freq", "500", "--save_latest_freq", "1000"]
+
+
+def body_flags(args, name):
+    """train_pose2vid.py flags of configuration `name`'s body stage (the size given wins over its preset's)."""
+    return [*COMMON, *CONFIGS[name], "--size", args.size]
 
 
 def run(cmd, log, env=None, wait=True):
@@ -65,7 +72,7 @@ def prepare_target(args):
     target = os.path.join(args.work, "target")
     if not os.path.isfile(os.path.join(target, "keypoints.npz")):
         print(f"make_target: {args.video} -> {target}", flush=True)
-        run([sys.executable, "make_target.py", "--video", args.video, "--out", target, "--size", "256x128",
+        run([sys.executable, "make_target.py", "--video", args.video, "--out", target, "--size", args.size,
              "--max-frames", "1000"], os.path.join(args.work, "make_target.log"))
     return target
 
@@ -85,7 +92,7 @@ def side_by_side(args, commands, what):
 
 def train_all(args, target):
     """Train every configuration for the budget at once; returns {name: steps}."""
-    side_by_side(args, {name: [sys.executable, "train_pose2vid.py", *COMMON, *CONFIGS[name], "--name", name,
+    side_by_side(args, {name: [sys.executable, "train_pose2vid.py", *body_flags(args, name), "--name", name,
                                "--dataroot", target, "--checkpoints_dir", os.path.join(args.work, "ckpt"),
                                "--max_minutes", str(args.budget_min), "--resume"]
                         for name in args.configs}, "train")
@@ -98,7 +105,8 @@ def train_faces(args, target):
     """Run the face stage on every trained configuration for --face-min minutes, side by side."""
     side_by_side(args, {name: [sys.executable, "train_pose2vid.py", "--name", name, "--dataroot", target,
                                "--checkpoints_dir", os.path.join(args.work, "ckpt"), "--face", "--face_epochs",
-                               str(args.face_epochs), "--max_minutes", str(args.face_min)]
+                               str(args.face_epochs), "--max_minutes", str(args.face_min),
+                               *shlex.split(args.face_flags)]
                         for name in args.configs}, "face")
 
 
@@ -111,7 +119,7 @@ def flops_per_step(args, target, name):
     from src.device import setup, teardown
     from src.train import Trainer
 
-    opt, given = parse([*COMMON, *CONFIGS[name], "--name", "flops_" + name, "--dataroot", target,
+    opt, given = parse([*body_flags(args, name), "--name", "flops_" + name, "--dataroot", target,
                         "--checkpoints_dir", os.path.join(args.work, "flops")])
     dist = setup("cpu")
     try:
@@ -138,7 +146,7 @@ def transfer_flicker(args, target, name):
     source = os.path.join(args.work, "source")
     if not os.path.isfile(os.path.join(source, "keypoints.npz")):
         run([sys.executable, "make_source.py", "--video", args.transfer_source, "--out", source, "--size",
-             "256x128"], os.path.join(args.work, "make_source.log"))
+             args.size], os.path.join(args.work, "make_source.log"))
     if not os.path.isfile(os.path.join(source, "keypoints_norm.npz")):
         run([sys.executable, "normalization.py", "--source", source, "--target", target],
             os.path.join(args.work, "normalization.log"))
@@ -166,6 +174,11 @@ def main():
     ap.add_argument("--face-min", type=float, default=0.0, help="then run each model's face stage for "
                     "this many minutes, all at once, and report the face crop before and after it (default 0: "
                     "no face stage)")
+    ap.add_argument("--face-flags", default="", help="extra train_pose2vid.py flags for the face stage, given with =, e.g. "
+                    "the paper preset's face networks: '--face_ngf 64 --face_n_downsample 3 --face_n_blocks 5 "
+                    "--face_ndf 64'")
+    ap.add_argument("--size", default="256x128", help="frame size WIDTHxHEIGHT of the target and of training "
+                    "(default 256x128; a --work folder keeps the target of one size)")
     ap.add_argument("--face-epochs", type=int, default=1, help="face-stage epochs (its learning-rate "
                     "schedule; --face-min may end it first)")
     args = ap.parse_args()
