@@ -84,7 +84,9 @@ class TrainOptions:
 
 PRESETS = {
     # The paper's global pix2pixHD stage (182 M generator parameters) and the EDN authors' face
-    # generator (27 M).
+    # generator (27 M). The perceptual loss keeps pix2pixHD's weight and layers: at one budget of
+    # bench/quality_budget.py, weight 10 gave a better body than 3, and dropping relu4_3 and relu5_3
+    # tied on body LPIPS.
     "paper": dict(size="512x256", netG="global", ngf=64, n_downsample=4, n_blocks=9, ndf=64, num_D=2,
                   n_layers_D=3, lambda_feat=10.0, lambda_vgg=10.0, lambda_face_vgg=10.0, face_ngf=64,
                   face_n_downsample=3, face_n_blocks=5, face_ndf=64, face_num_D=1, niter=20, niter_decay=20, face_epochs=5,
