@@ -12,11 +12,13 @@ G, D and the VGG network, optimiser step hooks and a wrapper around Tensor.backw
 backward is G's, through D, VGG and G; the second is D's). "G own bwd" is the part of G's backward
 spent in G's layers, from the first gradient reaching G's output to the end of that backward (D's and
 VGG's backward come before it). "rest" is the step's time outside the other sections.
-Printed: per section the median over every measured step of every round, in ms.
+Printed: per section the median over every measured step of every round, in ms; and the median
+over the processes of their peak memory (max RSS).
 """
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -137,6 +139,7 @@ def worker(preset, size, steps, warmup):
             parts["step"] = step + data
             for name in SECTIONS:
                 per_step[name].append(parts.get(name, 0.0))
+    per_step["peak RSS"] = [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]  # MB
     print(json.dumps(per_step))
 
 
@@ -164,8 +167,8 @@ def main(argv=None):
                                       "--warmup", str(args.warmup)],
                                      capture_output=True, text=True, check=True, cwd=root)
                 got = json.loads(out.stdout.strip().splitlines()[-1])
-                acc = results.setdefault((preset, root), {name: [] for name in SECTIONS})
-                for name in SECTIONS:
+                acc = results.setdefault((preset, root), {name: [] for name in SECTIONS + ("peak RSS",)})
+                for name in SECTIONS + ("peak RSS",):
                     acc[name].extend(got[name])
                 print(f"round {rnd + 1}: {preset} {root}: step {statistics.median(got['step']) * 1e3:.0f} ms",
                       file=sys.stderr)
@@ -178,6 +181,9 @@ def main(argv=None):
             meds = [statistics.median(results[(preset, r)][name]) * 1e3 for r in roots]
             ratio = f"{meds[1] / meds[0]:8.2f}" if len(roots) == 2 and meds[0] > 0 else ""
             print(f"{name:<12}" + "".join(f"{m:>16.0f}" for m in meds) + ratio)
+        meds = [statistics.median(results[(preset, r)]["peak RSS"]) for r in roots]
+        ratio = f"{meds[1] / meds[0]:8.2f}" if len(roots) == 2 else ""
+        print(f"{'peak RSS MB':<12}" + "".join(f"{m:>16.0f}" for m in meds) + ratio)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import torch
 
 from src import checkpoint, losses
 from src.config.train_opt import make_options
-from src.device import Dist
+from src.device import Dist, pick_device
 from src.train import BodyStage, Runtime, body_lr
 
 
@@ -31,7 +31,7 @@ def build(w, h, vgg_on, seed):
     overrides = {} if vgg_on else {"lambda_vgg": 0.0}
     opt = make_options(preset="paper", size=f"{w}x{h}", device="cpu", batch_size=1,
                        background="plate" if window else "none", **overrides)
-    rt = Runtime(opt, Dist(0, 1, torch.device("cpu")))
+    rt = Runtime(opt, Dist(0, 1, pick_device("cpu")))
     torch.manual_seed(seed)
     G, D = checkpoint.build_generator(opt), checkpoint.build_discriminator(opt)
     for net in (G, D):

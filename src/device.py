@@ -10,17 +10,24 @@ import os
 import torch
 import torch.distributed as tdist
 
+from src.cpu_memory import keep_freed_memory
 from src.errors import UserError
 
 
 def pick_device(name="auto"):
-    """'auto' | 'cpu' | 'cuda' | 'cuda:N' -> torch.device; UserError if CUDA is asked for but absent."""
+    """'auto' | 'cpu' | 'cuda' | 'cuda:N' -> torch.device; UserError if CUDA is asked for but absent.
+
+    For the CPU it also keeps freed memory in the process (src/cpu_memory.py): the networks' steps
+    reuse their pages instead of faulting in fresh ones.
+    """
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(f"--device {name}: this torch has no CUDA device; use --device cpu")
     if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
         raise UserError(f"--device {name!r}: expected auto, cpu or cuda")
+    if name == "cpu":
+        keep_freed_memory()
     return torch.device(name)
 
 
