@@ -29,6 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECTIONS = ("data", "G fwd", "D fwd", "VGG fwd", "G backward", "D backward", "optimisers", "rest", "step",
             "G own bwd")
 PARTS = ("G own bwd",)  # sections inside another section, left out of "rest"
+RECORDED = SECTIONS + ("peak RSS",)  # what a worker reports: the sections' seconds and its peak MB
 
 
 def write_frames(folder, n, size):
@@ -167,8 +168,8 @@ def main(argv=None):
                                       "--warmup", str(args.warmup)],
                                      capture_output=True, text=True, check=True, cwd=root)
                 got = json.loads(out.stdout.strip().splitlines()[-1])
-                acc = results.setdefault((preset, root), {name: [] for name in SECTIONS + ("peak RSS",)})
-                for name in SECTIONS + ("peak RSS",):
+                acc = results.setdefault((preset, root), {name: [] for name in RECORDED})
+                for name in RECORDED:
                     acc[name].extend(got[name])
                 print(f"round {rnd + 1}: {preset} {root}: step {statistics.median(got['step']) * 1e3:.0f} ms",
                       file=sys.stderr)
