@@ -51,7 +51,7 @@ class TrainOptions:
     lambda_alpha: float = 1.0  # plate mode: weight of the L1 loss between the generator's alpha and the person mask
     lr: float = 0.0002  # Adam learning rate of generators and discriminators
     beta1: float = 0.5  # Adam beta1
-    niter: int = 20  # body-stage epochs at the full learning rate (pix2pixHD starts lowering it after the next epoch); 20 + 20, not pix2pixHD's 100 + 100: a target video has thousands of frames, so 40 epochs are already ~100k+ steps (see README)
+    niter: int = 20  # body-stage epochs at the full learning rate (pix2pixHD starts lowering it after the next epoch); 20 + 20, not pix2pixHD's 100 + 100: a target video has thousands of frames, so 40 epochs are already ~100k+ steps; on a short (120-frame) target 100 + 100 took 5x the time for 0.83x the held-out body LPIPS (see README)
     niter_decay: int = 20  # further body-stage epochs with the learning rate decaying linearly, by lr/niter_decay per epoch, to lr/niter_decay in the last
     # --- face GAN stage (after the body stage) ---
     face_epochs: int = 5  # epochs of the face GAN stage after the body stage (0 = no face stage)
