@@ -12,8 +12,12 @@ G, D and the VGG network, optimiser step hooks and a wrapper around Tensor.backw
 backward is G's, through D, VGG and G; the second is D's). "G own bwd" is the part of G's backward
 spent in G's layers, from the first gradient reaching G's output to the end of that backward (D's and
 VGG's backward come before it). "rest" is the step's time outside the other sections.
-Printed: per section the median over every measured step of every round, in ms; and the median
-over the processes of their peak memory (max RSS).
+Printed: per section the median over every measured step of every round, in ms; the median over the
+processes of their peak memory (max RSS); the step's FLOPs (counted exactly with torch's
+FlopCounterMode on an extra, untimed step) and the speed they ran at. Against that stands the machine's
+own ceiling: the speed of a large float32 matrix product (4096 x 4096 x 4096, timed in the parent
+process before each round, when nothing else runs), and what the step would take if all of its FLOPs
+ran at that speed.
 """
 import argparse
 import json
@@ -29,7 +33,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECTIONS = ("data", "G fwd", "D fwd", "VGG fwd", "G backward", "D backward", "optimisers", "rest", "step",
             "G own bwd")
 PARTS = ("G own bwd",)  # sections inside another section, left out of "rest"
-RECORDED = SECTIONS + ("peak RSS",)  # what a worker reports: the sections' seconds and its peak MB
+RECORDED = SECTIONS + ("peak RSS", "FLOP")  # what a worker reports: the sections' seconds, its peak MB
+# and the FLOPs of one step
 
 
 def write_frames(folder, n, size):
@@ -76,6 +81,7 @@ class Timers:
 def worker(preset, size, steps, warmup):
     """Profile `steps` body steps in this process; print {section: [seconds per step]} as JSON."""
     import torch
+    from torch.utils.flop_counter import FlopCounterMode
 
     from src import checkpoint, losses
     from src.config.train_opt import make_options
@@ -118,11 +124,15 @@ def worker(preset, size, steps, warmup):
 
     w, h = opt.wh
     with tempfile.TemporaryDirectory() as folder:
-        write_frames(folder, warmup + steps + 1, (2 * w, 2 * h))  # frames are shrunk to the training size
-        dataset = PairDataset(TargetFrames(folder), range(warmup + steps + 1), opt.wh)
+        n_frames = warmup + steps + 2  # one more pair for the counted step
+        write_frames(folder, n_frames, (2 * w, 2 * h))  # frames are shrunk to the training size
+        dataset = PairDataset(TargetFrames(folder), range(n_frames), opt.wh)
         sampler = EpochSampler(dataset, 1, 0, opt.seed)
         sampler.start_epoch(0)
         batches = iter(make_loader(dataset, sampler, opt.batch_size, 0))
+        counter = FlopCounterMode(display=False)
+        with counter:
+            stage.step(next(batches))
         per_step = {name: [] for name in SECTIONS}
         for i in range(warmup + steps):
             timers.total, timers.backwards = {}, 0
@@ -141,7 +151,21 @@ def worker(preset, size, steps, warmup):
             for name in SECTIONS:
                 per_step[name].append(parts.get(name, 0.0))
     per_step["peak RSS"] = [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]  # MB
+    per_step["FLOP"] = [counter.get_total_flops()]
     print(json.dumps(per_step))
+
+
+def matmul_speed(n=4096, repeats=5):
+    """FLOP/s of this machine's float32 n x n x n matrix product: the median of `repeats` after one warm-up."""
+    import torch
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - tic)
+    return 2 * n ** 3 / statistics.median(times)
 
 
 def main(argv=None):
@@ -160,7 +184,9 @@ def main(argv=None):
         return
     roots = [os.path.abspath(r) for r in args.roots.split(",")]
     results = {}  # (preset, root) -> {section: [seconds]}
+    peaks = []
     for rnd in range(args.rounds):
+        peaks.append(matmul_speed())
         for preset in args.presets.split(","):
             for root in roots:
                 out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", root,
@@ -185,6 +211,15 @@ def main(argv=None):
         meds = [statistics.median(results[(preset, r)]["peak RSS"]) for r in roots]
         ratio = f"{meds[1] / meds[0]:8.2f}" if len(roots) == 2 else ""
         print(f"{'peak RSS MB':<12}" + "".join(f"{m:>16.0f}" for m in meds) + ratio)
+        flops = [statistics.median(results[(preset, r)]["FLOP"]) for r in roots]
+        steps = [statistics.median(results[(preset, r)]["step"]) for r in roots]
+        print(f"{'GFLOP/step':<12}" + "".join(f"{f / 1e9:>16.1f}" for f in flops))
+        print(f"{'GFLOP/s':<12}" + "".join(f"{f / s / 1e9:>16.1f}" for f, s in zip(flops, steps)))
+        peak = statistics.median(peaks)
+        print(f"{'ms at peak':<12}" + "".join(f"{f / peak * 1e3:>16.0f}" for f in flops)
+              + "   (every FLOP at the matrix-product speed)")
+    print(f"\nmatrix product 4096^3, float32: {statistics.median(peaks) / 1e9:.1f} GFLOP/s "
+          f"(median of {len(peaks)}, one per round: {', '.join(f'{p / 1e9:.1f}' for p in peaks)})")
 
 
 if __name__ == "__main__":
