@@ -8,8 +8,8 @@
 1. make_target.py on the first --frames (1000) frames of EDN subject 4
    (../shared/data/target_edn_subject4.mp4) at --size (256x128), once (kept in --work): frames, labels,
    person masks, background plate.
-2. Every configuration (CONFIGS: a preset and flags) trains on the first 80% (frames 0-799; --holdout 0.2) for the
-   same wall-clock budget, all at the same time, each process with an equal share of the cores
+2. Every configuration (CONFIGS: a preset and flags) trains on the first 80% of them (frames 0-799;
+   --holdout 0.2) for the same wall-clock budget, all at the same time, each with an equal share of the cores
    (torch threads = cores / configurations). Training side by side means a busy moment of the
    machine slows every configuration alike. The learning rate stays constant (the budget, not an
    epoch count, ends the run) and the face stage is off, so the rows compare the body generators.
@@ -20,10 +20,10 @@
    other face networks (e.g. the paper preset's) than the configuration's preset.
 3. FLOPs of one training step (G forward + backward through the pair, D, losses, both updates),
    counted exactly with torch's FlopCounterMode on a real batch of each configuration.
-4. src.evaluate on the held-out last 20% (frames 800-999): LPIPS (AlexNet and VGG) and SSIM of the body crop,
-   the face crop and the whole frame, tLP and background flicker (generated and real).
+4. src.evaluate on the held-out last 20% (frames 800-999): LPIPS (AlexNet and VGG) and SSIM of the
+   body crop, the face crop and the whole frame, tLP and background flicker (generated and real).
 5. With --transfer-source: the source video's poses are normalized onto the target and each model
-   transfers them; the flicker of those frames (no ground truth) is measured with --frames.
+   transfers them; src.evaluate measures the flicker of those frames (no ground truth).
 
 Prints one row per configuration; everything lands in --work (checkpoints, eval pages, logs).
 """
