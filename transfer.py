@@ -3,6 +3,9 @@ for a still target (make_target.py --image), deform the photo into each normaliz
 
 Frames go to <out>/00000.png... as they are made (see src/transfer.py). An interrupted run
 continues where it stopped when started again with the same arguments.
+
+Live mode: --camera 0 drives the target from webcam 0 in real time instead (--camera dance.mp4
+plays a video as if it were a webcam); see src/live/.
 """
 import argparse
 
@@ -33,8 +36,12 @@ def main():
     parser.add_argument("--restart", action="store_true",
                         help="make every frame again instead of continuing after the frames an "
                              "earlier run of the same model on the same labels left")
+    from src.live.session import add_arguments, run_from_args
+    add_arguments(parser)
     args = parser.parse_args()
 
+    if args.camera is not None:
+        return run_from_args(args)
     from src.transfer import run
     run(args.name, args.source, args.out, args.checkpoints, device=args.device, which=args.which,
         restart=args.restart, target_dir=args.target)
