@@ -13,14 +13,17 @@ from src.video import VideoWriter
 WINDOW = "Everybody Dance Now - live (q quits, r recalibrates)"
 
 
-def panel(camera_rgb, result_rgb, text):
-    """camera | result at the result's height, with `text` written over the camera's half."""
+def panel(camera_rgb, result_rgb, text, keys="q quits, r recalibrates"):
+    """camera | result at the result's height, with `text` written at the top of the camera's
+    half and `keys` at its bottom."""
     left = fit_height(camera_rgb, result_rgb.shape[0])
     out = np.concatenate([left, result_rgb], axis=1)
-    scale = max(0.4, result_rgb.shape[0] / 600)
-    for color, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):   # outlined: any background
-        cv2.putText(out, text, (8, int(24 * scale) + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, color,
-                    thickness, cv2.LINE_AA)
+    h = out.shape[0]
+    scale = max(0.4, h / 600)
+    for line, y in ((text, int(24 * scale) + 4), (keys, h - 8)):
+        for color, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):   # outlined: any background
+            cv2.putText(out, line, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, color, thickness,
+                        cv2.LINE_AA)
     return out
 
 
@@ -34,7 +37,7 @@ class Window:
             raise UserError("no display to open the live window on (DISPLAY is not set); run "
                             "with --no-window (and --record FILE.mp4 to keep the result)")
         try:
-            cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
+            cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no toolbar
         except cv2.error as err:
             raise UserError(f"the live window cannot open ({str(err).strip()[:120]}); run with "
                             "--no-window (and --record FILE.mp4 to keep the result)") from None
