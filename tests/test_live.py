@@ -1,5 +1,6 @@
 """Live mode (transfer.py --camera): the One Euro filter, calibration, the camera's frame
 accounting, the recording, and the command line on a synthetic video played as a camera."""
+import importlib.util
 import math
 import os
 import re
@@ -200,6 +201,30 @@ def test_a_camera_that_stops_ends_with_its_error_and_a_playable_recording(tmp_pa
     assert len(list(VideoReader(str(tmp_path / "rec.mp4")))) == 8
 
 
+def test_virtual_camera_gets_each_result(monkeypatch):
+    sent = []
+
+    class FakeCamera:   # pyvirtualcam.Camera's interface: Camera(width, height, fps), send, close
+        device = "/dev/video9"
+
+        def __init__(self, width, height, fps):
+            sent.append((width, height, fps))
+
+        def send(self, rgb):
+            sent.append(int(rgb[0, 0, 0]))
+
+        def close(self):
+            sent.append("closed")
+
+    monkeypatch.setitem(sys.modules, "pyvirtualcam", type(sys)("pyvirtualcam"))
+    sys.modules["pyvirtualcam"].Camera = FakeCamera
+    virtual = show.VirtualCamera()
+    virtual.fps = 50
+    summary = run_fake(ListCamera(5, 0.02), SlowBackend(0.0), virtual=virtual)
+    # The result alone (EchoTarget: 32x24, value 100 once posed), one per shown frame.
+    assert sent == [(32, 24, 50)] + [100] * summary.shown + ["closed"] and summary.shown == 5
+
+
 def test_video_camera_plays_in_real_time(tmp_path):
     path = str(tmp_path / "clip.mp4")
     with VideoWriter(path, 20, (32, 32)) as writer:
@@ -263,17 +288,21 @@ def test_a_video_played_as_a_camera_drives_the_still_target(live_setup):
     assert np.abs(frames[-1][:, 320:].astype(int) - photo).mean() > 2
 
 
-@pytest.mark.parametrize("case", ["no camera", "no display", "bad record name"])
+@pytest.mark.parametrize("case", ["no camera", "no display", "bad record name", "no pyvirtualcam"])
 def test_live_errors_are_one_line_with_exit_code_2(live_setup, case):
     tmp = live_setup
+    if case == "no pyvirtualcam" and importlib.util.find_spec("pyvirtualcam") is not None:
+        pytest.skip("pyvirtualcam is installed here")
     args = {"no camera": ["--camera", "7", "--no-window"],
             "no display": ["--camera", str(tmp / "camera.mp4")],
-            "bad record name": ["--camera", "7", "--no-window", "--record", str(tmp / "rec.avi")]}
+            "bad record name": ["--camera", "7", "--no-window", "--record", str(tmp / "rec.avi")],
+            "no pyvirtualcam": ["--camera", "7", "--no-window", "--virtual-camera"]}
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     done = live([*args[case], "--target", str(tmp / "target")], env=env)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     expected = {"no camera": "error: camera 7: cannot be opened",
                 "no display": "error: no display to open the live window on",
-                "bad record name": f"error: --record {tmp / 'rec.avi'}: give a file name ending in .mp4"}
+                "bad record name": f"error: --record {tmp / 'rec.avi'}: give a file name ending in .mp4",
+                "no pyvirtualcam": "error: --virtual-camera needs the optional package pyvirtualcam"}
     assert done.stderr.startswith(expected[case])

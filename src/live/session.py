@@ -43,7 +43,9 @@ def run(camera, target_dir="data/target", name="target", checkpoints_dir="checkp
     """Drive the target from `camera` (a webcam number or a video file); returns loop.Summary."""
     if record is not None and not record.lower().endswith(".mp4"):
         raise UserError(f"--record {record}: give a file name ending in .mp4")
-    shown = show.Window() if window else None          # fails first: before anything slow
+    # What can fail at once fails first, before anything slow.
+    shown = show.Window() if window else None
+    virtual = show.VirtualCamera() if virtual_camera else None
     target = targets.open_target(target_dir, os.path.join(checkpoints_dir, name), device, which)
     from src.pose.mediapipe_backend import MediaPipeBackend
     # No iris points: live labels draw the pupils from the eye contours, for 10% more speed.
@@ -54,7 +56,8 @@ def run(camera, target_dir="data/target", name="target", checkpoints_dir="checkp
         calibration = calibrate.Calibration(target.keypoints, target.size, cam.size,
                                             calibrate_seconds,
                                             target_name=os.path.join(target_dir, "keypoints.npz"))
-        virtual = show.VirtualCamera(cam.fps) if virtual_camera else None
+        if virtual is not None:
+            virtual.fps = cam.fps
         recorder = show.Recorder(record, cam.fps) if record else None
         print(f"{target.describe}; {cam.name}: {cam.size[0]}x{cam.size[1]} at {cam.fps:.1f} "
               f"frames/s" + ("" if window else "; no window"))

@@ -78,21 +78,20 @@ class Recorder:
 class VirtualCamera:
     """The result sent to a virtual webcam (pyvirtualcam, an optional dependency)."""
 
-    def __init__(self, fps):
+    def __init__(self):
         try:
-            import pyvirtualcam  # noqa: F401
+            import pyvirtualcam
         except ImportError:
             raise UserError("--virtual-camera needs the optional package pyvirtualcam: "
                             "pip install pyvirtualcam (and a virtual camera driver such as "
                             "v4l2loopback on Linux)") from None
-        self.fps, self.cam = fps, None
+        self.module, self.cam, self.fps = pyvirtualcam, None, 30.0
 
     def send(self, rgb):
-        import pyvirtualcam
         if self.cam is None:
             try:
-                self.cam = pyvirtualcam.Camera(width=rgb.shape[1], height=rgb.shape[0],
-                                               fps=self.fps)
+                self.cam = self.module.Camera(width=rgb.shape[1], height=rgb.shape[0],
+                                              fps=self.fps)
             except RuntimeError as err:
                 raise UserError(f"--virtual-camera: no virtual camera to send to ({err}); "
                                 "install a virtual camera driver (v4l2loopback on Linux, OBS "
