@@ -148,7 +148,11 @@ class SlowBackend:
 class EchoTarget:
     size, keypoints = (32, 24), None
 
+    def __init__(self, seconds=0.0):
+        self.seconds = seconds
+
     def frame(self, kp):
+        time.sleep(self.seconds)
         return np.full((24, 32, 3), 200 if kp is None else 100, np.uint8)
 
 
@@ -162,9 +166,9 @@ class PassCalibration:
         pass
 
 
-def run_fake(camera, backend, **kw):
+def run_fake(camera, backend, draw_seconds=0.0, **kw):
     detector = loop.Detector(camera, backend, lambda kp, t: kp, PassCalibration())
-    return loop.run(camera, EchoTarget(), detector, **kw)
+    return loop.run(camera, EchoTarget(draw_seconds), detector, **kw)
 
 
 def test_every_delivered_frame_is_shown_or_counted_as_dropped():
@@ -175,6 +179,15 @@ def test_every_delivered_frame_is_shown_or_counted_as_dropped():
     assert summary.shown + summary.dropped == 40
     assert 5 <= summary.shown <= 25 and summary.dropped >= 15
     assert summary.fps == pytest.approx(1 / 0.03, rel=0.4)
+
+
+def test_detection_overlaps_drawing():
+    # 40 ms to detect, 40 ms to draw, a camera at 100 frames/s: in turn that would be one frame
+    # per 80 ms (12.5 frames/s); overlapped, one per 40 ms (25 frames/s).
+    summary = run_fake(ListCamera(60, 0.01), SlowBackend(0.04), draw_seconds=0.04)
+    assert summary.fps > 20
+    # A frame waits at most for one detection, is detected, and drawn: about 40-120 ms.
+    assert 40 <= summary.latency_ms < 160
 
 
 def test_nothing_dropped_when_the_loop_keeps_up():
