@@ -3,6 +3,7 @@ or, with --image, one photo (a still target; see src/still/stage.py).
 
     python make_target.py [--video data/target/mv.mp4] [--out data/target] [--size 1024x512] ...
     python make_target.py --image me.jpg [--out data/target] [--size 1024x512] [--background inpaint]
+                           [--person N]
 """
 import argparse
 
@@ -17,7 +18,8 @@ def main():
     still_stage.add_arguments(parser)
     args = parser.parse_args()
     if args.image:
-        still_stage.run(args.image, args.out, pose_stage.parse_size(args.size), args.background)
+        still_stage.run(args.image, args.out, pose_stage.parse_size(args.size), args.background,
+                        args.person)
     else:
         pose_stage.run_stage("target", pose_stage.options_from_args(args))
 

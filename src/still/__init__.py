@@ -1,7 +1,10 @@
 """Still-image mode: make the person in one photo dance, with no training.
 
     stage.py     make_target.py --image: pose, mask, mesh and background of one photo
-    photo.py     reading the photo, finding the person and mask, refusing unusable photos
+    people.py    finding the people in the photo (several looks), choosing the one to animate
+    photo.py     reading the photo, one look of the detector, the person's mask, the arm check
+    joints.py    completing the skeleton: joints out of view, under clothing, the feet's tips
+    framing.py   room around the person, the window cut to --size
     layout.py    the still target's files
     mesh.py      triangulating the person mask
     rig.py       binding the mesh to the skeleton, retargeting a driving pose, deforming

@@ -1,9 +1,9 @@
-"""The photo of a still target: reading it upright, finding the person, refusing photos the rig
-cannot animate.
+"""The photo of a still target: reading it upright, one look of the detector, the person's
+region of its mask, and the refusal of arms the rig cannot separate from the body.
 
 MediaPipe Holistic in static-image mode gives the pose and, with enable_segmentation, the
-person's mask (the video backend skips the mask). Refused, each with a one-line reason: nobody;
-several people; a person cut off at the photo's edge; arms lying over the body.
+person's mask (the video backend skips the mask). It finds one person per look: finding several
+is src/still/people.py, completing what the photo does not show is src/still/joints.py.
 """
 import os
 
@@ -18,11 +18,8 @@ TIP = ("use a photo of one person, whole body in view with some space around it,
        "the body, on a plain background")
 DETECT_MAX_SIDE = 1280      # the detector sees the photo at most this large (speed only)
 MASK_THRESHOLD = 0.5
-OTHER_PERSON = 0.25         # another mask region this large x the person's: several people
-OTHER_PERSON_JOINTS = 8     # a second pose with this many body joints: several people
-EDGE_TOUCH = 0.01           # share of an edge's pixels the person may touch
+UNSURE = 0.3                # joints are kept down to this visibility (src/still/joints.py decides)
 OVER_BODY_MARGIN = 0.02     # the torso region, grown by this x body height, for the arm test
-PAINT_OUT_GROW = 0.02       # the first person is painted out with the mask grown by this x height
 
 
 def read_photo(path):
@@ -34,13 +31,15 @@ def read_photo(path):
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-def detect(photo):
-    """(keypoints (137, 3) in photo pixels, person probability (H, W) float32 or None)."""
+def detect(photo, max_side=DETECT_MAX_SIDE):
+    """(keypoints (137, 3) in photo pixels, person probability (H, W) float32 or None) of one
+    person, the detector seeing the photo at most `max_side` large. Body joints are kept down to
+    a visibility of UNSURE."""
     # The backend module's mapping and its stderr silencer; Holistic itself is made here because
     # the still needs the segmentation mask, which the video backend does not compute.
     from src.pose.mediapipe_backend import _QuietStderr, _landmarks, map_landmarks
     h, w = photo.shape[:2]
-    shrink = min(1.0, DETECT_MAX_SIDE / max(h, w))
+    shrink = min(1.0, max_side / max(h, w))
     small = photo if shrink == 1 else cv2.resize(photo, None, fx=shrink, fy=shrink,
                                                  interpolation=cv2.INTER_AREA)
     quiet = _QuietStderr()
@@ -54,7 +53,7 @@ def detect(photo):
         quiet.close()
     kp = map_landmarks(_landmarks(result.pose_landmarks, with_visibility=True),
                        _landmarks(result.face_landmarks), _landmarks(result.left_hand_landmarks),
-                       _landmarks(result.right_hand_landmarks), (w, h))
+                       _landmarks(result.right_hand_landmarks), (w, h), UNSURE)
     prob = result.segmentation_mask
     if prob is not None and shrink != 1:
         prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -62,11 +61,12 @@ def detect(photo):
 
 
 def person_region(prob, kp):
-    """(mask of the person's region, area of the largest other region), uint8 255 = person."""
+    """The region of the mask (uint8, 255 = person) that holds most of the person's joints; the
+    mask's other regions (stray specks, another person's hand) are left out."""
     binary = (prob >= MASK_THRESHOLD).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     if n <= 1:
-        return np.zeros_like(binary), 0
+        return np.zeros_like(binary)
     pts = np.round(kp[:25][kp[:25, 2] > 0, :2]).astype(int)
     h, w = binary.shape
     pts = pts[(pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)]
@@ -74,8 +74,7 @@ def person_region(prob, kp):
     votes[0] = 0
     areas = stats[:, cv2.CC_STAT_AREA].astype(float)
     main = int(votes.argmax()) if votes.max() > 0 else int(areas[1:].argmax() + 1)
-    others = [areas[i] for i in range(1, n) if i != main]
-    return ((labels == main) * 255).astype(np.uint8), max(others, default=0)
+    return ((labels == main) * 255).astype(np.uint8)
 
 
 def fill_holes(mask):
@@ -83,39 +82,6 @@ def fill_holes(mask):
     out = np.zeros_like(mask)
     cv2.drawContours(out, contours, -1, 255, -1)
     return out
-
-
-def another_person(photo, mask, kp):
-    """True when the detector finds a second person once the first is painted out.
-
-    (MediaPipe finds one person, and its mask covers only that person.)"""
-    grow = max(3, int(round(PAINT_OUT_GROW * rig.body_height(kp))))
-    hole = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
-    rest = photo.copy()
-    rest[hole > 0] = np.median(photo[hole == 0], axis=0) if (hole == 0).any() else 0
-    other, _ = detect(rest)
-    return (other[:25, 2] > 0).sum() >= OTHER_PERSON_JOINTS
-
-
-def check_photo(path, photo, kp, prob):
-    """Refuse photos the rig cannot animate (UserError); returns the person's mask."""
-    if prob is None or not (kp[:25, 2] > 0).any():
-        raise UserError(f"{path}: no person found; {TIP}")
-    mask, other = person_region(prob, kp)
-    area = float((mask > 0).sum())
-    if other > OTHER_PERSON * area or another_person(photo, mask, kp):
-        raise UserError(f"{path}: several people found; {TIP}")
-    missing = [n for n in rig.REQUIRED if kp[B[n], 2] <= 0]
-    if missing:
-        raise UserError(f"{path}: the person is cut off or hidden (not visible: "
-                        f"{', '.join(missing)}); {TIP}")
-    h, w = mask.shape
-    for edge, pixels in (("top", mask[0]), ("bottom", mask[-1]), ("left", mask[:, 0]),
-                         ("right", mask[:, -1])):
-        if (pixels > 0).mean() > EDGE_TOUCH:
-            raise UserError(f"{path}: the person is cut off at the {edge} edge of the photo; {TIP}")
-    check_arms_clear(path, kp)
-    return fill_holes(mask)
 
 
 def check_arms_clear(path, kp):

@@ -6,7 +6,8 @@ neck, shoulders and hips keep the photo's layout and turn as the driving pose's 
 (a least-squares fit of the turn). Every other bone keeps the photo's length and takes its
 direction from the driving pose (retargeting), so a short or long-limbed source does not squash
 or stretch the person. A bone whose joints the driving pose lacks keeps its photo angle relative
-to its parent bone; feet and hands turn at most TURN_LIMIT from theirs. The head tilts with the
+to its parent bone, and so does a bone the caller fixes (one reaching out of the photo's view);
+feet and hands turn at most TURN_LIMIT from theirs. The head tilts with the
 line between the eyes (at most HEAD_TURN_LIMIT), not with the nose, which swings aside when the
 face turns.
 
@@ -72,7 +73,7 @@ ANCHORS = TORSO_POINTS + [B["RAnkle"], B["LAnkle"]]
 TURN_LIMIT = {BONE_INDEX["r_foot"]: 90.0, BONE_INDEX["l_foot"]: 90.0,
               BONE_INDEX["r_hand"]: 120.0, BONE_INDEX["l_hand"]: 120.0}
 HEAD_TURN_LIMIT = 45.0  # degrees the head tilts at most from its photo angle to the torso
-# The joints a still needs in the photo (the rig has no bone without them).
+# The joints a still needs (the rig has no bone without them; src/still/joints.py completes them).
 REQUIRED = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
             "MidHip", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "RBigToe", "LBigToe"]
 
@@ -265,16 +266,19 @@ class Pose:
     points: np.ndarray    # (N_RIG_POINTS, 2)
 
 
-def retarget(rest, driving):
+def retarget(rest, driving, fixed=()):
     """Pose of the photo's skeleton (rig points `rest`) that follows the directions of `driving`
-    (rig points of the driving pose, same layout; present = driving[:, 2] > 0)."""
+    (rig points of the driving pose, same layout; present = driving[:, 2] > 0). Bones in `fixed`
+    (indices) keep their photo angle to their parent."""
     rest_xy, drv_xy, drv_ok = rest[:, :2], driving[:, :2], driving[:, 2] > 0
     points = rest_xy.copy()
     angles = np.zeros(len(BONES))
     for i, (name, s, e, _, _) in enumerate(BONES):
         d_rest = rest_xy[e] - rest_xy[s]
         parent_angle = angles[PARENT[i]] if PARENT[i] >= 0 else 0.0
-        if name == "torso":
+        if i in fixed:
+            angles[i] = parent_angle
+        elif name == "torso":
             angles[i] = torso_angle(rest_xy, drv_xy, drv_ok)
         elif name == "head" and rest[B["REye"], 2] > 0 and rest[B["LEye"], 2] > 0 \
                 and drv_ok[B["REye"]] and drv_ok[B["LEye"]]:
@@ -306,6 +310,14 @@ def retarget(rest, driving):
     if anchors:
         points += (drv_xy[anchors] - points[anchors]).mean(axis=0)
     return Pose(angles, points)
+
+
+def out_of_view_bones(rest, size):
+    """Indices of the bones whose end lies beyond the edges of an image of `size` (w, h)."""
+    w, h = size
+    x, y = rest[END, 0], rest[END, 1]
+    beyond = (rest[END, 2] > 0) & ((x < -0.5) | (x > w - 0.5) | (y < -0.5) | (y > h - 0.5))
+    return set(np.flatnonzero(beyond).tolist())
 
 
 def deform(vertices, binding, rest, pose):

@@ -1,10 +1,11 @@
 """make_target.py --image: one photo -> a still target (pose, mask, mesh, background).
 
-The photo is read upright, its person found and checked (src/still/photo.py). Then the photo is
-cut to --size around the person as the video stage cuts frames (src/pose_stage.py
-choose_window), the mask is triangulated, the mesh bound to the skeleton (refusing limbs that
-touch the body: the mesh would glue them together), and the person painted out of the
-background. Files: see src/still/layout.py.
+The photo is read upright and the people in it found (src/still/people.py); one of them is
+chosen, their skeleton completed where the photo does not show it (src/still/joints.py) and
+their arms checked (src/still/photo.py). Then the photo is given room around the person and
+cut to --size (src/still/framing.py), the mask is triangulated, the mesh bound to the skeleton
+(refusing limbs that touch the body: the mesh would glue them together), and the person painted
+out of the background. Files: see src/still/layout.py.
 """
 import os
 import sys
@@ -16,9 +17,9 @@ from tqdm import tqdm
 from src.errors import UserError
 from src.files import write_image
 from src.keypoints import B, PoseTrack
-from src.pose_stage import FrameCutter, check_output_folder, choose_window
-from src.still import layout, mesh, rig
-from src.still.photo import TIP, check_photo, detect, fill_holes, read_photo
+from src.pose_stage import auto_size, check_output_folder, note
+from src.still import framing, joints, layout, mesh, people, rig
+from src.still.photo import TIP, check_arms_clear, fill_holes, read_photo
 
 BACKGROUNDS = ("inpaint", "blur", "plain")
 MESH_SPACING = 1 / 40       # lattice spacing, x the body height
@@ -39,6 +40,10 @@ def add_arguments(parser):
                         help="with --image: what is behind the moving person: inpaint (the photo "
                              "with the person painted out, default), blur (the same, blurred) or "
                              "plain (the photo's median colour around the person)")
+    parser.add_argument("--person", type=int, default=None, metavar="N",
+                        help="with --image, when the photo shows several people: animate the Nth "
+                             "from the left (1 = the leftmost); default: the largest. The others "
+                             "stay in the background")
 
 
 def triangle_part(primary, triangles):
@@ -158,26 +163,33 @@ def write(out, still, mask, track):
     track.save(kps_path)
 
 
-def run(image, out, size, background="inpaint"):
-    """Make the still target in `out` from the photo `image`; returns the layout.Still."""
+def run(image, out, size, background="inpaint", person=None, detect=None):
+    """Make the still target in `out` from the photo `image` at `size` (w, h; None: portrait or
+    landscape as the photo is); returns the layout.Still. person: --person. detect: the
+    detector (src/still/photo.py detect; tests give their own)."""
     check_output_folder(out)
     photo = read_photo(image)
+    size = tuple(size) if size else auto_size((photo.shape[1], photo.shape[0]))
     with tqdm(total=3, desc="still target", unit="step", file=sys.stderr) as bar:
-        kp_photo, prob = detect(photo)
-        mask_photo = check_photo(image, photo, kp_photo, prob)
+        found = people.find(photo, **({"detect": detect} if detect else {}))
+        if not found:
+            raise UserError(f"{image}: no person found (also tried the photo in grey, smaller, "
+                            f"with even contrast and its middle); {TIP}")
+        chosen, lines = people.choose(image, found, person)
+        mask_photo = fill_holes(chosen.mask)
+        skeleton = joints.complete(image, chosen.keypoints, mask_photo)
+        check_arms_clear(image, skeleton.keypoints)
+        for line in lines + skeleton.notes:
+            note(f"note: {line}")
+        out_of_view = [B[n] for n in skeleton.out_of_view]
+        img, mask, kp, window, pads = framing.frame(photo, mask_photo, skeleton.keypoints,
+                                                    out_of_view, size)
+        mask = fill_holes(mask)
         bar.update()
-        # Cut the photo to the output size around the person, like a video frame.
-        ys, xs = np.nonzero(mask_photo)
-        window = choose_window((photo.shape[1], photo.shape[0]), size,
-                               (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1), "auto")
-        border = np.concatenate([photo[0], photo[-1], photo[:, 0], photo[:, -1]])
-        pad = tuple(int(c) for c in np.median(border, axis=0))
-        img = FrameCutter(window, pad)(photo)
-        mask = FrameCutter(window, (0, 0, 0))(np.repeat(mask_photo[..., None], 3, axis=2))[..., 0]
-        mask = fill_holes(((mask >= 128) * 255).astype(np.uint8))
-        still = build(img, mask, window.to_frame(kp_photo), background, image)
+        still = build(img, mask, kp, background, image)
         bar.update()
-        track = PoseTrack(keypoints=still.keypoints[None], fps=1.0, size=size, crop=window.crop,
+        crop = (window.x0 - pads[0], window.y0 - pads[1], window.x1 - pads[0], window.y1 - pads[1])
+        track = PoseTrack(keypoints=still.keypoints[None], fps=1.0, size=size, crop=crop,
                           video_size=(photo.shape[1], photo.shape[0]), backend="mediapipe")
         write(out, still, mask, track)
         bar.update()

@@ -33,6 +33,8 @@ class Animator:
     def __init__(self, still):
         self.still = still
         self.rest = rig.rig_points(still.keypoints)
+        # Limbs reaching out of view keep their photo angle, so the cut stays at the edge.
+        self.fixed = rig.out_of_view_bones(self.rest, still.photo.shape[1::-1])
         self.binding = rig.Binding(still.weights, still.pivot, still.primary)
         self.neighbours = mesh.neighbour_mean(len(still.vertices), still.triangles)
         self.renderer = render.Renderer(still.photo, still.background, still.vertices,
@@ -40,7 +42,7 @@ class Animator:
 
     def deform(self, kp):
         """Mesh vertices for a driving pose (137, 3)."""
-        pose = rig.retarget(self.rest, rig.rig_points(kp))
+        pose = rig.retarget(self.rest, rig.rig_points(kp), self.fixed)
         vertices = rig.deform(self.still.vertices, self.binding, self.rest, pose)
         return mesh.untangle(vertices, self.still.triangles, self.neighbours)
 
