@@ -166,7 +166,7 @@ def add_arguments(parser, role):
                              "runs on the CPU")
     parser.add_argument("--weights", default=None,
                         help="with --pose openpose: the weights file (default: "
-                             "src/PoseEstimation/network/weight/pose_model.pth)")
+                             "src/pose/pose_model.pth)")
     parser.add_argument("--scales", default=None,
                         help="with --pose openpose: comma-separated scales of the multi-scale "
                              "search, relative to a 368 px high input (default: 0.5,1,1.5,2)")
