@@ -3,6 +3,8 @@
     source: <out>/test_img/00000.png ...        processed frames
             <out>/test_label_ori/00000.png ...  label images (stick figures)
             <out>/pose_source.npy               (T, 2) float32 head centres (keypoints.head_centers)
+            <out>/mv.mp4                        the source video (a hard link or a copy): its
+                                                audio is the music make_mp4.py adds
             <out>/keypoints.npz                 the PoseTrack, written LAST
     target: <out>/train/train_img/, <out>/train/train_label/,
             <out>/train/train_mask/00000.png ... person masks, uint8, 255 = person (src/background.py)
@@ -57,7 +59,7 @@ from tqdm import tqdm
 
 from src import background, openpose_json, render, smoothing
 from src.errors import UserError
-from src.files import frame_name, remove_temporaries, save_npy, sync_all, write_image
+from src.files import frame_name, keep_copy, remove_temporaries, save_npy, sync_all, write_image
 from src.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
 from src.pose import BACKENDS, make_backend
 from src.pose.people import identity_jumps
@@ -79,6 +81,7 @@ LAYOUTS = {
                      "pose.npy"),
 }
 KEYPOINTS_FILE = "keypoints.npz"
+SOURCE_VIDEO = "mv.mp4"      # in the source folder: the video, kept for its music (make_mp4.py)
 DEFAULT_SIZE = (1024, 512)   # --size auto: for a landscape (or square) video
 PORTRAIT_SIZE = (512, 1024)  # --size auto: for a portrait video (phones)
 FITS = ("auto", "crop", "pad")
@@ -557,6 +560,7 @@ def run_stage(role, options):
                      "segmentation" if masks_found else "keypoints")
     if role == "source":
         save_npy(os.path.join(options.out, layout.extra), head_centers(clean).astype(np.float32))
+        keep_copy(options.video, os.path.join(options.out, SOURCE_VIDEO))
     else:
         save_npy(os.path.join(options.out, layout.extra), face_boxes(clean, size))
     if options.export_json:
