@@ -139,9 +139,10 @@ def add_arguments(parser, role):
     parser.add_argument("--video", default=os.path.join("data", role, "mv.mp4"),
                         help=f"input video (default: data/{role}/mv.mp4); phone videos are "
                              "turned upright from their rotation metadata")
+    kept = f", {SOURCE_VIDEO} (the video, for its music)" if role == "source" else ""
     parser.add_argument("--out", default=os.path.join("data", role),
                         help=f"output folder (default: data/{role}); writes {layout.img}/, "
-                             f"{layout.label}/, {layout.extra} and {KEYPOINTS_FILE} (last)")
+                             f"{layout.label}/, {layout.extra}{kept} and {KEYPOINTS_FILE} (last)")
     parser.add_argument("--size", default="auto",
                         help="output frame size WIDTHxHEIGHT, or auto (default): 1024x512 for a "
                              "landscape video, 512x1024 for a portrait one; the frames keep "
