@@ -23,10 +23,10 @@ $PY normalization.py --source data/source --target data/target
 step "6/9 generate the target doing the source's dance (result/demo/)"
 $PY transfer.py --name demo --source data/source --out result/demo
 step "7/9 encode the video with the source's music (result/demo.mp4)"
-$PY make_mp4.py --frames result/demo --out result/demo.mp4 --source data/source \
-    --source-video data/demo/source.mp4 --gif
+# The music comes from data/source/mv.mp4, the source video as make_source.py keeps it.
+$PY make_mp4.py --frames result/demo --out result/demo.mp4 --source data/source --gif
 $PY make_mp4.py --frames result/demo --out result/demo_side_by_side.mp4 --source data/source \
-    --source-video data/demo/source.mp4 --layout side-by-side
+    --layout side-by-side
 step "8/9 measure the result's background flicker (result/demo/eval_frames/)"
 $PY -m src.evaluate --frames result/demo --keypoints data/source/keypoints_norm.npz
 step "9/9 still mode: one photo of the target dances the source's dance (result/demo_still.mp4)"

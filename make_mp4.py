@@ -24,8 +24,9 @@ def main():
                              "(default: data/source)")
     parser.add_argument("--source-video", default=None,
                         help="video to take the audio (and, without keypoints.npz, the frame rate) "
-                             "from (default: <source>/mv.mp4; if that is missing the video is "
-                             "silent, while a missing file given here is an error)")
+                             "from (default: <source>/mv.mp4, the source video as make_source.py "
+                             "keeps it; if that is missing the video is silent, while a missing "
+                             "file given here is an error)")
     parser.add_argument("--fps", type=float, default=None,
                         help="frame rate of the video (default: the source video's)")
     parser.add_argument("--no-audio", action="store_true", help="write a silent video")

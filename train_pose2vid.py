@@ -1,4 +1,4 @@
-"""Train the pose-to-video model of the target person (issue 3).
+"""Train the pose-to-video model of the target person.
 
     python train_pose2vid.py --preset cpu               # small, minutes on a CPU
     python train_pose2vid.py --preset paper --name target

@@ -1,20 +1,18 @@
 #!/usr/bin/env bash
-# The evaluation's first real figure (issue 6): the paper preset trained on frames 0-799 of
+# Quality on real footage: the paper preset trained on frames 0-799 of
 # ../shared/data/target_edn_subject4.mp4 at 256x128, evaluated on the held-out frames 800-999.
 #
 #   bash bench/eval_real.sh                     # one body + one face epoch: about 70 min on 2 CPU cores
 #   NITER=5 NITER_DECAY=5 FACE_EPOCHS=2 bash bench/eval_real.sh   # a longer budget (on a GPU)
-#   BODY_STEPS=500 FACE_STEPS=300 bash bench/eval_real.sh   # the budget of the figure in the README
+#   BODY_STEPS=500 FACE_STEPS=300 bash bench/eval_real.sh   # the budget of docs/benchmarks.md's figure
 #   FRAMES=20 NITER=1 NITER_DECAY=0 FACE_EPOCHS=1 NAME=eval_smoke DATA=data/eval_smoke \
 #       bash bench/eval_real.sh                 # a smoke run of every step (minutes)
 #
 # The budget is fixed in epochs of the 799 training pairs (frames 0-799): NITER epochs at the full
 # learning rate, NITER_DECAY epochs decaying to 0, then FACE_EPOCHS of the face GAN. The default,
-# one body epoch and one face epoch, is 799 + 799 steps. Measured on 2 quiet CPU cores: 4.1 s per
-# body step and 1.0 s per face step of the paper preset at 256x128 (so about 55 + 13 minutes),
-# make_target 35 s for the 1000 frames, the evaluation 109 s for the 200 held-out frames. MAX_STEPS
-# (optional) stops the whole run at that many steps, face stage included; a run stopped before
-# the face stage is evaluated without face refinement. Re-running continues the same training
+# one body epoch and one face epoch, is 799 + 799 steps (stage times: docs/benchmarks.md).
+# MAX_STEPS (optional) stops the whole run at that many steps, face stage included; a run stopped
+# before the face stage is evaluated without face refinement. Re-running continues the same training
 # (--resume) and re-uses the target data if it is already there.
 # Prints the time of each stage and the evaluation table; numbers and pictures are in
 # result/$NAME/eval/metrics.json and index.html.

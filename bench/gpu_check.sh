@@ -47,7 +47,7 @@ if [ "$GPUS" -ge 2 ]; then
     "$PY" - "$WORK/target" "$TARGET_SIZE" <<'EOF'
 import sys
 sys.path.insert(0, "tests")
-from test_train import make_target_dir
+from conftest import make_target_dir
 w, h = map(int, sys.argv[2].split("x"))
 make_target_dir(sys.argv[1], n=41, size=(w, h))
 EOF

@@ -3,10 +3,9 @@
 Every training step (and every generated frame) allocates the same large activations and gradients
 again, tens of MB each, and frees them at its end. By default glibc hands blocks that large back to
 the system (munmap, and trimming the top of the heap), so the next step gets fresh pages: one page
-fault, and the page zeroed, for every 4 KiB it touches. On the 2-core machine this costs about a
-fifth of a paper-preset step. Serving every block from the heap and never trimming it removes that,
-for about a tenth more peak memory (measured by bench/profile_step.py and bench/bench_transfer.py;
-figures in the README).
+fault, and the page zeroed, for every 4 KiB it touches. Serving every block from the heap and
+never trimming it removes that cost, for somewhat more peak memory (bench/profile_step.py and
+bench/bench_transfer.py measure both; figures in docs/benchmarks.md).
 """
 import ctypes
 import sys

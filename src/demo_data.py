@@ -18,7 +18,6 @@ import argparse
 import dataclasses
 import math
 import os
-import sys
 import tempfile
 import wave
 
@@ -26,8 +25,6 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-if __package__ in (None, ""):  # run as a file: make `src` importable
-    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from src.errors import UserError, run_main
 from src.files import write_image
 from src.keypoints import B, N_POINTS, PoseTrack

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from src.errors import UserError
 from src.files import list_frames, read_image, remove_temporaries
 from src.keypoints import PoseTrack
+from src.pose_stage import SOURCE_VIDEO
 from src.video import VideoReader, VideoWriter, has_audio
 
 DEFAULT_FPS = 25.0
@@ -39,8 +40,8 @@ def audio_source(source_video, explicit):
         if explicit:
             raise UserError(f"{source_video}: no such file; give the source video with "
                             "--source-video, or use --no-audio")
-        print(f"note: no source video at {source_video}: the video is silent "
-              "(give --source-video to add its music)")
+        print(f"note: no source video at {source_video}: the video is silent (make_source.py "
+              "keeps it there; or give --source-video to add its music)")
         return None
     if not has_audio(source_video):
         print(f"note: {source_video} has no audio track: the video is silent")
@@ -107,7 +108,7 @@ def encode(frames_dir, out, source_dir="data/source", source_video=None, fps=Non
         raise UserError(f"{frames_dir}: no frames (*.png) to encode; run transfer.py first")
     explicit_video = source_video is not None
     if source_video is None:
-        source_video = os.path.join(source_dir, "mv.mp4")
+        source_video = os.path.join(source_dir, SOURCE_VIDEO)
 
     if fps is None:
         fps = source_fps(source_dir, source_video)

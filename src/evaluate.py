@@ -27,13 +27,10 @@ import html
 import json
 import math
 import os
-import sys
 
 import numpy as np
 from tqdm import tqdm
 
-if __package__ in (None, ""):  # run as a file: make `src` importable
-    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from src.data import TargetFrames, resize_frame, scale_face_box, split_indices
 from src.device import pick_device
 from src.errors import UserError, run_main

@@ -9,6 +9,7 @@ Images are RGB uint8 arrays of shape (H, W, 3) everywhere in this project.
 """
 import contextlib
 import os
+import shutil
 import struct
 import tempfile
 import zlib
@@ -80,6 +81,19 @@ def _fsync(path):
 def write_bytes(path, data, sync=True):
     with atomic_path(path, sync) as tmp, open(tmp, "wb") as f:
         f.write(data)
+
+
+def keep_copy(src, path):
+    """Put the file `src` at `path` atomically: a hard link where the file system allows it (no
+    bytes are copied), else a copy. Nothing to do when `path` already is that file."""
+    if os.path.exists(path) and os.path.samefile(src, path):
+        return
+    with atomic_path(path) as tmp:
+        os.remove(tmp)
+        try:
+            os.link(os.path.realpath(src), tmp)
+        except OSError:   # another file system, or one without hard links
+            shutil.copyfile(src, tmp)
 
 
 def write_image(path, rgb, png_compression=1, sync=True):

@@ -3,6 +3,8 @@
     source: <out>/test_img/00000.png ...        processed frames
             <out>/test_label_ori/00000.png ...  label images (stick figures)
             <out>/pose_source.npy               (T, 2) float32 head centres (keypoints.head_centers)
+            <out>/mv.mp4                        the source video (a hard link or a copy): its
+                                                audio is the music make_mp4.py adds
             <out>/keypoints.npz                 the PoseTrack, written LAST
     target: <out>/train/train_img/, <out>/train/train_label/,
             <out>/train/train_mask/00000.png ... person masks, uint8, 255 = person (src/background.py)
@@ -57,7 +59,7 @@ from tqdm import tqdm
 
 from src import background, openpose_json, render, smoothing
 from src.errors import UserError
-from src.files import frame_name, remove_temporaries, save_npy, sync_all, write_image
+from src.files import frame_name, keep_copy, remove_temporaries, save_npy, sync_all, write_image
 from src.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
 from src.pose import BACKENDS, make_backend
 from src.pose.people import identity_jumps
@@ -79,6 +81,7 @@ LAYOUTS = {
                      "pose.npy"),
 }
 KEYPOINTS_FILE = "keypoints.npz"
+SOURCE_VIDEO = "mv.mp4"      # in the source folder: the video, kept for its music (make_mp4.py)
 DEFAULT_SIZE = (1024, 512)   # --size auto: for a landscape (or square) video
 PORTRAIT_SIZE = (512, 1024)  # --size auto: for a portrait video (phones)
 FITS = ("auto", "crop", "pad")
@@ -136,9 +139,10 @@ def add_arguments(parser, role):
     parser.add_argument("--video", default=os.path.join("data", role, "mv.mp4"),
                         help=f"input video (default: data/{role}/mv.mp4); phone videos are "
                              "turned upright from their rotation metadata")
+    kept = f", {SOURCE_VIDEO} (the video, for its music)" if role == "source" else ""
     parser.add_argument("--out", default=os.path.join("data", role),
                         help=f"output folder (default: data/{role}); writes {layout.img}/, "
-                             f"{layout.label}/, {layout.extra} and {KEYPOINTS_FILE} (last)")
+                             f"{layout.label}/, {layout.extra}{kept} and {KEYPOINTS_FILE} (last)")
     parser.add_argument("--size", default="auto",
                         help="output frame size WIDTHxHEIGHT, or auto (default): 1024x512 for a "
                              "landscape video, 512x1024 for a portrait one; the frames keep "
@@ -166,7 +170,7 @@ def add_arguments(parser, role):
                              "runs on the CPU")
     parser.add_argument("--weights", default=None,
                         help="with --pose openpose: the weights file (default: "
-                             "src/PoseEstimation/network/weight/pose_model.pth)")
+                             "src/pose/pose_model.pth)")
     parser.add_argument("--scales", default=None,
                         help="with --pose openpose: comma-separated scales of the multi-scale "
                              "search, relative to a 368 px high input (default: 0.5,1,1.5,2)")
@@ -557,6 +561,7 @@ def run_stage(role, options):
                      "segmentation" if masks_found else "keypoints")
     if role == "source":
         save_npy(os.path.join(options.out, layout.extra), head_centers(clean).astype(np.float32))
+        keep_copy(options.video, os.path.join(options.out, SOURCE_VIDEO))
     else:
         save_npy(os.path.join(options.out, layout.extra), face_boxes(clean, size))
     if options.export_json:

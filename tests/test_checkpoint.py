@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import make_target_dir, run_training, tiny_args
 from src import checkpoint
 from src.errors import UserError
 from src.files import read_image
-from test_train import make_target_dir, run, tiny_args
 
 torch.set_num_threads(1)
 
@@ -53,7 +53,7 @@ def test_random_states_round_trip_through_a_checkpoint(tmp_path):
 
 def test_training_keeps_latest_and_every_nth_epoch(tmp_path):
     root = make_target_dir(tmp_path / "target", n=4)
-    run(tiny_args(tmp_path, "--niter", "2", "--niter_decay", "1", "--face_epochs", "2",
+    run_training(tiny_args(tmp_path, "--niter", "2", "--niter_decay", "1", "--face_epochs", "2",
                   "--save_epoch_freq", "2", dataroot=root))
     names = sorted(n for n in os.listdir(tmp_path / "ckpt" / "t") if n.endswith(".pt"))
     assert names == ["epoch_2.pt", "face_epoch_2.pt", "latest.pt"]
@@ -67,7 +67,7 @@ def trained(tmp_path_factory):
     """A tiny checkpoint with a face GAN, trained on 64x32 frames."""
     tmp = tmp_path_factory.mktemp("predictor")
     root = make_target_dir(tmp / "target", n=4)
-    run(tiny_args(tmp, "--niter", "1", "--niter_decay", "0", "--face_epochs", "1", dataroot=root))
+    run_training(tiny_args(tmp, "--niter", "1", "--niter_decay", "0", "--face_epochs", "1", dataroot=root))
     return tmp / "ckpt" / "t", root
 
 

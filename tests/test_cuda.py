@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import make_target_dir, random_checkpoint, read_losses, run_training, tiny_args
 from src import checkpoint
 from src.checkpoint import load
 from src.config.train_opt import make_options
 from src.device import Dist
 from src.inference import FramePredictor
 from src.train import Runtime
-from test_train import make_target_dir, read_losses, run, tiny_args
-from test_transfer import random_checkpoint
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -29,9 +28,9 @@ def test_bf16_training_starts_like_float32_and_stays_finite(tmp_path, capsys):
     bf16's precision (8 mantissa bits: about 1%; 10% allowed over a whole step)."""
     root = make_target_dir(tmp_path / "target", n=4)  # 3 pairs: 3 body steps, then 3 face steps
     common = ["--niter", "1", "--niter_decay", "0", "--face_epochs", "1", *CUDA]
-    run(tiny_args(tmp_path / "bf16", *common, dataroot=root))
+    run_training(tiny_args(tmp_path / "bf16", *common, dataroot=root))
     assert "(bf16 autocast)" in capsys.readouterr().out
-    run(tiny_args(tmp_path / "fp32", *common, "--no-bf16", dataroot=root))
+    run_training(tiny_args(tmp_path / "fp32", *common, "--no-bf16", dataroot=root))
     low, ref = read_losses(tmp_path / "bf16" / "ckpt" / "t"), read_losses(tmp_path / "fp32" / "ckpt" / "t")
     assert sorted(low) == sorted(ref) == [1, 2, 3, 4, 5, 6]
     assert all(np.isfinite(v) for step in low.values() for v in step.values())

@@ -5,8 +5,8 @@ import sys
 
 import torch
 
+from conftest import make_target_dir, read_losses, tiny_args
 from src.checkpoint import load
-from test_train import make_target_dir, read_losses, tiny_args
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import make_target_dir
 from src import checkpoint
 from src.config.train_opt import make_options
 from src.errors import UserError
 from src.keypoints import PoseTrack
-from test_train import make_target_dir
 
 torch.set_num_threads(1)
 

@@ -1,4 +1,5 @@
 """Atomic, durable writes and the PNG encoder (src/files.py)."""
+import errno
 import os
 import struct
 
@@ -8,7 +9,7 @@ import pytest
 from PIL import Image
 
 from src import files
-from src.files import atomic_path, encode_png, read_image, save_npz, write_image
+from src.files import atomic_path, encode_png, keep_copy, read_image, save_npz, write_image
 from src.video import VideoWriter
 
 
@@ -54,6 +55,31 @@ def test_frames_and_videos_are_flushed_too(tmp_path, disk_log):
     with VideoWriter(tmp_path / "v.mp4", 10, (16, 16)) as video:
         video.write(np.zeros((16, 16, 3), np.uint8))
     check_durable(disk_log, tmp_path / "v.mp4")
+
+
+def test_keep_copy_puts_the_same_bytes_there_atomically(tmp_path, disk_log, monkeypatch):
+    src = tmp_path / "videos" / "dance.mp4"
+    src.parent.mkdir()
+    src.write_bytes(b"first video")
+    out = tmp_path / "source" / "mv.mp4"
+    keep_copy(src, out)
+    assert out.read_bytes() == b"first video" and os.path.samefile(src, out)   # a hard link
+    check_durable(disk_log, out)
+    assert os.listdir(out.parent) == ["mv.mp4"]
+    disk_log.clear()
+    keep_copy(src, out)                     # already that file: nothing is written
+    keep_copy(out, out)
+    assert disk_log == []
+    other = tmp_path / "videos" / "other.mp4"
+    other.write_bytes(b"second video")
+
+    def cross_device(src, dst):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", cross_device)
+    keep_copy(other, out)                   # no hard link possible: a copy replaces the old one
+    assert out.read_bytes() == b"second video" and not os.path.samefile(other, out)
+    assert src.read_bytes() == b"first video" and os.listdir(out.parent) == ["mv.mp4"]
 
 
 def test_atomic_path_cleans_up_when_the_write_fails(tmp_path):

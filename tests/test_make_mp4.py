@@ -7,10 +7,12 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import make_target_dir, random_checkpoint, synthetic_keypoints
 from src.encode import encode
 from src.errors import UserError
 from src.files import frame_name, write_image
 from src.keypoints import PoseTrack
+from src.openpose_json import write_json_dir
 from src.video import VideoReader, ffmpeg_exe, has_audio
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,10 +31,11 @@ def write_frames(folder, n=N, size=SIZE, fill=None):
     return str(folder)
 
 
-def make_source_video(path, seconds=2.0, audio=True):
+def make_source_video(path, seconds=2.0, audio=True, size=(64, 48)):
     """A short test-pattern video, with a 440 Hz sine tone when `audio`."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi",
-           "-i", f"testsrc=size=64x48:rate={FPS:g}:duration={seconds}"]
+           "-i", f"testsrc=size={size[0]}x{size[1]}:rate={FPS:g}:duration={seconds}"]
     if audio:
         cmd += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=22050:duration={seconds}",
                 "-c:a", "aac"]
@@ -175,3 +178,25 @@ def test_bad_inputs_are_user_errors_and_leave_no_video(setup, tmp_path):
         encode(frames, out, source_dir=source, audio=False)
     assert not os.path.exists(out)
     assert [n for n in os.listdir(tmp_path) if n.endswith(".mp4")] == []
+
+
+def test_the_music_is_kept_when_every_stage_runs_with_its_defaults(tmp_path):
+    """make_source.py --video elsewhere, then the later stages with their defaults: the result
+    carries the source video's sine tone."""
+    dance = make_source_video(tmp_path / "videos" / "dance.mp4", seconds=1.0, size=(128, 64))
+    poses = tmp_path / "videos" / "dance_json"
+    write_json_dir(poses, synthetic_keypoints(15, (128, 64)), "dance")   # instead of a detector
+    make_target_dir(tmp_path / "data" / "target", n=4, size=(64, 32))
+    random_checkpoint(tmp_path / "checkpoints" / "t", size=(64, 32))
+    for cmd in (["make_source.py", "--video", dance, "--pose", "json", "--json-dir", str(poses),
+                 "--size", "64x32"],
+                ["normalization.py"], ["transfer.py", "--name", "t"],
+                ["make_mp4.py", "--frames", "result/t"]):
+        proc = subprocess.run([sys.executable, os.path.join(ROOT, cmd[0]), *cmd[1:]], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    assert os.path.samefile(tmp_path / "data" / "source" / "mv.mp4", dance)
+    assert "with audio from data/source/mv.mp4" in proc.stdout
+    out = str(tmp_path / "result" / "t.mp4")
+    assert has_audio(out) and len(read_back(out)[0]) == 15
+    assert audio_seconds(out) == pytest.approx(1.0, abs=0.03)

@@ -247,7 +247,7 @@ def test_missing_weights_say_where_to_put_them(tmp_path):
     assert "--weights" in msg and "--pose mediapipe" in msg and "needs no weight file" in msg
     if not os.path.exists(os.path.dirname(openpose_net.DEFAULT_WEIGHTS)) or not any(
             f.endswith(".pth") for f in os.listdir(os.path.dirname(openpose_net.DEFAULT_WEIGHTS))):
-        with pytest.raises(UserError, match="PoseEstimation/network/weight/pose_model.pth"):
+        with pytest.raises(UserError, match="src/pose/pose_model.pth"):
             OpenPoseBackend(device="cpu")
 
 

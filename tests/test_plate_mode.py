@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import TINY, make_target_dir, normalized_source, read_losses
 from src import background, checkpoint
 from src.config.train_opt import make_options, parse
 from src.errors import UserError
 from src.files import frame_name, list_frames, read_image, write_image
 from src.inference import FramePredictor
 from src.keypoints import PoseTrack
-from tests.test_train import TINY, make_target_dir, read_losses
-from tests.test_transfer import normalized_source
 
 torch.set_num_threads(1)
 SIZE = (64, 32)

@@ -11,96 +11,12 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import make_target_dir, read_losses, run_training, tiny_args
 from src.config.train_opt import parse
 from src.errors import UserError
-from src.files import frame_name, save_npy, write_image
-from src.keypoints import B, N_POINTS, PoseTrack, face_boxes
+from src.files import frame_name
 
 torch.set_num_threads(1)
-
-_LIMBS = [(1, 8), (1, 2), (2, 3), (3, 4), (1, 5), (5, 6), (6, 7), (8, 9), (9, 10), (10, 11),
-          (8, 12), (12, 13), (13, 14), (1, 0)]
-
-
-def synthetic_keypoints(n, size, seed=0):
-    """(n, 137, 3) poses of a stick person swinging its arms and legs (no hands)."""
-    w, h = size
-    rng = np.random.default_rng(seed)
-    phase = rng.uniform(0, 2 * np.pi)
-    kps = np.zeros((n, N_POINTS, 3), np.float32)
-    for t in range(n):
-        a = np.sin(0.6 * t + phase)
-        cx = w * (0.5 + 0.08 * np.sin(0.3 * t))
-        pts = {"Nose": (0, -0.38), "Neck": (0, -0.28), "MidHip": (0, 0.05),
-               "RShoulder": (-0.08, -0.27), "LShoulder": (0.08, -0.27),
-               "RElbow": (-0.14, -0.12 + 0.08 * a), "LElbow": (0.14, -0.12 - 0.08 * a),
-               "RWrist": (-0.18 - 0.05 * a, 0.0 + 0.1 * a), "LWrist": (0.18 + 0.05 * a, 0.0 - 0.1 * a),
-               "RHip": (-0.05, 0.05), "LHip": (0.05, 0.05),
-               "RKnee": (-0.06 + 0.04 * a, 0.22), "LKnee": (0.06 - 0.04 * a, 0.22),
-               "RAnkle": (-0.07 + 0.07 * a, 0.4), "LAnkle": (0.07 - 0.07 * a, 0.4)}
-        for name, (dx, dy) in pts.items():
-            kps[t, B[name]] = (cx + dx * h, h * (0.5 + dy), 1)
-        face = np.linspace(0, 2 * np.pi, 70, endpoint=False)
-        kps[t, 25:95, 0] = kps[t, B["Nose"], 0] + 0.04 * h * np.cos(face)
-        kps[t, 25:95, 1] = kps[t, B["Nose"], 1] + 0.05 * h * np.sin(face)
-        kps[t, 25:95, 2] = 1
-    return kps
-
-
-def draw_pair(kp, size):
-    """(label, frame) for one pose: a coloured stick figure on white, and a 'person' on grey whose
-    left arm is red and right arm blue (so a wrong left/right is visible)."""
-    w, h = size
-    label = np.full((h, w, 3), 255, np.uint8)
-    frame = np.full((h, w, 3), 90, np.uint8)
-    frame[int(h * 0.9):] = 60  # floor
-    for i, (a, b) in enumerate(_LIMBS):
-        pa, pb = tuple(int(v) for v in kp[a, :2]), tuple(int(v) for v in kp[b, :2])
-        color = tuple(int(c) for c in cv2.applyColorMap(np.uint8([[i * 18]]), cv2.COLORMAP_HSV)[0, 0])
-        cv2.line(label, pa, pb, color, max(1, h // 32))
-        limb = (200, 40, 40) if a in (5, 6) else (40, 40, 200) if a in (2, 3) else (210, 170, 140)
-        cv2.line(frame, pa, pb, limb, max(2, h // 12))
-    cv2.circle(frame, tuple(int(v) for v in kp[B["Nose"], :2]), max(2, h // 12), (230, 190, 160), -1)
-    return label, frame
-
-
-def make_target_dir(root, n=6, size=(64, 32), seed=0, write_pose=True, write_keypoints=True):
-    """A finished make_target.py folder under root: train_img, train_label, pose.npy, keypoints.npz."""
-    kps = synthetic_keypoints(n, size, seed)
-    for t in range(n):
-        label, frame = draw_pair(kps[t], size)
-        write_image(os.path.join(root, "train", "train_label", frame_name(t)), label)
-        write_image(os.path.join(root, "train", "train_img", frame_name(t)), frame)
-    if write_pose:
-        save_npy(os.path.join(root, "pose.npy"), face_boxes(kps, size))
-    if write_keypoints:
-        PoseTrack(keypoints=kps, fps=15, size=size, crop=(0, 0, *size), video_size=size,
-                  backend="synthetic").save(os.path.join(root, "keypoints.npz"))
-    return str(root)
-
-
-TINY = ["--size", "64x32", "--ngf", "8", "--n_downsample", "2", "--n_blocks", "1", "--ndf", "8",
-        "--num_D", "1", "--n_layers_D", "2", "--face_ngf", "8", "--face_n_blocks", "1",
-        "--face_ndf", "8", "--num_workers", "0", "--device", "cpu", "--lambda_vgg", "0",
-        "--lambda_face_vgg", "0",
-        "--display_freq", "1000", "--save_latest_freq", "1000"]
-
-
-def tiny_args(tmp_path, *extra, dataroot=None):
-    return ["--dataroot", dataroot or str(tmp_path / "target"), "--checkpoints_dir",
-            str(tmp_path / "ckpt"), "--name", "t", *TINY, *extra]
-
-
-def run(args):
-    from src.train import train
-    return train(*parse(args))
-
-
-def read_losses(ckpt_dir):
-    """{step: {loss name: float}} from loss_log.csv (blank cells left out)."""
-    from src.web import LOSS_COLUMNS, read_log
-    return {int(r["step"]): {k: float(r[k]) for k in LOSS_COLUMNS if r[k] != ""}
-            for r in read_log(os.path.join(ckpt_dir, "loss_log.csv"))}
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -142,7 +58,7 @@ def test_missing_or_inconsistent_target_data_is_a_user_error(tmp_path):
     root = make_target_dir(tmp_path / "c", n=4, write_pose=False)
     TargetFrames(root)  # the body stage alone needs no face boxes
     with pytest.raises(UserError, match="pose.npy: not found"):
-        run(tiny_args(tmp_path, "--face_epochs", "1", dataroot=root))
+        run_training(tiny_args(tmp_path, "--face_epochs", "1", dataroot=root))
 
 
 def test_flip_redraws_labels_with_sides_swapped(tmp_path):
@@ -216,9 +132,9 @@ def test_tiny_run_overfits_four_frames(tmp_path):
                         for lab, img in zip(list_frames(os.path.join(root, "train", "train_label")),
                                             list_frames(os.path.join(root, "train", "train_img")))])
 
-    run(args + ["--max_steps", "1"])
+    run_training(args + ["--max_steps", "1"])
     before = l1()
-    run(args + ["--resume", "--max_steps", "150"])
+    run_training(args + ["--resume", "--max_steps", "150"])
     after = l1()
     assert before > 35
     assert after < 0.5 * before and after < 25, (before, after)
@@ -231,11 +147,11 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
     root = make_target_dir(tmp_path / "target", n=6)
     common = ["--niter", "0", "--niter_decay", "2", "--face_epochs", "1", "--lambda_vgg", "10",
               "--lambda_face_vgg", "10", "--batch_size", "2"]
-    whole = run(tiny_args(tmp_path / "a", *common, dataroot=root))
+    whole = run_training(tiny_args(tmp_path / "a", *common, dataroot=root))
     assert whole["step"] == 9 and whole["stage"] == "face"
-    run(tiny_args(tmp_path / "b", *common, "--max_steps", "4", dataroot=root))
-    run(tiny_args(tmp_path / "b", *common, "--resume", "--max_steps", "7", dataroot=root))
-    resumed = run(tiny_args(tmp_path / "b", *common, "--resume", dataroot=root))
+    run_training(tiny_args(tmp_path / "b", *common, "--max_steps", "4", dataroot=root))
+    run_training(tiny_args(tmp_path / "b", *common, "--resume", "--max_steps", "7", dataroot=root))
+    resumed = run_training(tiny_args(tmp_path / "b", *common, "--resume", dataroot=root))
     assert resumed["step"] == 9
     a, b = read_losses(tmp_path / "a" / "ckpt" / "t"), read_losses(tmp_path / "b" / "ckpt" / "t")
     assert sorted(a) == sorted(b) == list(range(1, 10))
@@ -254,13 +170,13 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
 def test_existing_checkpoint_needs_resume_and_finished_runs_stop(tmp_path):
     root = make_target_dir(tmp_path / "target", n=4)
     args = tiny_args(tmp_path, "--niter", "1", "--niter_decay", "0", "--face_epochs", "0", dataroot=root)
-    assert run(args)["step"] == 3
+    assert run_training(args)["step"] == 3
     with pytest.raises(UserError, match="a checkpoint exists; pass --resume"):
-        run(args)
-    assert run(args + ["--resume"])["step"] == 3  # already finished: nothing more to do
+        run_training(args)
+    assert run_training(args + ["--resume"])["step"] == 3  # already finished: nothing more to do
     with pytest.raises(UserError, match="--ngf 16: the checkpoint was trained with 8"):
-        run(args + ["--resume", "--ngf", "16"])
-    assert run(args + ["--resume", "--niter", "2"])["step"] == 6  # more epochs: it continues
+        run_training(args + ["--resume", "--ngf", "16"])
+    assert run_training(args + ["--resume", "--niter", "2"])["step"] == 6  # more epochs: it continues
 
 
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
@@ -278,7 +194,7 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pat
     root = make_target_dir(tmp_path / "target", n=6)
     latest = tmp_path / "ckpt" / "t" / "latest.pt"
     with pytest.raises(UserError) as err:
-        run(tiny_args(tmp_path, "--niter", "5", "--save_latest_freq", "3", dataroot=root))
+        run_training(tiny_args(tmp_path, "--niter", "5", "--save_latest_freq", "3", dataroot=root))
     message = str(err.value)
     assert "loss became NaN at step 8 (G_feat=nan)" in message
     assert f"the last good checkpoint is kept at {latest} (step 6)" in message
@@ -290,7 +206,7 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pat
 
 def test_web_page_and_loss_plot_link_only_existing_files(tmp_path):
     root = make_target_dir(tmp_path / "target", n=5)
-    run(tiny_args(tmp_path, "--niter", "2", "--niter_decay", "0", "--face_epochs", "1",
+    run_training(tiny_args(tmp_path, "--niter", "2", "--niter_decay", "0", "--face_epochs", "1",
                   "--display_freq", "3", dataroot=root))
     web_dir = tmp_path / "ckpt" / "t" / "web"
     page = (web_dir / "index.html").read_text()
@@ -312,9 +228,9 @@ def test_face_stage_alone_refines_a_trained_generator(tmp_path):
     from src.checkpoint import load
     root = make_target_dir(tmp_path / "target", n=4)
     args = tiny_args(tmp_path, "--niter", "1", "--niter_decay", "0", "--face_epochs", "0", dataroot=root)
-    body = load(run(args)["checkpoint"])
+    body = load(run_training(args)["checkpoint"])
     assert "faceG" not in body
-    out = run(args + ["--face", "--face_epochs", "2"])
+    out = run_training(args + ["--face", "--face_epochs", "2"])
     face = load(out["checkpoint"])
     assert out["step"] == 3 + 6 and face["stage"] == "face" and "faceG" in face
     for key, value in body["G"].items():  # the body generator stays as trained
@@ -325,19 +241,19 @@ def test_a_new_face_stage_may_build_another_face_generator(tmp_path):
     from src.checkpoint import load
     root = make_target_dir(tmp_path / "target", n=4)
     args = tiny_args(tmp_path, "--niter", "1", "--niter_decay", "0", "--face_epochs", "1", dataroot=root)
-    first = load(run(args)["checkpoint"])
+    first = load(run_training(args)["checkpoint"])
     assert first["faceG"]["head.1.weight"].shape[1] == 8            # TINY's face_ngf
     # --face starts a new face stage: a face generator twice as wide, same body generator
-    out = run(args + ["--face", "--face_ngf", "16"])
+    out = run_training(args + ["--face", "--face_ngf", "16"])
     wider = load(out["checkpoint"])
     assert wider["options"]["face_ngf"] == 16 and wider["faceG"]["head.1.weight"].shape == (3, 16, 7, 7)
     for key, value in first["G"].items():
         assert torch.equal(wider["G"][key], value)
     # continuing that stage must keep its face generator
     with pytest.raises(UserError, match="--face_ngf 8: the checkpoint was trained with 16"):
-        run(args + ["--face", "--resume", "--face_ngf", "8"])
+        run_training(args + ["--face", "--resume", "--face_ngf", "8"])
     with pytest.raises(UserError, match="--ngf 16: the checkpoint was trained with 8"):
-        run(args + ["--face", "--ngf", "16"])                      # the body's networks stay locked
+        run_training(args + ["--face", "--ngf", "16"])                      # the body's networks stay locked
 
 
 def test_local_enhancer_starts_from_a_trained_global_model(tmp_path):
@@ -345,7 +261,8 @@ def test_local_enhancer_starts_from_a_trained_global_model(tmp_path):
     from src.checkpoint import load
     from src.train import Trainer
     root = make_target_dir(tmp_path / "target", n=4, size=(128, 64))
-    run(tiny_args(tmp_path, "--niter", "1", "--niter_decay", "0", "--face_epochs", "0", dataroot=root))
+    run_training(tiny_args(tmp_path, "--niter", "1", "--niter_decay", "0", "--face_epochs", "0",
+                           dataroot=root))
     global_state = load(str(tmp_path / "ckpt" / "t" / "latest.pt"))
     opt, given = parse(tiny_args(tmp_path, "--name", "local", "--netG", "local", "--size", "128x64",
                                  "--load_pretrain", str(tmp_path / "ckpt" / "t"), dataroot=root))
@@ -381,11 +298,12 @@ def test_loss_plot_with_a_stage_that_just_started(tmp_path):
 
 def test_max_minutes_stops_and_saves_and_resume_continues(tmp_path, capsys):
     make_target_dir(tmp_path / "target", n=6)
-    result = run(tiny_args(tmp_path, "--niter", "2", "--niter_decay", "0", "--face_epochs", "0",
+    result = run_training(tiny_args(tmp_path, "--niter", "2", "--niter_decay", "0", "--face_epochs", "0",
                            "--max_minutes", "0.00001"))
     assert result["step"] == 1 and result["stage"] == "body"        # one step is past 0.6 ms
     assert "stopped after --max_minutes 1e-05 at step 1" in capsys.readouterr().out
-    result = run(tiny_args(tmp_path, "--niter", "2", "--niter_decay", "0", "--face_epochs", "0", "--resume"))
+    result = run_training(tiny_args(tmp_path, "--niter", "2", "--niter_decay", "0", "--face_epochs", "0",
+                                    "--resume"))
     assert result["step"] == 10                                      # 2 epochs of 5 pairs
 
 
@@ -393,4 +311,4 @@ def test_a_target_of_another_shape_than_the_training_size_is_refused(tmp_path):
     make_target_dir(tmp_path / "target", n=4, size=(32, 64))           # portrait frames
     with pytest.raises(UserError, match=r"target: the target's frames are 32x64, but --size 64x32 has "
                                         r"another shape; pass a --size of the same shape"):
-        run(tiny_args(tmp_path, "--max_steps", "1"))
+        run_training(tiny_args(tmp_path, "--max_steps", "1"))

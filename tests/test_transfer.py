@@ -1,5 +1,4 @@
 """transfer.py / src/transfer.py on tiny random checkpoints and a few synthetic normalized labels."""
-import dataclasses
 import os
 import subprocess
 import sys
@@ -8,9 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from src import checkpoint
-from src.config.train_opt import make_options
-from src.demo_data import write_normalized_source
+from conftest import normalized_source, random_checkpoint
 from src.errors import UserError
 from src.files import frame_name, list_frames, read_image, write_image
 from src.inference import FramePredictor
@@ -22,26 +19,6 @@ torch.set_num_threads(1)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = (64, 32)
 N = 6
-
-
-def random_checkpoint(folder, seed=0, face=True, size=SIZE):
-    """<folder>/latest.pt of an untrained tiny model, laid out as train_pose2vid.py saves it."""
-    torch.manual_seed(seed)
-    opt = make_options(size=f"{size[0]}x{size[1]}", ngf=8, n_downsample=2, n_blocks=1, face_ngf=8,
-                       face_n_downsample=2, face_n_blocks=1, device="cpu")
-    state = {"options": dataclasses.asdict(opt), "step": seed,
-             "G": checkpoint.build_generator(opt).state_dict()}
-    if face:
-        face_g = checkpoint.build_face_generator(opt)
-        face_g.head[1].reset_parameters()  # untrained but not the identity a fresh one is
-        state["faceG"] = face_g.state_dict()
-    checkpoint.save(os.path.join(folder, checkpoint.LATEST), state)
-    return str(folder)
-
-
-def normalized_source(folder, n=N, size=SIZE):
-    """What normalization.py leaves: distinct labels of a dancing person, head centres, marker."""
-    return write_normalized_source(folder, n, size, seconds_per_frame=1 / 5)
 
 
 def transfer(tmp, source, name="face", out="out", **kw):

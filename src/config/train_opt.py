@@ -51,7 +51,7 @@ class TrainOptions:
     lambda_alpha: float = 1.0  # plate mode: weight of the L1 loss between the generator's alpha and the person mask
     lr: float = 0.0002  # Adam learning rate of generators and discriminators
     beta1: float = 0.5  # Adam beta1
-    niter: int = 20  # body-stage epochs at the full learning rate (pix2pixHD starts lowering it after the next epoch); 20 + 20, not pix2pixHD's 100 + 100: a target video has thousands of frames, so 40 epochs are already ~100k+ steps; on a short (120-frame) target 100 + 100 took 5x the time for 0.83x the held-out body LPIPS (see README)
+    niter: int = 20  # body-stage epochs at the full learning rate (pix2pixHD starts lowering it after the next epoch); 20 + 20, not pix2pixHD's 100 + 100: a target video has thousands of frames, so 40 epochs are already ~100k+ steps (docs/benchmarks.md compares the two)
     niter_decay: int = 20  # further body-stage epochs with the learning rate decaying linearly, by lr/niter_decay per epoch, to lr/niter_decay in the last
     # --- face GAN stage (after the body stage) ---
     face_epochs: int = 5  # epochs of the face GAN stage after the body stage (0 = no face stage)
@@ -84,19 +84,17 @@ class TrainOptions:
 
 PRESETS = {
     # The paper's global pix2pixHD stage (182 M generator parameters) and the EDN authors' face
-    # generator (27 M). The perceptual loss keeps pix2pixHD's weight and layers: at one budget of
-    # bench/quality_budget.py, weight 10 gave a better body than 3, and dropping relu4_3 and relu5_3
-    # tied on body LPIPS.
+    # generator (27 M). The perceptual loss keeps pix2pixHD's weight and layers, which did no worse
+    # than the alternatives compared by bench/quality_budget.py (docs/benchmarks.md).
     "paper": dict(size="512x256", netG="global", ngf=64, n_downsample=4, n_blocks=9, ndf=64, num_D=2,
                   n_layers_D=3, lambda_feat=10.0, lambda_vgg=10.0, lambda_face_vgg=10.0, face_ngf=64,
                   face_n_downsample=3, face_n_blocks=5, face_ndf=64, face_num_D=1, niter=20, niter_decay=20, face_epochs=5,
                   display_freq=200, save_latest_freq=1000),
-    # Small enough to show a person after a few minutes on two CPU cores (the demo uses it; 300
-    # frames make 5 epochs of about 300 steps, 0.3 to 0.6 s each on 2 free cores). The body's VGG
-    # loss is off, chosen by bench/quality_budget.py: at one wall-clock budget on EDN subject 4 a
-    # step with it costs 2.5 times as much, and the model without it ends with the better body
-    # LPIPS (0.088 against 0.104). The face GAN keeps its VGG loss (32-pixel crops: cheap), and its
-    # stage stays on because it improves the face crop's LPIPS (0.049 to 0.042, same benchmark).
+    # Small enough to show a person after a few minutes on two CPU cores (the demo uses it). The
+    # body's VGG loss is off: it makes a step more than twice as dear, and at one time budget the
+    # model without it ends with the better body LPIPS. The face GAN keeps its VGG loss (its small
+    # crops make it cheap), and its stage stays on because it improves the face crop
+    # (bench/quality_budget.py; docs/benchmarks.md).
     "cpu": dict(size="256x128", netG="global", ngf=32, n_downsample=3, n_blocks=4, ndf=32, num_D=1,
                 n_layers_D=3, lambda_feat=10.0, lambda_vgg=0.0, lambda_face_vgg=10.0, face_ngf=16,
                 face_n_downsample=2, face_n_blocks=3, face_ndf=32, face_num_D=1, niter=2, niter_decay=2, face_epochs=1,

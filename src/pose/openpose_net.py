@@ -114,10 +114,10 @@ class OpenPoseNet(nn.Module):
 # ---------------------------------------------------------------------------------------------
 # Weight files
 
-DEFAULT_WEIGHTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                               "PoseEstimation", "network", "weight", "pose_model.pth")
+# Beside this module, ignored by git: src/pose/pose_model.pth (or body_pose_model.pth).
+DEFAULT_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pose_model.pth")
 WEIGHTS_HINT = ("put the OpenPose body model there (pose_model.pth or body_pose_model.pth, "
-                "see src/PoseEstimation/network/weight/README.md) or pass --weights FILE; "
+                "see docs/pose.md) or pass --weights FILE; "
                 "the default detector, --pose mediapipe, needs no weight file")
 
 

@@ -94,7 +94,7 @@ class Renderer:
 
 
 def front_back(kp_driving, kp_photo):
-    """Parts back to front for one driving pose (see README: limbs in front or behind).
+    """Parts back to front for one driving pose (see docs/still.md: limbs in front or behind).
 
     Arms are in front of the torso and head; legs behind the torso. An arm goes behind when the
     driving pose shows that side turned away from the camera: the shoulders seen swapped
