@@ -319,3 +319,24 @@ def test_live_errors_are_one_line_with_exit_code_2(live_setup, case):
                 "bad record name": f"error: --record {tmp / 'rec.avi'}: give a file name ending in .mp4",
                 "no pyvirtualcam": "error: --virtual-camera needs the optional package pyvirtualcam"}
     assert done.stderr.startswith(expected[case])
+
+
+def test_model_target_draws_what_transfer_draws(tmp_path):
+    """A trained model driven live gives, pose for pose, the frames transfer.py writes for the
+    same normalized poses (same labels, the previous frame fed back, the face refined)."""
+    from conftest import normalized_source, random_checkpoint
+    from src.files import frame_name
+    from src.keypoints import PoseTrack
+    from src.live.targets import ModelTarget, open_target
+    from src.transfer import run as transfer
+    size = (64, 32)
+    random_checkpoint(tmp_path / "ckpt" / "face", size=size)
+    source = normalized_source(tmp_path / "source", n=4, size=size)
+    transfer("face", source, str(tmp_path / "out"), str(tmp_path / "ckpt"), device="cpu")
+    kps = PoseTrack.load(str(tmp_path / "source" / "keypoints_norm.npz")).keypoints
+    PoseTrack(keypoints=kps[:1], fps=15, size=size, crop=(0, 0, *size), video_size=size,
+              backend="synthetic").save(str(tmp_path / "target" / "keypoints.npz"))
+    target = open_target(str(tmp_path / "target"), str(tmp_path / "ckpt" / "face"), device="cpu")
+    assert isinstance(target, ModelTarget) and target.size == size
+    for i, kp in enumerate(kps):
+        assert np.array_equal(target.frame(kp), read_image(str(tmp_path / "out" / frame_name(i))))
