@@ -12,7 +12,8 @@ The video is cut to the camera's shape (centre crop) and scaled to --camera-size
             demo's 256x128), skipped with a note when it is not there
 Each round runs the whole live loop (src.live.session.run, --no-window, camera | result panels
 built as for the window) over the whole video in real time. Per round: frames shown, dropped,
-delivered, median frames/s, median latency. Over rounds: the medians. The stages alone (pose
+delivered, frames shown per second (from the first shown frame to the last; the rate from the
+median interval beside it), median latency. Over rounds: the medians. The stages alone (pose
 detection per camera frame, drawing per pose) are timed once per configuration on the same
 frames, so the loop's rate can be compared with the slower stage and with their sum.
 """
@@ -112,8 +113,9 @@ def main():
     for config, (summaries, detect_ms, draw_ms) in runs.items():
         med = lambda key: statistics.median(getattr(s, key) for s in summaries)  # noqa: E731
         print(f"{config:6s} shown {med('shown'):.0f}, dropped {med('dropped'):.0f} of "
-              f"{med('delivered'):.0f} delivered; {med('fps'):.1f} frames/s shown (rounds: "
-              + ", ".join(f"{s.fps:.1f}" for s in summaries) + f"); latency {med('latency_ms'):.0f} ms; "
+              f"{med('delivered'):.0f} delivered; {med('mean_fps'):.1f} frames/s shown (rounds: "
+              + ", ".join(f"{s.mean_fps:.1f}" for s in summaries) + f"; median interval "
+              f"{med('fps'):.1f}); latency {med('latency_ms'):.0f} ms; "
               f"stages alone: detect {detect_ms:.1f} ms, draw {draw_ms:.1f} ms "
               f"(slower stage {1000 / max(detect_ms, draw_ms):.1f} frames/s, their sum "
               f"{1000 / (detect_ms + draw_ms):.1f})")

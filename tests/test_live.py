@@ -185,7 +185,7 @@ def test_detection_overlaps_drawing():
     # 40 ms to detect, 40 ms to draw, a camera at 100 frames/s: in turn that would be one frame
     # per 80 ms (12.5 frames/s); overlapped, one per 40 ms (25 frames/s).
     summary = run_fake(ListCamera(60, 0.01), SlowBackend(0.04), draw_seconds=0.04)
-    assert summary.fps > 20
+    assert summary.fps > 20 and summary.mean_fps > 20
     # A frame waits at most for one detection, is detected, and drawn: about 40-120 ms.
     assert 40 <= summary.latency_ms < 160
 

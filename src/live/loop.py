@@ -34,14 +34,15 @@ class Summary:
     shown: int
     dropped: int
     fps: float          # median rate of shown frames (1 / median interval)
+    mean_fps: float     # frames shown per second from the first shown to the last
     latency_ms: float   # median time from the camera's frame to its result shown
     recorded: int       # frames written to --record (each shown frame once per camera frame)
     seconds: float
 
     def describe(self):
         return (f"live: {self.shown} frames shown, {self.dropped} dropped of {self.delivered} "
-                f"delivered in {self.seconds:.1f} s; median {self.fps:.1f} frames/s, median "
-                f"latency {self.latency_ms:.0f} ms")
+                f"delivered in {self.seconds:.1f} s; {self.mean_fps:.1f} frames/s shown (median "
+                f"{self.fps:.1f}), median latency {self.latency_ms:.0f} ms")
 
 
 class Detector(threading.Thread):
@@ -135,6 +136,7 @@ def run(camera, target, detector, window=None, recorder=None, virtual=None, seco
     return Summary(delivered=camera.delivered, shown=len(shown_at),
                    dropped=camera.dropped + in_flight,
                    fps=1 / median_interval if median_interval > 0 else 0.0,
+                   mean_fps=len(intervals) / sum(intervals) if intervals else 0.0,
                    latency_ms=1000 * statistics.median(latencies) if latencies else 0.0,
                    recorded=recorder.frames if recorder is not None else 0,
                    seconds=time.monotonic() - start)
