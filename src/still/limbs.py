@@ -104,8 +104,8 @@ def hand_outline(kp, hand, wrist, height, shape):
     pts = np.vstack([kp[hand][kp[hand, 2] > 0, :2], wrist])
     out = cv2.fillConvexPoly(np.zeros(shape, np.uint8),
                              cv2.convexHull(np.round(pts).astype(np.int32)), 255)
-    grow = max(1, int(round(HAND_GROW * height)))
-    return cv2.dilate(out, np.ones((2 * grow + 1,) * 2, np.uint8))
+    grow = int(round(HAND_GROW * height))
+    return cv2.dilate(out, np.ones((2 * grow + 1,) * 2, np.uint8)) if grow else out
 
 
 def hand_tips(rest, kp, arm):
@@ -174,10 +174,14 @@ def arm_region(photo, mask, kp, arm, height, with_hand=True):
         cv2.line(core, *ends, 255, max(1, int(round(2 * CORE * half))))
         bands.append((band > 0) & (mask > 0))
         cores.append(core > 0)
-    found = hand_outline(kp, hand, joints[2], height, mask.shape) > 0 \
-        if with_hand and hand_found(kp, hand) else np.zeros(mask.shape, bool)
-    everything = np.any(bands, axis=0) | found
-    region = found.copy()
+    found = np.zeros(mask.shape, bool)
+    if with_hand and hand_found(kp, hand):     # its points' outline, grown, is the hand's band
+        found = (hand_outline(kp, hand, joints[2], height, mask.shape) > 0) & (mask > 0)
+        bands.append(found)
+        cores.append(hand_outline(kp, hand, joints[2], 0, mask.shape) > 0)
+        widths.append(HAND_GROW * height)
+    everything = np.any(bands, axis=0)
+    region = np.zeros(mask.shape, bool)
     for band, core, half in zip(bands, cores, widths):
         region |= by_colour(lab, mask, band, core, int(np.ceil(half)), everything)
     return np.where(region & (mask > 0), 255, 0).astype(np.uint8), widths[0]
