@@ -287,12 +287,11 @@ def make_target(image, out):
 
 
 def refusal_images(folder):
-    from src.demo_data import TARGET, _background, dancer_pose, still_photo, still_time
+    from src.demo_data import TARGET, _background, dancer_pose, draw_dancer
     from src.files import write_image
     size = (512, 256)
-    photo, _ = still_photo(size)
-    t = still_time()
-    truth = dancer_pose(TARGET, t, size).keypoints
+    pose = dancer_pose(TARGET, 18.8, size)       # a moment of the dance with the arms held out
+    photo, truth = draw_dancer(pose, size), pose.keypoints
     # Cut through the right forearm (on the image's left): the hand is out of view.
     cut_x = int(round((truth[B["RElbow"], 0] + truth[B["RWrist"], 0]) / 2))
     images = {"empty.png": _background(TARGET, size).copy(), "cut.png": photo[:, cut_x:]}

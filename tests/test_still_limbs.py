@@ -123,12 +123,13 @@ def test_arms_at_the_sides_get_their_own_layers(arms_down):
     for arm in ("r_arm", "l_arm"):
         rest = np.unique(still.triangles[~parts[arm]])
         assert not np.isin(still.triangles[parts[arm]], rest).any(), arm
-    # In the photo's pose the photo comes back (but for a few pixels where the mesh's outline
-    # cuts a corner of an arm's region).
+    # In the photo's pose the photo comes back, but for the 2-px rings of the body around the
+    # arms (their soft edges, painted over from the body) where the body's colour changes there
+    # (shirt to trousers at the hands): under 1% of the pixels.
     frame = Animator(still).frame(keypoints())
     inner = cv2.erode(mask, np.ones((5, 5), np.uint8)) > 0
     off = np.abs(frame.astype(int) - photo).max(axis=2)[inner] > 2
-    assert off.sum() <= 20
+    assert off.mean() < 0.01
 
 
 def test_raised_arm_leaves_the_torso_behind(arms_down):

@@ -46,12 +46,12 @@ MIN_RING = 20            # pixels of body around a band needed to tell its colou
 EDGE = 0.005             # x body height: a band reaches this much beyond the edge measured (the
                          # arm's soft edge); strips of the body this thin beside an arm are not
                          # the torso's outline
-HAND_GROW = 0.01         # x body height: the outline of a found hand's points, grown
+HAND_GROW = 0.025        # x body height: the outline of a found hand's points, grown
 HAND_COLOUR = 25.0       # Lab distance: an arm's end further than this from the other hand's
                          # colour is not a hand
 HIP_OUT = 0.4            # x the distance of the hip joints: the hip's outline beyond its joint
-FILL_INSET = 0.004       # x body height: the body's edge (blended with what is behind it) is not
-                         # painted from
+FILL_INSET = 0.008       # x body height: the body's edge and the arms' (blended with what is
+                         # behind them) are not painted from
 FILL_RADIUS = 0.01       # x body height: the reach of the painting of what an arm covered
 SIDES = {"r_arm": ("R", RHAND, rig.R_HAND_END), "l_arm": ("L", LHAND, rig.L_HAND_END)}
 OTHER = {"r_arm": "l_arm", "l_arm": "r_arm"}
@@ -235,11 +235,15 @@ def body_under(mask, arms, free, kp, height):
     cv2.drawContours(closed, contours, -1, 255, -1)
     covered = taken & (inside | (hull > 0) | (closed > 0))
     body[covered] = 255
+    # The arms' soft edges on the body (blended with the arm) are painted over as well.
+    covered |= (cv2.dilate(taken.astype(np.uint8), np.ones((2 * grow + 1,) * 2, np.uint8)) > 0) \
+        & (body > 0)
     return body, covered
 
 
-def paint(photo, body, covered, height):
-    """The photo with the `covered` pixels painted from the body's pixels around them."""
+def paint(photo, body, covered, taken, height):
+    """The photo with the `covered` pixels painted from the body's pixels around them (but those
+    next to `taken`, the arms' regions)."""
     out = photo.copy()
     if not covered.any():
         return out
@@ -248,8 +252,11 @@ def paint(photo, body, covered, height):
     h, w = body.shape
     y0, y1 = max(0, ys.min() - margin), min(h, ys.max() + margin + 1)
     x0, x1 = max(0, xs.min() - margin), min(w, xs.max() + margin + 1)
+    # Not painted from: the body's edge, nor the arms' soft edges left on it.
     inset = max(1, int(round(FILL_INSET * height)))
-    source = cv2.erode(body[y0:y1, x0:x1], np.ones((2 * inset + 1,) * 2, np.uint8)) > 0
+    box = (slice(y0, y1), slice(x0, x1))
+    source = cv2.erode(body[box], np.ones((2 * inset + 1,) * 2, np.uint8)) > 0
+    source &= cv2.dilate(taken[box].astype(np.uint8), np.ones((2 * inset + 1,) * 2, np.uint8)) == 0
     hole = (covered[y0:y1, x0:x1] | ~source).astype(np.uint8)
     radius = max(3.0, FILL_RADIUS * height)
     filled = cv2.inpaint(np.ascontiguousarray(photo[y0:y1, x0:x1]), hole, radius, cv2.INPAINT_TELEA)
@@ -269,11 +276,14 @@ def hidden_hand(photo, mask, kp, arm, height):
     bare, _ = arm_region(photo, mask, kp, arm, height, with_hand=False)
     end = (full > 0) & (bare == 0)
     o_wrist = rest[B[o_side + "Wrist"], :2]
-    o_mask = np.where((hand_outline(kp, o_hand, o_wrist, height, mask.shape) > 0) & (mask > 0),
+    # The other hand: its arm's region near its points; its colour, that among its points.
+    o_region, _ = arm_region(photo, mask, kp, other, height)
+    o_mask = np.where((hand_outline(kp, o_hand, o_wrist, height, mask.shape) > 0) & (o_region > 0),
                       255, 0).astype(np.uint8)
+    o_core = (hand_outline(kp, o_hand, o_wrist, 0, mask.shape) > 0) & (mask > 0)
     lab = cv2.cvtColor(photo, cv2.COLOR_RGB2LAB).astype(np.float32)
-    if end.any() and lab_distance(np.median(lab[end], axis=0),
-                                  np.median(lab[o_mask > 0], axis=0)) <= HAND_COLOUR:
+    if not o_core.any() or end.any() and lab_distance(
+            np.median(lab[end], axis=0), np.median(lab[o_core], axis=0)) <= HAND_COLOUR:
         return None     # the arm's end looks like the other hand: a hand the detector missed
     wrist, elbow = rest[B[side + "Wrist"], :2], rest[B[side + "Elbow"], :2]
     o_dir = rest[o_end, :2] - o_wrist
@@ -297,5 +307,6 @@ def separate(photo, mask, kp, arms, height):
                for arm in arms}
     free = [arm_region(photo, mask, kp, arm, height)[0] for arm in SIDES if arm not in arms]
     body, covered = body_under(mask, regions, free, kp, height)
-    return Separation(body=body, texture=paint(photo, body, covered, height),
+    taken = np.any([r > 0 for r, _ in regions.values()], axis=0)
+    return Separation(body=body, texture=paint(photo, body, covered, taken, height),
                       arms={arm: region for arm, (region, _) in regions.items()}, hands=hands)
