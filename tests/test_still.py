@@ -189,7 +189,7 @@ def test_layout_round_trip(tmp_path, figure):
     out = str(tmp_path / "target")
     track = PoseTrack(keypoints=still.keypoints[None], fps=1.0, size=SIZE, crop=(0, 0, *SIZE),
                       video_size=SIZE, backend="mediapipe")
-    stage.write(out, still, mask, track)
+    stage.write(out, still, track)
     for name in ("still/photo.png", "still/mask.png", "still/background.png", "still/mesh.npz",
                  "still/preview.png", "keypoints.npz"):
         assert os.path.isfile(os.path.join(out, name)), name
@@ -210,7 +210,7 @@ def test_layout_round_trip(tmp_path, figure):
 def test_transfer_streams_and_resumes(tmp_path, figure):
     photo, mask, still = figure
     target = str(tmp_path / "target")
-    stage.write(target, still, mask, PoseTrack(keypoints=still.keypoints[None], fps=1.0, size=SIZE,
+    stage.write(target, still, PoseTrack(keypoints=still.keypoints[None], fps=1.0, size=SIZE,
                                                crop=(0, 0, *SIZE), video_size=SIZE,
                                                backend="mediapipe"))
     angles = np.radians([0, 30, 60, 90])

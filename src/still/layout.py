@@ -1,10 +1,11 @@
 """The still target's files, written by make_target.py --image and read by transfer.py.
 
     <target>/still/photo.png        the processed photo (--size), RGB
-    <target>/still/mask.png         the person mask (255 = person), what the mesh was made from
+    <target>/still/mask.png         the person mask (255 = person), what the mesh was made from; the
+                                    photo's alpha where the mesh reaches beyond it
     <target>/still/background.png   the photo with the person removed and filled in
     <target>/still/body.png         the photo with the body under the separated arms filled in
-    <target>/still/mesh.npz         the mesh and its binding to the skeleton (see Still)
+    <target>/still/mesh.npz         the mesh and its binding to the skeleton, the body's mask (Still)
     <target>/still/preview.png      the photo with the mesh and the skeleton drawn on it (to look at)
     <target>/keypoints.npz          the photo's pose as a one-frame PoseTrack, written LAST
 
@@ -35,8 +36,10 @@ def still_path(target_dir, name):
 class Still:
     """What transfer needs of a still target (images RGB uint8 at the target's size)."""
     photo: np.ndarray
+    mask: np.ndarray             # (H, W) uint8 the person mask (255 = person)
     background: np.ndarray
     body: np.ndarray             # the photo with the body under the separated arms filled in
+    body_mask: np.ndarray        # (H, W) uint8 the body without the separated arms (255), filled in
     keypoints: np.ndarray        # (137, 3) the photo's pose
     vertices: np.ndarray         # (N, 2) float32 mesh vertices, photo pixels
     uv: np.ndarray               # (N, 2) float32 their texture coordinates (render.atlas)
@@ -48,7 +51,7 @@ class Still:
 
     def save_mesh(self, path):
         save_npz(path, keypoints=self.keypoints, vertices=self.vertices, uv=self.uv,
-                 triangles=self.triangles,
+                 body_mask=self.body_mask, triangles=self.triangles,
                  weights=self.weights, pivot=self.pivot, primary=self.primary, parts=self.parts)
 
 
@@ -72,8 +75,8 @@ def load(target_dir):
     mesh = still_path(target_dir, MESH)
     try:
         with np.load(mesh, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in ("keypoints", "vertices", "uv", "triangles", "weights",
-                                        "pivot", "primary", "parts")}
+            arrays = {k: z[k] for k in ("keypoints", "vertices", "uv", "body_mask", "triangles",
+                                        "weights", "pivot", "primary", "parts")}
     except (OSError, ValueError, KeyError) as err:
         raise UserError(f"{mesh}: not a still mesh of this project ({err}); {hint}") from None
     n, m = len(arrays["vertices"]), len(arrays["triangles"])
@@ -88,4 +91,8 @@ def load(target_dir):
             raise UserError(f"{still_path(target_dir, name)}: {images[field].shape[1]}x"
                             f"{images[field].shape[0]}, but the photo is {photo.shape[1]}x"
                             f"{photo.shape[0]}; {hint}")
-    return Still(photo=photo, **images, **arrays)
+    mask = read_image(still_path(target_dir, MASK))[..., 0]
+    if mask.shape != photo.shape[:2] or arrays["body_mask"].shape != photo.shape[:2]:
+        raise UserError(f"{still_path(target_dir, MASK)}: {mask.shape[1]}x{mask.shape[0]}, but the "
+                        f"photo is {photo.shape[1]}x{photo.shape[0]}; {hint}")
+    return Still(photo=photo, mask=mask, **images, **arrays)

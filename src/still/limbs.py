@@ -42,6 +42,10 @@ ARM_COLOUR = 20.0        # Lab distance: an arm further than this from the body'
 BODY_COLOURS = 3         # colours of the body around an arm (k-means)
 SAME_SHARE = 0.3         # the arm is told apart by colour unless this share of the body around
                          # it has its colour
+GAP_REACH = 0.03         # x body height: how far from the arms gaps are looked for
+GAP_COLOUR = 12.0        # Lab distance: a pixel this near the colour outside the person is a gap
+GAP_APART = 35.0         # Lab distance: the least between that colour and the arms' or body's
+BACKGROUND_COLOURS = 2   # colours of what is just outside the person near the arms (k-means)
 MIN_RING = 20            # pixels of body around a band needed to tell its colour
 EDGE = 0.005             # x body height: a band reaches this much beyond the edge measured (the
                          # arm's soft edge); strips of the body this thin beside an arm are not
@@ -67,6 +71,7 @@ class Hand:
 
 @dataclasses.dataclass
 class Separation:
+    mask: np.ndarray         # (H, W) uint8: the person mask without the gaps between arms and body
     body: np.ndarray         # (H, W) uint8: the person without the separated arms, filled in
     texture: np.ndarray      # (H, W, 3) the photo with what the arms covered of the body painted
     arms: dict               # "r_arm"/"l_arm" -> (H, W) uint8 region of that arm
@@ -298,6 +303,30 @@ def hidden_hand(photo, mask, kp, arm, height):
     return Hand(arm, here, to_photo)
 
 
+def background_gaps(photo, mask, taken, height):
+    """Pixels of the mask next to the arms (bool) that have the colour of what is just outside
+    the person there (BACKGROUND_COLOURS of them): the gap between an arm and the body, which the
+    mask often fills. Looked for only when the arms' and the body's colours (medians) both stand
+    GAP_APART from it (not a white shirt against a white wall, a brown one among brown rocks)."""
+    lab = cv2.cvtColor(photo, cv2.COLOR_RGB2LAB).astype(np.float32)
+    reach = max(3, int(round(GAP_REACH * height)))
+    near = cv2.dilate(taken.astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8)) > 0
+    outside = near & (cv2.dilate(mask, np.ones((7, 7), np.uint8)) > 0) & (mask == 0)
+    none = np.zeros(mask.shape, bool)
+    if outside.sum() < MIN_RING:
+        return none
+    _, _, colours = cv2.kmeans(lab[outside], BACKGROUND_COLOURS, None,
+                               (cv2.TERM_CRITERIA_MAX_ITER, 10, 0), 1, cv2.KMEANS_PP_CENTERS)
+    beside = near & (mask > 0) & ~taken
+    if not beside.any():
+        return none
+    for part in (taken, beside):       # the arms' and the body's colours must stand apart
+        if min(lab_distance(np.median(lab[part], axis=0), c) for c in colours) < GAP_APART:
+            return none
+    like = np.min([lab_distance(lab, c) for c in colours], axis=0) <= GAP_COLOUR
+    return like & near & (mask > 0)
+
+
 def separate(photo, mask, kp, arms, height):
     """The Separation of the `arms` ("r_arm", "l_arm") from the body of a photo (RGB), its person
     mask (uint8) and pose (137, 3)."""
@@ -306,7 +335,12 @@ def separate(photo, mask, kp, arms, height):
     regions = {arm: arm_region(photo, mask, kp, arm, height, with_hand=arm not in hidden)
                for arm in arms}
     free = [arm_region(photo, mask, kp, arm, height)[0] for arm in SIDES if arm not in arms]
-    body, covered = body_under(mask, regions, free, kp, height)
     taken = np.any([r > 0 for r, _ in regions.values()], axis=0)
-    return Separation(body=body, texture=paint(photo, body, covered, taken, height),
+    # The gaps stay in the arms' regions (their meshes keep whole) but leave the person's mask,
+    # which is the photo's alpha: they are not drawn.
+    gaps = background_gaps(photo, mask, taken, height)
+    gaps = cv2.dilate(gaps.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0   # their soft edges
+    mask = np.where(gaps, 0, mask).astype(np.uint8)
+    body, covered = body_under(mask, regions, free, kp, height)
+    return Separation(mask=mask, body=body, texture=paint(photo, body, covered, taken, height),
                       arms={arm: region for arm, (region, _) in regions.items()}, hands=hands)

@@ -2,7 +2,9 @@
 
 The mesh's texture is the photo with the body under the separated arms below it (atlas): each
 vertex has its texture coordinates there (uv), so an arm's layer shows the photo and the body's
-layer what was painted under the arm, at the same place of the photo.
+layer what was painted under the arm, at the same place of the photo. The alphas are the masks
+of the person and of the body: what the mesh holds of the background (a gap between an arm and
+the body) is not drawn.
 
 1. Rasterise triangle ids in drawing order (back to front) into an int32 image: OpenCV fills
    each triangle in C; only the loop over triangles is Python.
@@ -25,10 +27,12 @@ OUTSIDE = -1e4  # photo coordinate given to uncovered pixels (their alpha is 0 a
 SIDE_VIEW = 0.5  # shoulders narrower than this x the photo's: a side view
 
 
-def atlas(photo, body):
-    """The texture (2H + 1, W, 3): the photo, its last row once more (so that bilinear sampling
-    at the photo's bottom edge does not reach the body), then the body texture."""
-    return np.ascontiguousarray(np.vstack([photo, photo[-1:], body]))
+def atlas(photo, mask, body, body_mask):
+    """The texture (2H + 1, W, 4): the photo with the person mask as its alpha, its last row once
+    more (so that bilinear sampling at the photo's bottom edge does not reach the body), then the
+    body texture with the body's mask as its alpha."""
+    top = np.dstack([photo, mask])
+    return np.ascontiguousarray(np.vstack([top, top[-1:], np.dstack([body, body_mask])]))
 
 
 def body_row(height):
@@ -104,8 +108,10 @@ class Renderer:
         person = cv2.remap(self.texture, a * xs + b * ys + c, d * xs + e * ys + f, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
         covered = (ids >= 0).astype(np.uint8) * 255
-        alpha = np.minimum(cv2.blur(covered, (3, 3)), covered).astype(np.float32) * (1 / 255)
-        frame[y0:y1, x0:x1] = cv2.blendLinear(person, frame[y0:y1, x0:x1], alpha, 1 - alpha)
+        alpha = cv2.multiply(np.minimum(cv2.blur(covered, (3, 3)), covered), person[..., 3],
+                             scale=1 / 255, dtype=cv2.CV_32F) * (1 / 255)
+        frame[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(person[..., :3]),
+                                              frame[y0:y1, x0:x1], alpha, 1 - alpha)
         return frame
 
 

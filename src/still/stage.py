@@ -135,7 +135,8 @@ def preview(photo, vertices, triangles, parts, kp):
 def layers(photo, mask, kp, height, spacing, glued):
     """The mesh of a person whose `glued` arms are taken off the body (limbs.separate): the body,
     then each such arm, then each hidden hand's replacement, as separate pieces. Returns
-    (vertices, uv, triangles, primary, body texture, hidden-hand part of each triangle or -1)."""
+    (vertices, uv, triangles, primary, body texture, body mask, person mask, hidden-hand part of
+    each triangle or -1)."""
     rest = rig.rig_points(kp)
     apart = limbs.separate(photo, mask, kp, glued, height)
     on_arm = np.isin(rig.BONE_PART, [rig.PARTS.index(a) for a in glued])
@@ -160,7 +161,8 @@ def layers(photo, mask, kp, height, spacing, glued):
     return (np.concatenate([p[0] for p in pieces]).astype(np.float32),
             np.concatenate([p[1] for p in pieces]).astype(np.float32),
             np.concatenate([p[2] + s for p, s in zip(pieces, start)]).astype(np.int32),
-            np.concatenate([p[3] for p in pieces]).astype(np.int32), apart.texture,
+            np.concatenate([p[3] for p in pieces]).astype(np.int32), apart.texture, apart.body,
+            apart.mask,
             np.concatenate([np.full(len(p[2]), p[4]) for p in pieces]))
 
 
@@ -175,27 +177,29 @@ def build(photo, mask, kp, background="inpaint", name="photo"):
     primary = rig.primary_bones(vertices.astype(np.float64), rest, mask)
     glued = glued_arms(vertices, triangles, primary, kp, height)
     if glued:
-        vertices, uv, triangles, primary, body, hidden = layers(photo, mask, kp, height, spacing,
-                                                                glued)
+        vertices, uv, triangles, primary, body, body_mask, person, hidden = layers(
+            photo, mask, kp, height, spacing, glued)
     else:
         vertices, triangles, primary = open_seams(vertices, triangles, primary, kp, height)
-        uv, body, hidden = vertices, photo, np.full(len(triangles), -1)
+        uv, body, body_mask, person = vertices, photo, mask, mask
+        hidden = np.full(len(triangles), -1)
     binding = rig.bind(vertices, triangles, rest, height, primary)
     parts = rig.triangle_parts(triangles, binding)
     parts[hidden >= 0] = hidden[hidden >= 0]
-    return layout.Still(photo=photo, background=make_background(photo, mask, height, background),
-                        body=body, keypoints=np.asarray(kp, np.float32), vertices=vertices,
-                        uv=uv, triangles=triangles, weights=binding.weights, pivot=binding.pivot,
-                        primary=binding.primary, parts=parts)
+    return layout.Still(photo=photo, mask=person,
+                        background=make_background(photo, mask, height, background),
+                        body=body, body_mask=body_mask, keypoints=np.asarray(kp, np.float32),
+                        vertices=vertices, uv=uv, triangles=triangles, weights=binding.weights,
+                        pivot=binding.pivot, primary=binding.primary, parts=parts)
 
 
-def write(out, still, mask, track):
+def write(out, still, track):
     """Write the still target's files (layout.py); keypoints.npz last, as the finished-marker."""
     kps_path = os.path.join(out, layout.KEYPOINTS_FILE)
     if os.path.exists(kps_path):
         os.remove(kps_path)
     write_image(layout.still_path(out, layout.PHOTO), still.photo)
-    write_image(layout.still_path(out, layout.MASK), mask)
+    write_image(layout.still_path(out, layout.MASK), still.mask)
     write_image(layout.still_path(out, layout.BACKGROUND), still.background)
     write_image(layout.still_path(out, layout.BODY), still.body)
     write_image(layout.still_path(out, layout.PREVIEW),
@@ -231,7 +235,7 @@ def run(image, out, size, background="inpaint", person=None, detect=None):
         crop = (window.x0 - pads[0], window.y0 - pads[1], window.x1 - pads[0], window.y1 - pads[1])
         track = PoseTrack(keypoints=still.keypoints[None], fps=1.0, size=size, crop=crop,
                           video_size=(photo.shape[1], photo.shape[0]), backend="mediapipe")
-        write(out, still, mask, track)
+        write(out, still, track)
         bar.update()
     print(f"still target in {out}: {size[0]}x{size[1]}, mesh of {len(still.vertices)} vertices and "
           f"{len(still.triangles)} triangles (look at {layout.still_path(out, layout.PREVIEW)}); "

@@ -37,7 +37,8 @@ class Animator:
         self.fixed = rig.out_of_view_bones(self.rest, still.photo.shape[1::-1])
         self.binding = rig.Binding(still.weights, still.pivot, still.primary)
         self.neighbours = mesh.neighbour_mean(len(still.vertices), still.triangles)
-        self.renderer = render.Renderer(render.atlas(still.photo, still.body), still.background,
+        self.renderer = render.Renderer(render.atlas(still.photo, still.mask, still.body,
+                                                     still.body_mask), still.background,
                                         still.uv, still.triangles, still.parts)
 
     def deform(self, kp):
