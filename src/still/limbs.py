@@ -4,24 +4,32 @@ the body under it is filled in.
 Where an arm touches or lies over the torso, the head, a leg or the other arm, one mesh would
 glue them together. Such an arm is cut out instead (src/still/stage.py decides which):
 
-- Its region: round-ended bands along its bones (shoulder to elbow, elbow to wrist, wrist to the
-  finger tips) inside the person mask. A band's half width is measured on the mask: from points
-  along the bone, the distance across it to the mask's edge on the nearer side (an arm at the
-  side shows its outer edge), the median of these, kept between MIN_HALF_WIDTH and
-  MAX_HALF_WIDTH x the body height (an arm lying wholly over the body shows no edge: it gets the
-  largest). Only geometry: a sleeve of the shirt's colour comes off like a bare arm. The hand's
-  band is the outline of the hand's points when the detector found them.
-- The body under it: from the shoulders (less the widest band's half width) down to the arm's
-  lowest point, the body's outline is the
-  convex hull of what is left of it there (the arms taken away), the shoulder joints and the
-  hips' outer sides (HIP_OUT x the hips' distance beyond each hip joint): under an arm at the
-  side it runs straight from the shoulder down to the hip. Holes the arm
-  leaves inside the body (a hand over the face) are closed. The part of that which the arm
-  covered is painted from the body's own pixels around it (the background does not bleed in).
+- Its region. Geometry first: round-ended bands along its bones (shoulder to elbow, elbow to
+  wrist, wrist to the finger tips) inside the person mask. A band's half width is measured on the
+  mask: from points along the bone, the distance across it to the mask's edge on the nearer side
+  (an arm at the side shows its outer edge), the median of these, kept between MIN_HALF_WIDTH
+  and MAX_HALF_WIDTH x the body height (an arm lying wholly over the body shows no edge: it gets
+  the largest), plus EDGE for the arm's soft edge. A found hand's band is the outline of its
+  points, grown by HAND_GROW. Then colour, where it can tell: a band keeps the pixels nearer to
+  the arm's colour (along the bone) than to the body's around it, unless much of the body around
+  has the arm's colour (a sleeve of the shirt's colour): then geometry alone carries it.
+- The background between arm and body, which the person mask often covers: pixels near the arms
+  of the colour just outside the person (looked for only where the arms' and the body's colours
+  stand apart from it) leave the person mask, which is the texture's alpha (src/still/render.py):
+  they are not drawn, in the arm's layer nor in the body's.
+- The body under it. Its outline there is the widest of: the line from the shoulder (moved in by
+  the upper arm's half width, to the armpit) down to the hip's outer side (HIP_OUT x the hips'
+  distance beyond the hip joint), continued; the convex hull of the torso left beside the arms
+  between the shoulders and the arms' lowest point (strips thinner than EDGE left out); and the
+  holes an arm leaves inside the body (a hand over the face). What the arm covered of that, and
+  the arm's soft edge left on the body, is painted from the body's own pixels around it, away
+  from the body's and the arms' edges (cv2.inpaint; a patch-based fill looked no better here and
+  took several seconds).
 - Its hand, when it is hidden (in a pocket, behind the hip): the detector found no hand there
   but found the other one, and the end of the arm is not the other hand's colour. The arm then
   ends at the wrist, and the other hand, mirrored, is hung on the wrist and drawn behind the
-  body: in the photo's pose it stays hidden, and it shows when the arm swings out.
+  body: in the photo's pose the body hides it where it lies over the body, and it shows when
+  the arm swings out.
 """
 import dataclasses
 
@@ -48,8 +56,8 @@ GAP_APART = 35.0         # Lab distance: the least between that colour and the a
 BACKGROUND_COLOURS = 2   # colours of what is just outside the person near the arms (k-means)
 MIN_RING = 20            # pixels of body around a band needed to tell its colour
 EDGE = 0.005             # x body height: a band reaches this much beyond the edge measured (the
-                         # arm's soft edge); strips of the body this thin beside an arm are not
-                         # the torso's outline
+                         # arm's soft edge), which is painted over on the body; strips of the body
+                         # this thin beside an arm are not the torso's outline
 HAND_GROW = 0.025        # x body height: the outline of a found hand's points, grown
 HAND_COLOUR = 25.0       # Lab distance: an arm's end further than this from the other hand's
                          # colour is not a hand
@@ -270,7 +278,7 @@ def paint(photo, body, covered, taken, height):
 
 
 def hidden_hand(photo, mask, kp, arm, height):
-    """The Hand mirrored onto `arm` when its hand is hidden (see the module docstring), else None."""
+    """The Hand mirrored onto `arm` when its hand is hidden (see the module docstring), or None."""
     side, hand, _ = SIDES[arm]
     other = OTHER[arm]
     o_side, o_hand, o_end = SIDES[other]

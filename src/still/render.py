@@ -119,8 +119,9 @@ def front_back(kp_driving, kp_photo):
     """Parts back to front for one driving pose (see README: limbs in front or behind).
 
     Arms are in front of the torso and head; legs behind the torso; a hidden hand replaced by the
-    other one (src/still/limbs.py) behind everything, so that it shows only away from the body. An arm goes behind when the
-    driving pose shows that side turned away from the camera: the shoulders seen swapped
+    other one (src/still/limbs.py) behind everything, so that it shows only away from the body.
+    An arm goes behind when the driving pose shows that side turned away from the camera: the
+    shoulders seen swapped
     (the back of the person: both arms), or narrower than SIDE_VIEW x the photo's shoulders
     (a side view: the arm on the side the nose points to).
     """
@@ -139,6 +140,7 @@ def front_back(kp_driving, kp_photo):
             away = "l_arm" if (nose[0] - neck[0]) * across[0] > 0 else "r_arm"
             order_arms_back = [away]
             order_arms_front = [p for p in order_arms_front if p != away]
-    names = ["r_hand_hidden", "l_hand_hidden"] + order_arms_back + ["r_leg", "l_leg", "torso", "head"] + order_arms_front
+    names = (["r_hand_hidden", "l_hand_hidden"] + order_arms_back
+             + ["r_leg", "l_leg", "torso", "head"] + order_arms_front)
     return [rig.PARTS.index(n) for n in names]
 
