@@ -87,7 +87,8 @@ class Separation:
 
 
 def half_width(mask, a, b, low, high):
-    """Half width (pixels) of the band of the mask along the segment a-b (see the docstring)."""
+    """Half width (pixels) of the band of the mask along the segment a-b (see the module
+    docstring), between `low` and `high`."""
     d = b - a
     length = float(np.hypot(*d))
     if length < 1:
@@ -113,7 +114,8 @@ def hand_found(kp, hand):
 
 
 def hand_outline(kp, hand, wrist, height, shape):
-    """The outline of a found hand's points and its wrist, grown by HAND_GROW (uint8, 255)."""
+    """The outline of a found hand's points and its wrist (uint8, 255), grown by HAND_GROW x
+    `height` (not at all for 0)."""
     pts = np.vstack([kp[hand][kp[hand, 2] > 0, :2], wrist])
     out = cv2.fillConvexPoly(np.zeros(shape, np.uint8),
                              cv2.convexHull(np.round(pts).astype(np.int32)), 255)
@@ -155,7 +157,7 @@ def by_colour(lab, mask, band, core, half, arm_bands):
     keep = band & (lab_distance(lab, arm) <= nearest_body)
     keep = cv2.morphologyEx((keep | (core & band)).astype(np.uint8), cv2.MORPH_CLOSE,
                             np.ones((3, 3), np.uint8))
-    n, labels = cv2.connectedComponents(keep, connectivity=8)
+    _, labels = cv2.connectedComponents(keep, connectivity=8)
     hold = np.unique(labels[core & band & (keep > 0)])
     return np.isin(labels, hold[hold > 0]) & band
 
@@ -174,23 +176,21 @@ def arm_region(photo, mask, kp, arm, height, with_hand=True):
     lab = cv2.cvtColor(photo, cv2.COLOR_RGB2LAB).astype(np.float32)
     low, high = MIN_HALF_WIDTH * height, MAX_HALF_WIDTH * height
     joints = [rest[B[side + n], :2] for n in ("Shoulder", "Elbow", "Wrist")]
-    bones = [(joints[0], joints[1], 1.0), (joints[1], joints[2], 1.0)]
-    widths = [half_width(mask, a, b, low, high) + EDGE * height for a, b, _ in bones]
+    bones = [(joints[0], joints[1]), (joints[1], joints[2])]
+    widths = [half_width(mask, a, b, low, high) + EDGE * height for a, b in bones]
     if with_hand and not hand_found(kp, hand):
-        bones.append((joints[2], hand_tips(rest, kp, arm), HAND_PER_FOREARM))
+        bones.append((joints[2], hand_tips(rest, kp, arm)))
         widths.append(HAND_PER_FOREARM * widths[-1])
     bands, cores = [], []
-    for (a, b, _), half in zip(bones, widths):
+    for (a, b), half in zip(bones, widths):
         band, core = np.zeros_like(mask), np.zeros_like(mask)
         ends = tuple(np.round(a).astype(int)), tuple(np.round(b).astype(int))
         cv2.line(band, *ends, 255, max(1, int(round(2 * half))))
         cv2.line(core, *ends, 255, max(1, int(round(2 * CORE * half))))
         bands.append((band > 0) & (mask > 0))
         cores.append(core > 0)
-    found = np.zeros(mask.shape, bool)
     if with_hand and hand_found(kp, hand):     # its points' outline, grown, is the hand's band
-        found = (hand_outline(kp, hand, joints[2], height, mask.shape) > 0) & (mask > 0)
-        bands.append(found)
+        bands.append((hand_outline(kp, hand, joints[2], height, mask.shape) > 0) & (mask > 0))
         cores.append(hand_outline(kp, hand, joints[2], 0, mask.shape) > 0)
         widths.append(HAND_GROW * height)
     everything = np.any(bands, axis=0)
@@ -227,8 +227,8 @@ def body_under(mask, arms, free, kp, height):
     body = mask.copy()
     for region, _ in arms.values():
         body[region > 0] = 0
-    taken = np.zeros(mask.shape, bool)      # what the arms took, and of it what lies inside
-    inside = np.zeros(mask.shape, bool)     # the torso's outline on that arm's side
+    taken = np.zeros(mask.shape, bool)      # what the arms took
+    inside = np.zeros(mask.shape, bool)     # of it, what lies inside the line on its side
     for arm, (region, upper) in arms.items():
         taken |= region > 0
         inside |= (region > 0) & medial(mask.shape, kp, arm, upper) & rows

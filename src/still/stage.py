@@ -146,8 +146,6 @@ def layers(photo, mask, kp, height, spacing, glued):
     uv = vertices + np.float32((0, render.body_row(photo.shape[0])))
     pieces = [(vertices, uv, triangles, primary, -1)]
     for arm, region in apart.arms.items():
-        # Twice as fine as the body: a band a few lattice steps wide would be meshed with
-        # slivers fanning from one point along its straight sides, which fold as the elbow bends.
         v, t = mesh.triangulate(region, spacing)
         own = rig.BONE_PART == rig.PARTS.index(arm)
         pieces.append((v, v, t, rig.primary_bones(v.astype(np.float64), rest, region, own), -1))
@@ -166,10 +164,10 @@ def layers(photo, mask, kp, height, spacing, glued):
             np.concatenate([np.full(len(p[2]), p[4]) for p in pieces]))
 
 
-def build(photo, mask, kp, background="inpaint", name="photo"):
+def build(photo, mask, kp, background="inpaint"):
     """The Still of a processed photo (RGB), its person mask (uint8, 255 = person) and pose
     (137, 3): mesh, binding, background. Arms glued to the body or to each other get meshes of
-    their own (limbs.py). `name`: the photo's path, for messages."""
+    their own (limbs.py)."""
     height = rig.body_height(kp)
     rest = rig.rig_points(kp)
     spacing = max(3.0, MESH_SPACING * height)
@@ -230,7 +228,7 @@ def run(image, out, size, background="inpaint", person=None, detect=None):
                                                     out_of_view, size)
         mask = fill_holes(mask)
         bar.update()
-        still = build(img, mask, kp, background, image)
+        still = build(img, mask, kp, background)
         bar.update()
         crop = (window.x0 - pads[0], window.y0 - pads[1], window.x1 - pads[0], window.y1 - pads[1])
         track = PoseTrack(keypoints=still.keypoints[None], fps=1.0, size=size, crop=crop,
