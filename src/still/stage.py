@@ -36,7 +36,8 @@ def add_arguments(parser):
                         help="make a still target from one photo (JPEG or PNG) instead of a "
                              "video: pose, mask, mesh and background in <out>/still/; transfer.py "
                              "then animates the photo without training. Best: one person, whole "
-                             "body in view, arms away from the body, plain background")
+                             "body in view, plain background; arms touching the body are taken off "
+                             "it and the body behind them painted in")
     parser.add_argument("--background", choices=BACKGROUNDS, default="inpaint",
                         help="with --image: what is behind the moving person: inpaint (the photo "
                              "with the person painted out, default), blur (the same, blurred) or "
