@@ -19,8 +19,10 @@ the still (as a user would run them); MediaPipe (static-image mode) then looks a
 frame. Reported: share of frames where it finds the person; mean distance of its BODY_25 points
 to the driving (normalized) pose, in pixels and as a share of the still's body height (the
 person mask's height); mesh integrity: the share of frames without flipped triangles (before
-and after fold untangling), the boundary loops of the mesh (1: it has no holes; the cuts between
-the legs and at the armpits are open to the outline, so they are part of that one loop), and the
+and after fold untangling), the mesh's pieces (the body, and each arm taken off it and each hidden
+hand's replacement, src/still/limbs.py) and its boundary loops (as many as pieces: it has no holes;
+the cuts between the legs and at the armpits are open to the outline, so they are part of its
+loop), and the
 frames where the rendered person has uncovered pixels enclosed by a single body part (a hole torn
 by the deformation; a gap between two parts, e.g. a raised arm and the head, is background).
 """
@@ -125,6 +127,17 @@ def holes(ids, parts):
     return total
 
 
+def pieces(triangles):
+    """Connected pieces of a triangle mesh (triangles sharing vertices)."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+    n = int(triangles.max()) + 1
+    i, j = triangles[:, [0, 1, 2]].ravel(), triangles[:, [1, 2, 0]].ravel()
+    graph = sparse.coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return len(np.unique(labels[np.unique(triangles)]))
+
+
 def boundary_loops(triangles):
     """Closed boundary loops of a triangle mesh: 1 for a disc, more when it has holes."""
     edges = np.sort(triangles[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
@@ -198,6 +211,7 @@ def fidelity(args):
         "body_distance_share_of_height_p95": round(float(np.percentile(per_frame, 95) / height), 4),
         "frames_without_flips_before_untangling": round(float(np.mean(np.array(flips_raw) == 0)), 4),
         "frames_without_flips": round(float(np.mean(np.array(flips) == 0)), 4),
+        "mesh_pieces": pieces(still.triangles),
         "mesh_boundary_loops": boundary_loops(still.triangles),
         "frames_with_holes": int(np.sum(np.array(gaps) > 0)),
         "most_flipped_frames": [int(i) for i in worst if flips[i] > 0],

@@ -545,24 +545,31 @@ def write_normalized_source(folder, n, size, seconds_per_frame=1 / 15):
     return str(folder)
 
 
-def still_time(person="target", candidates=300, fps=15):
-    """The moment, among the first `candidates` frames, when the dancer's arms are furthest from
-    hanging down (the still rig wants arms away from the body)."""
-    def openness(t):
-        kp = dancer_pose(person, t, (512, 256)).keypoints
-        angles = []
-        for s in "RL":
-            for a, b in ((f"{s}Shoulder", f"{s}Elbow"), (f"{s}Elbow", f"{s}Wrist")):
-                d = kp[B[b], :2] - kp[B[a], :2]
-                angles.append(abs(math.degrees(math.atan2(d[0], d[1]))))  # 0 = straight down
-        return min(angles)
+# The still photo's arms: hanging at the sides, over the edges of the shirt (still mode takes them
+# off the body; see src/still/limbs.py). Degrees, as in Person.motion.
+ARMS_AT_SIDES = {"r_shoulder": [(4.0, 0.0, math.pi / 2)], "l_shoulder": [(4.0, 0.0, math.pi / 2)],
+                 "r_elbow": [(-6.0, 0.0, math.pi / 2)], "l_elbow": [(-6.0, 0.0, math.pi / 2)],
+                 "r_wrist": [(0.0, 0.0, 0.0)], "l_wrist": [(0.0, 0.0, 0.0)]}
 
-    return max((i / fps for i in range(candidates)), key=openness)
+
+def still_time(person="target", candidates=300, fps=15):
+    """The moment, among the first `candidates` frames, when the dancer stands straightest (the
+    knees least bent): the moment of the still demo's photo."""
+    terms = PERSONS[person].motion
+    bend = lambda t: sum(_wave(t, terms[k]) for k in ("r_knee", "l_knee", "dip"))
+    return min((i / fps for i in range(candidates)), key=bend)
+
+
+def still_person(person="target"):
+    """The dancer as in the still demo's photo: standing with the arms at the sides."""
+    p = PERSONS[person]
+    return dataclasses.replace(p, motion={**p.motion, **ARMS_AT_SIDES})
 
 
 def still_photo(size, person="target"):
-    """One frame of the dancer at still_time() as a photo for the still demo: (RGB, DancerPose)."""
-    pose = dancer_pose(person, still_time(person), size)
+    """The photo of the still demo: the dancer at still_time(), standing with the arms at the
+    sides (the hard case for still mode: arms against the body). Returns (RGB, DancerPose)."""
+    pose = dancer_pose(still_person(person), still_time(person), size)
     return draw_dancer(pose, size), pose
 
 
@@ -592,8 +599,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0,
                     help="start the dances at another moment (default: 0)")
     ap.add_argument("--still", action="store_true",
-                    help="also write still.png: one frame of the target with the arms away from "
-                         "the body, the photo of the still demo (make_target.py --image)")
+                    help="also write still.png: the target standing with its arms at its sides, "
+                         "the photo of the still demo (make_target.py --image)")
     args = ap.parse_args(argv)
     if args.still:
         from src.files import write_image

@@ -1,9 +1,11 @@
 """The still target's files, written by make_target.py --image and read by transfer.py.
 
     <target>/still/photo.png        the processed photo (--size), RGB
-    <target>/still/mask.png         the person mask (255 = person), what the mesh was made from
+    <target>/still/mask.png         the person mask (255 = person), what the mesh was made from; the
+                                    photo's alpha where the mesh reaches beyond it
     <target>/still/background.png   the photo with the person removed and filled in
-    <target>/still/mesh.npz         the mesh and its binding to the skeleton (see Still)
+    <target>/still/body.png         the photo with the body under the separated arms filled in
+    <target>/still/mesh.npz         the mesh and its binding to the skeleton, the body's mask (Still)
     <target>/still/preview.png      the photo with the mesh and the skeleton drawn on it (to look at)
     <target>/keypoints.npz          the photo's pose as a one-frame PoseTrack, written LAST
 
@@ -21,8 +23,8 @@ from src.files import read_image, save_npz
 from src.keypoints import PoseTrack
 
 STILL_DIR = "still"
-PHOTO, MASK, BACKGROUND, MESH, PREVIEW = ("photo.png", "mask.png", "background.png", "mesh.npz",
-                                          "preview.png")
+PHOTO, MASK, BACKGROUND, BODY, MESH, PREVIEW = ("photo.png", "mask.png", "background.png",
+                                                "body.png", "mesh.npz", "preview.png")
 KEYPOINTS_FILE = "keypoints.npz"
 
 
@@ -34,9 +36,13 @@ def still_path(target_dir, name):
 class Still:
     """What transfer needs of a still target (images RGB uint8 at the target's size)."""
     photo: np.ndarray
+    mask: np.ndarray             # (H, W) uint8 the person mask (255 = person)
     background: np.ndarray
+    body: np.ndarray             # the photo with the body under the separated arms filled in
+    body_mask: np.ndarray        # (H, W) uint8 the body without the separated arms (255), filled in
     keypoints: np.ndarray        # (137, 3) the photo's pose
     vertices: np.ndarray         # (N, 2) float32 mesh vertices, photo pixels
+    uv: np.ndarray               # (N, 2) float32 their texture coordinates (render.atlas)
     triangles: np.ndarray        # (M, 3) int32, counter-clockwise on screen
     weights: np.ndarray          # (N, bones) float32 skinning weights (src/still/rig.py BONES)
     pivot: np.ndarray            # (N,) int32 rig point each vertex turns about
@@ -44,7 +50,8 @@ class Still:
     parts: np.ndarray            # (M,) int32 body part of each triangle (rig.PARTS)
 
     def save_mesh(self, path):
-        save_npz(path, keypoints=self.keypoints, vertices=self.vertices, triangles=self.triangles,
+        save_npz(path, keypoints=self.keypoints, vertices=self.vertices, uv=self.uv,
+                 body_mask=self.body_mask, triangles=self.triangles,
                  weights=self.weights, pivot=self.pivot, primary=self.primary, parts=self.parts)
 
 
@@ -68,18 +75,24 @@ def load(target_dir):
     mesh = still_path(target_dir, MESH)
     try:
         with np.load(mesh, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in ("keypoints", "vertices", "triangles", "weights", "pivot",
-                                        "primary", "parts")}
+            arrays = {k: z[k] for k in ("keypoints", "vertices", "uv", "body_mask", "triangles",
+                                        "weights", "pivot", "primary", "parts")}
     except (OSError, ValueError, KeyError) as err:
         raise UserError(f"{mesh}: not a still mesh of this project ({err}); {hint}") from None
     n, m = len(arrays["vertices"]), len(arrays["triangles"])
-    if (arrays["weights"].shape[0], len(arrays["pivot"]), len(arrays["primary"]),
-            len(arrays["parts"])) != (n, n, n, m) or arrays["keypoints"].shape != (137, 3):
+    if (arrays["weights"].shape[0], len(arrays["uv"]), len(arrays["pivot"]),
+            len(arrays["primary"]), len(arrays["parts"])) != (n, n, n, n, m) or arrays["keypoints"].shape != (137, 3):
         raise UserError(f"{mesh}: arrays of mismatched sizes; {hint}")
     photo = read_image(still_path(target_dir, PHOTO))
-    background = read_image(still_path(target_dir, BACKGROUND))
-    if photo.shape != background.shape:
-        raise UserError(f"{still_path(target_dir, BACKGROUND)}: {background.shape[1]}x"
-                        f"{background.shape[0]}, but the photo is {photo.shape[1]}x{photo.shape[0]}; "
-                        f"{hint}")
-    return Still(photo=photo, background=background, **arrays)
+    images = {}
+    for field, name in (("background", BACKGROUND), ("body", BODY)):
+        images[field] = read_image(still_path(target_dir, name))
+        if photo.shape != images[field].shape:
+            raise UserError(f"{still_path(target_dir, name)}: {images[field].shape[1]}x"
+                            f"{images[field].shape[0]}, but the photo is {photo.shape[1]}x"
+                            f"{photo.shape[0]}; {hint}")
+    mask = read_image(still_path(target_dir, MASK))[..., 0]
+    if mask.shape != photo.shape[:2] or arrays["body_mask"].shape != photo.shape[:2]:
+        raise UserError(f"{still_path(target_dir, MASK)}: {mask.shape[1]}x{mask.shape[0]}, but the "
+                        f"photo is {photo.shape[1]}x{photo.shape[0]}; {hint}")
+    return Still(photo=photo, mask=mask, **images, **arrays)

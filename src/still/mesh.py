@@ -15,8 +15,9 @@ from scipy.spatial import Delaunay
 INNER_GAP = 0.6
 TEST_GROW = 2      # pixels: the mask is grown this much for the inside test (chords along the
                    # outline may pass a fraction of a pixel outside it)
-MIN_ALTITUDE = 1.0  # pixels: flatter triangles made of three neighbouring outline points are
-                    # dropped; they cover nothing and the least bending flips them
+MIN_ALTITUDE = 1.0  # pixels: flatter triangles made only of outline points are dropped (three
+                    # neighbours, or a fan along a straight stretch); they cover nothing and the
+                    # least bending flips them
 UNTANGLE_STEPS = 20
 EDGE_SAMPLES = (1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6)
 
@@ -79,7 +80,7 @@ def triangulate(mask, spacing):
             tests.append(corners[:, a] + f * (corners[:, b] - corners[:, a]))
     grown = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * TEST_GROW + 1,) * 2))
     keep = np.all([inside_mask(grown, t) for t in tests], axis=0)
-    keep &= (min_altitudes(points, tris) >= MIN_ALTITUDE) | ~on_outline(tris, len(ring))
+    keep &= (min_altitudes(points, tris) >= MIN_ALTITUDE) | ~(tris < len(ring)).all(axis=1)
     tris = tris[keep | closes_hole(tris, keep)]
     used = np.unique(tris)
     remap = np.full(len(points), -1)
@@ -107,16 +108,6 @@ def closes_hole(triangles, keep):
     uses = dict(zip(*np.unique(code(kept), return_counts=True)))
     count = np.vectorize(lambda c: uses.get(c, 0))(code(edges)) if len(kept) else np.zeros(edges.shape[:2])
     return ~keep & (count == 1).all(axis=1)
-
-
-def on_outline(triangles, n_ring):
-    """True for triangles made of three consecutive points of the outline (indices < n_ring)."""
-    t = np.sort(triangles, axis=1)
-    ring = (t < n_ring).all(axis=1)
-    steps = np.sort(np.stack([t[:, 1] - t[:, 0], t[:, 2] - t[:, 1], t[:, 2] - t[:, 0]], 1), axis=1)
-    consecutive = (steps[:, 0] == 1) & (steps[:, 1] == 1) & (steps[:, 2] == 2)
-    wraps = (t[:, 0] == 0) & (t[:, 2] == n_ring - 1) & ((t[:, 1] == 1) | (t[:, 1] == n_ring - 2))
-    return ring & (consecutive | wraps)
 
 
 def min_altitudes(points, triangles):

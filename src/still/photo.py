@@ -1,5 +1,5 @@
 """The photo of a still target: reading it upright, one look of the detector, the person's
-region of its mask, and the refusal of arms the rig cannot separate from the body.
+region of its mask.
 
 MediaPipe Holistic in static-image mode gives the pose and, with enable_segmentation, the
 person's mask (the video backend skips the mask). It finds one person per look: finding several
@@ -11,15 +11,12 @@ import cv2
 import numpy as np
 
 from src.errors import UserError
-from src.keypoints import B
-from src.still import rig
 
 TIP = ("use a photo of one person, whole body in view with some space around it, arms away from "
        "the body, on a plain background")
 DETECT_MAX_SIDE = 1280      # the detector sees the photo at most this large (speed only)
 MASK_THRESHOLD = 0.5
 UNSURE = 0.3                # joints are kept down to this visibility (src/still/joints.py decides)
-OVER_BODY_MARGIN = 0.02     # the torso region, grown by this x body height, for the arm test
 
 
 def read_photo(path):
@@ -82,19 +79,3 @@ def fill_holes(mask):
     out = np.zeros_like(mask)
     cv2.drawContours(out, contours, -1, 255, -1)
     return out
-
-
-def check_arms_clear(path, kp):
-    """Elbows, wrists and hands must lie outside the torso (grown by a margin)."""
-    height = rig.body_height(kp)
-    quad = kp[[B["RShoulder"], B["LShoulder"], B["LHip"], B["RHip"]], :2].astype(np.float32)
-    centre = quad.mean(axis=0)
-    margin = OVER_BODY_MARGIN * height
-    grown = centre + (quad - centre) * (1 + margin / max(1.0, np.abs(quad - centre).max()))
-    pts = rig.rig_points(kp)
-    for side, names in (("right", ("RElbow", "RWrist")), ("left", ("LElbow", "LWrist"))):
-        joints = [B[n] for n in names] + [rig.R_HAND_END if side == "right" else rig.L_HAND_END]
-        for j in joints:
-            if pts[j, 2] > 0 and cv2.pointPolygonTest(grown, tuple(map(float, pts[j, :2])), False) >= 0:
-                raise UserError(f"{path}: the {side} arm lies over the body; the mesh would glue "
-                                f"it to the torso; {TIP}")

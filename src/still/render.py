@@ -1,5 +1,11 @@
 """Render the photo through the deformed mesh: one pass of inverse mapping.
 
+The mesh's texture is the photo with the body under the separated arms below it (atlas): each
+vertex has its texture coordinates there (uv), so an arm's layer shows the photo and the body's
+layer what was painted under the arm, at the same place of the photo. The alphas are the masks
+of the person and of the body: what the mesh holds of the background (a gap between an arm and
+the body) is not drawn.
+
 1. Rasterise triangle ids in drawing order (back to front) into an int32 image: OpenCV fills
    each triangle in C; only the loop over triangles is Python.
 2. Each triangle's affine map from its deformed corners back to its corners in the photo, applied
@@ -21,13 +27,26 @@ OUTSIDE = -1e4  # photo coordinate given to uncovered pixels (their alpha is 0 a
 SIDE_VIEW = 0.5  # shoulders narrower than this x the photo's: a side view
 
 
+def atlas(photo, mask, body, body_mask):
+    """The texture (2H + 1, W, 4): the photo with the person mask as its alpha, its last row once
+    more (so that bilinear sampling at the photo's bottom edge does not reach the body), then the
+    body texture with the body's mask as its alpha."""
+    top = np.dstack([photo, mask])
+    return np.ascontiguousarray(np.vstack([top, top[-1:], np.dstack([body, body_mask])]))
+
+
+def body_row(height):
+    """The atlas row where the body texture of a photo `height` rows high begins."""
+    return height + 1
+
+
 def draw_order(parts, front_back):
     """Triangle indices back to front for triangle parts (M,) and an order of parts."""
     return np.concatenate([np.flatnonzero(parts == p) for p in front_back]).astype(np.int64)
 
 
 def inverse_affines(rest, deformed, triangles):
-    """(M, 2, 3) maps from deformed-triangle pixels to photo pixels."""
+    """(M, 2, 3) maps from deformed-triangle pixels to texture pixels (rest: the vertices' uv)."""
     d = deformed[triangles].astype(np.float64)
     r = rest[triangles].astype(np.float64)
     dm = np.stack([d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]], axis=2)   # columns: edge vectors
@@ -43,15 +62,16 @@ def inverse_affines(rest, deformed, triangles):
 
 
 class Renderer:
-    """Draws one still (photo, mesh) in many poses over a background, reusing its buffers."""
+    """Draws one still (texture, mesh) in many poses over a background, reusing its buffers.
+    uv: (N, 2) each vertex's place in the texture."""
 
-    def __init__(self, photo, background, rest_vertices, triangles, triangle_parts):
-        self.photo = np.ascontiguousarray(photo)
+    def __init__(self, texture, background, uv, triangles, triangle_parts):
+        self.texture = np.ascontiguousarray(texture)
         self.background = background
-        self.rest = rest_vertices.astype(np.float32)
+        self.uv = uv.astype(np.float32)
         self.triangles = triangles
         self.parts = triangle_parts
-        h, w = photo.shape[:2]
+        h, w = background.shape[:2]
         self.ids = np.full((h, w), -1, np.int32)
         self.size = (w, h)
 
@@ -78,26 +98,30 @@ class Renderer:
         if x1 <= x0 or y1 <= y0:
             return frame
         ids = self.ids[y0:y1, x0:x1]
-        affine = inverse_affines(self.rest, deformed, self.triangles)
+        affine = inverse_affines(self.uv, deformed, self.triangles)
         columns = np.empty((6, len(affine) + 1), np.float32)   # id -1 takes the last column
         columns[:, :-1] = affine.reshape(-1, 6).T
         columns[:, -1] = (0, 0, OUTSIDE, 0, 0, OUTSIDE)
         a, b, c, d, e, f = (np.take(col, ids) for col in columns)
         xs = np.arange(x0, x1, dtype=np.float32)[None, :]
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
-        person = cv2.remap(self.photo, a * xs + b * ys + c, d * xs + e * ys + f, cv2.INTER_LINEAR,
+        person = cv2.remap(self.texture, a * xs + b * ys + c, d * xs + e * ys + f, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
         covered = (ids >= 0).astype(np.uint8) * 255
-        alpha = np.minimum(cv2.blur(covered, (3, 3)), covered).astype(np.float32) * (1 / 255)
-        frame[y0:y1, x0:x1] = cv2.blendLinear(person, frame[y0:y1, x0:x1], alpha, 1 - alpha)
+        alpha = cv2.multiply(np.minimum(cv2.blur(covered, (3, 3)), covered), person[..., 3],
+                             scale=1 / 255, dtype=cv2.CV_32F) * (1 / 255)
+        frame[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(person[..., :3]),
+                                              frame[y0:y1, x0:x1], alpha, 1 - alpha)
         return frame
 
 
 def front_back(kp_driving, kp_photo):
     """Parts back to front for one driving pose (see docs/still.md: limbs in front or behind).
 
-    Arms are in front of the torso and head; legs behind the torso. An arm goes behind when the
-    driving pose shows that side turned away from the camera: the shoulders seen swapped
+    Arms are in front of the torso and head; legs behind the torso; a hidden hand replaced by the
+    other one (src/still/limbs.py) behind everything, so that it shows only away from the body.
+    An arm goes behind when the driving pose shows that side turned away from the camera: the
+    shoulders seen swapped
     (the back of the person: both arms), or narrower than SIDE_VIEW x the photo's shoulders
     (a side view: the arm on the side the nose points to).
     """
@@ -116,6 +140,7 @@ def front_back(kp_driving, kp_photo):
             away = "l_arm" if (nose[0] - neck[0]) * across[0] > 0 else "r_arm"
             order_arms_back = [away]
             order_arms_front = [p for p in order_arms_front if p != away]
-    names = order_arms_back + ["r_leg", "l_leg", "torso", "head"] + order_arms_front
+    names = (["r_hand_hidden", "l_hand_hidden"] + order_arms_back
+             + ["r_leg", "l_leg", "torso", "head"] + order_arms_front)
     return [rig.PARTS.index(n) for n in names]
 

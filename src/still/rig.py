@@ -63,7 +63,8 @@ BONE_INDEX = {name: i for i, name in enumerate(BONE_NAMES)}
 START = np.array([b[1] for b in BONES])
 END = np.array([b[2] for b in BONES])
 PARENT = np.array([-1 if b[3] is None else BONE_INDEX[b[3]] for b in BONES])
-PARTS = ["torso", "head", "r_arm", "l_arm", "r_leg", "l_leg"]
+# The last two: a hidden hand replaced by the other one, drawn behind the body (src/still/limbs.py).
+PARTS = ["torso", "head", "r_arm", "l_arm", "r_leg", "l_leg", "r_hand_hidden", "l_hand_hidden"]
 BONE_PART = np.array([PARTS.index(b[4]) for b in BONES])
 RIGID = {BONE_INDEX[n] for n in ("head", "r_hand", "l_hand", "r_foot", "l_foot")}
 TORSO_POINTS = [B[n] for n in ("MidHip", "Neck", "RShoulder", "LShoulder", "RHip", "LHip")]
@@ -199,9 +200,12 @@ def nearest_bone(points, kp, allowed):
     return dist[:, allowed].argmin(axis=1)
 
 
-def primary_bones(vertices, rest, mask):
-    """The bone each vertex belongs to: the nearest one its line of sight reaches inside the mask."""
+def primary_bones(vertices, rest, mask, allowed=None):
+    """The bone each vertex belongs to: the nearest one its line of sight reaches inside the mask,
+    among the `allowed` bones (bool (n_bones,); None: all)."""
     dist, near = bone_distances(vertices, rest)
+    if allowed is not None:
+        dist[:, ~np.asarray(allowed)] = np.inf
     h, w = mask.shape
     # The last stretch is not tested: a bone's end may lie just outside the person's outline.
     f = np.linspace(0, SEE_REACH, SEE_SAMPLES)[:, None, None, None]

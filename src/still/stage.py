@@ -1,11 +1,12 @@
 """make_target.py --image: one photo -> a still target (pose, mask, mesh, background).
 
 The photo is read upright and the people in it found (src/still/people.py); one of them is
-chosen, their skeleton completed where the photo does not show it (src/still/joints.py) and
-their arms checked (src/still/photo.py). Then the photo is given room around the person and
-cut to --size (src/still/framing.py), the mask is triangulated, the mesh bound to the skeleton
-(refusing limbs that touch the body: the mesh would glue them together), and the person painted
-out of the background. Files: see src/still/layout.py.
+chosen and their skeleton completed where the photo does not show it (src/still/joints.py).
+Then the photo is given room around the person and cut to --size (src/still/framing.py), the mask
+is triangulated and the mesh bound to the skeleton. An arm that touches the body, the head, a
+leg or the other arm would be glued to it by the mesh: it is taken off the body instead, with a
+mesh of its own, and the body under it filled in (src/still/limbs.py). Last, the person is
+painted out of the background. Files: see src/still/layout.py.
 """
 import os
 import sys
@@ -18,8 +19,8 @@ from src.errors import UserError
 from src.files import write_image
 from src.keypoints import B, PoseTrack
 from src.pose_stage import auto_size, check_output_folder, note
-from src.still import framing, joints, layout, mesh, people, rig
-from src.still.photo import TIP, check_arms_clear, fill_holes, read_photo
+from src.still import framing, joints, layout, limbs, mesh, people, render, rig
+from src.still.photo import TIP, fill_holes, read_photo
 
 BACKGROUNDS = ("inpaint", "blur", "plain")
 MESH_SPACING = 1 / 40       # lattice spacing, x the body height
@@ -35,7 +36,8 @@ def add_arguments(parser):
                         help="make a still target from one photo (JPEG or PNG) instead of a "
                              "video: pose, mask, mesh and background in <out>/still/; transfer.py "
                              "then animates the photo without training. Best: one person, whole "
-                             "body in view, arms away from the body, plain background")
+                             "body in view, plain background; arms touching the body are taken off "
+                             "it and the body behind them painted in")
     parser.add_argument("--background", choices=BACKGROUNDS, default="inpaint",
                         help="with --image: what is behind the moving person: inpaint (the photo "
                              "with the person painted out, default), blur (the same, blurred) or "
@@ -53,21 +55,20 @@ def triangle_part(primary, triangles):
     return votes.argmax(axis=1)
 
 
-def check_glue(path, vertices, triangles, primary, kp, height):
-    """Refuse a photo where an arm touches the body away from the shoulder, or the head, a leg
-    or the other arm: the mesh would glue them together."""
+def glued_arms(vertices, triangles, primary, kp, height):
+    """The arms ("r_arm", "l_arm") that touch the body away from the shoulder, or the head, a leg
+    or the other arm, in a mesh of the whole person: the mesh would glue them together."""
     part = rig.BONE_PART[primary][triangles]                     # (M, 3)
     has = {name: (part == i).any(axis=1) for i, name in enumerate(rig.PARTS)}
     centre = vertices[triangles].mean(axis=1)
-    for arm, shoulder, side in (("r_arm", "RShoulder", "right"), ("l_arm", "LShoulder", "left")):
+    glued = []
+    for arm, shoulder in (("r_arm", "RShoulder"), ("l_arm", "LShoulder")):
         off = np.hypot(*(centre - kp[B[shoulder], :2]).T)
-        if (has[arm] & has["torso"] & (off > ATTACH * height)).any():
-            raise UserError(f"{path}: the {side} arm touches the body; the mesh would glue it to "
-                            f"the torso; {TIP}")
-        for other in ("head", "r_leg", "l_leg", "l_arm" if arm == "r_arm" else "r_arm"):
-            if (has[arm] & has[other]).any():
-                words = other.replace("r_", "right ").replace("l_", "left ")
-                raise UserError(f"{path}: the {side} arm touches the {words}; {TIP}")
+        others = ("head", "r_leg", "l_leg", "l_arm" if arm == "r_arm" else "r_arm")
+        if (has[arm] & has["torso"] & (off > ATTACH * height)).any() \
+                or any((has[arm] & has[other]).any() for other in others):
+            glued.append(arm)
+    return glued
 
 
 def open_seams(vertices, triangles, primary, kp, height):
@@ -122,7 +123,7 @@ def make_background(photo, mask, height, kind):
 def preview(photo, vertices, triangles, parts, kp):
     """The photo with the mesh (one colour per body part) and the joints."""
     colours = [(255, 60, 60), (255, 220, 0), (60, 200, 60), (0, 200, 255), (160, 80, 255),
-               (255, 120, 220)]
+               (255, 120, 220), (60, 200, 60), (0, 200, 255)]
     img = (photo * 0.6).astype(np.uint8)
     for p, colour in enumerate(colours):
         polys = np.round(vertices[triangles[parts == p]]).astype(np.int32)
@@ -132,31 +133,74 @@ def preview(photo, vertices, triangles, parts, kp):
     return img
 
 
-def build(photo, mask, kp, background="inpaint", name="photo"):
+def layers(photo, mask, kp, height, spacing, glued):
+    """The mesh of a person whose `glued` arms are taken off the body (limbs.separate): the body,
+    then each such arm, then each hidden hand's replacement, as separate pieces. Returns
+    (vertices, uv, triangles, primary, body texture, body mask, person mask, hidden-hand part of
+    each triangle or -1)."""
+    rest = rig.rig_points(kp)
+    apart = limbs.separate(photo, mask, kp, glued, height)
+    on_arm = np.isin(rig.BONE_PART, [rig.PARTS.index(a) for a in glued])
+    vertices, triangles = mesh.triangulate(apart.body, spacing)
+    primary = rig.primary_bones(vertices.astype(np.float64), rest, apart.body, ~on_arm)
+    vertices, triangles, primary = open_seams(vertices, triangles, primary, kp, height)
+    uv = vertices + np.float32((0, render.body_row(photo.shape[0])))
+    pieces = [(vertices, uv, triangles, primary, -1)]
+    for arm, region in apart.arms.items():
+        v, t = mesh.triangulate(region, spacing)
+        own = rig.BONE_PART == rig.PARTS.index(arm)
+        pieces.append((v, v, t, rig.primary_bones(v.astype(np.float64), rest, region, own), -1))
+    for hand in apart.hands:
+        v, t = mesh.triangulate(hand.mask, spacing / 2)
+        bone = rig.BONE_INDEX[hand.arm[0] + "_hand"]
+        uv = v @ hand.to_photo[:, :2].T.astype(np.float32) + hand.to_photo[:, 2].astype(np.float32)
+        pieces.append((v, uv, t, np.full(len(v), bone, np.int32),
+                       rig.PARTS.index(hand.arm[0] + "_hand_hidden")))
+    start = np.cumsum([0] + [len(p[0]) for p in pieces])
+    return (np.concatenate([p[0] for p in pieces]).astype(np.float32),
+            np.concatenate([p[1] for p in pieces]).astype(np.float32),
+            np.concatenate([p[2] + s for p, s in zip(pieces, start)]).astype(np.int32),
+            np.concatenate([p[3] for p in pieces]).astype(np.int32), apart.texture, apart.body,
+            apart.mask,
+            np.concatenate([np.full(len(p[2]), p[4]) for p in pieces]))
+
+
+def build(photo, mask, kp, background="inpaint"):
     """The Still of a processed photo (RGB), its person mask (uint8, 255 = person) and pose
-    (137, 3): mesh, binding, background. UserError (naming `name`) when a limb is glued to the
-    body or to another limb."""
+    (137, 3): mesh, binding, background. Arms glued to the body or to each other get meshes of
+    their own (limbs.py)."""
     height = rig.body_height(kp)
     rest = rig.rig_points(kp)
-    vertices, triangles = mesh.triangulate(mask, max(3.0, MESH_SPACING * height))
+    spacing = max(3.0, MESH_SPACING * height)
+    vertices, triangles = mesh.triangulate(mask, spacing)
     primary = rig.primary_bones(vertices.astype(np.float64), rest, mask)
-    check_glue(name, vertices, triangles, primary, kp, height)
-    vertices, triangles, primary = open_seams(vertices, triangles, primary, kp, height)
+    glued = glued_arms(vertices, triangles, primary, kp, height)
+    if glued:
+        vertices, uv, triangles, primary, body, body_mask, person, hidden = layers(
+            photo, mask, kp, height, spacing, glued)
+    else:
+        vertices, triangles, primary = open_seams(vertices, triangles, primary, kp, height)
+        uv, body, body_mask, person = vertices, photo, mask, mask
+        hidden = np.full(len(triangles), -1)
     binding = rig.bind(vertices, triangles, rest, height, primary)
-    return layout.Still(photo=photo, background=make_background(photo, mask, height, background),
-                        keypoints=np.asarray(kp, np.float32), vertices=vertices,
-                        triangles=triangles, weights=binding.weights, pivot=binding.pivot,
-                        primary=binding.primary, parts=rig.triangle_parts(triangles, binding))
+    parts = rig.triangle_parts(triangles, binding)
+    parts[hidden >= 0] = hidden[hidden >= 0]
+    return layout.Still(photo=photo, mask=person,
+                        background=make_background(photo, mask, height, background),
+                        body=body, body_mask=body_mask, keypoints=np.asarray(kp, np.float32),
+                        vertices=vertices, uv=uv, triangles=triangles, weights=binding.weights,
+                        pivot=binding.pivot, primary=binding.primary, parts=parts)
 
 
-def write(out, still, mask, track):
+def write(out, still, track):
     """Write the still target's files (layout.py); keypoints.npz last, as the finished-marker."""
     kps_path = os.path.join(out, layout.KEYPOINTS_FILE)
     if os.path.exists(kps_path):
         os.remove(kps_path)
     write_image(layout.still_path(out, layout.PHOTO), still.photo)
-    write_image(layout.still_path(out, layout.MASK), mask)
+    write_image(layout.still_path(out, layout.MASK), still.mask)
     write_image(layout.still_path(out, layout.BACKGROUND), still.background)
+    write_image(layout.still_path(out, layout.BODY), still.body)
     write_image(layout.still_path(out, layout.PREVIEW),
                 preview(still.photo, still.vertices, still.triangles, still.parts, still.keypoints))
     still.save_mesh(layout.still_path(out, layout.MESH))
@@ -178,7 +222,6 @@ def run(image, out, size, background="inpaint", person=None, detect=None):
         chosen, lines = people.choose(image, found, person)
         mask_photo = fill_holes(chosen.mask)
         skeleton = joints.complete(image, chosen.keypoints, mask_photo)
-        check_arms_clear(image, skeleton.keypoints)
         for line in lines + skeleton.notes:
             note(f"note: {line}")
         out_of_view = [B[n] for n in skeleton.out_of_view]
@@ -186,12 +229,12 @@ def run(image, out, size, background="inpaint", person=None, detect=None):
                                                     out_of_view, size)
         mask = fill_holes(mask)
         bar.update()
-        still = build(img, mask, kp, background, image)
+        still = build(img, mask, kp, background)
         bar.update()
         crop = (window.x0 - pads[0], window.y0 - pads[1], window.x1 - pads[0], window.y1 - pads[1])
         track = PoseTrack(keypoints=still.keypoints[None], fps=1.0, size=size, crop=crop,
                           video_size=(photo.shape[1], photo.shape[0]), backend="mediapipe")
-        write(out, still, mask, track)
+        write(out, still, track)
         bar.update()
     print(f"still target in {out}: {size[0]}x{size[1]}, mesh of {len(still.vertices)} vertices and "
           f"{len(still.triangles)} triangles (look at {layout.still_path(out, layout.PREVIEW)}); "

@@ -37,8 +37,9 @@ class Animator:
         self.fixed = rig.out_of_view_bones(self.rest, still.photo.shape[1::-1])
         self.binding = rig.Binding(still.weights, still.pivot, still.primary)
         self.neighbours = mesh.neighbour_mean(len(still.vertices), still.triangles)
-        self.renderer = render.Renderer(still.photo, still.background, still.vertices,
-                                        still.triangles, still.parts)
+        self.renderer = render.Renderer(render.atlas(still.photo, still.mask, still.body,
+                                                     still.body_mask), still.background,
+                                        still.uv, still.triangles, still.parts)
 
     def deform(self, kp):
         """Mesh vertices for a driving pose (137, 3)."""
