@@ -1,11 +1,11 @@
-"""Pose stage for the source video: processed frames, poses, label images (see src/pose_stage.py).
+"""Pose stage for the source video: processed frames, poses, label images (see src/pose/stage.py).
 
     python make_source.py [--video data/source/mv.mp4] [--out data/source] [--size 1024x512] ...
 """
 import argparse
 
 from src.errors import run_main
-from src import pose_stage
+from src.pose import stage as pose_stage
 
 
 def main():

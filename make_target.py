@@ -1,4 +1,4 @@
-"""Pose stage for the target: a video (processed frames, poses, labels; see src/pose_stage.py)
+"""Pose stage for the target: a video (processed frames, poses, labels; see src/pose/stage.py)
 or, with --image, one photo (a still target; see src/still/stage.py).
 
     python make_target.py [--video data/target/mv.mp4] [--out data/target] [--size 1024x512] ...
@@ -8,7 +8,7 @@ or, with --image, one photo (a still target; see src/still/stage.py).
 import argparse
 
 from src.errors import run_main
-from src import pose_stage
+from src.pose import stage as pose_stage
 from src.still import stage as still_stage
 
 

@@ -1,7 +1,7 @@
 """Place the source dancer like the target: the paper's global pose normalization.
 
 Re-renders the source's labels at the target's frame size into data/source/test_label/
-(see src/normalize.py for the method, src/normalize_stage.py for the files).
+(see src/normalize/maths.py for the method, src/normalize/stage.py for the files).
 """
 import argparse
 
@@ -26,7 +26,7 @@ def main():
     if not 0 <= args.band < 1:
         parser.error("--band must be between 0 and 1 (a fraction of the body height)")
 
-    from src.normalize_stage import run
+    from src.normalize.stage import run
     run(args.source, args.target, normalize=not args.no_normalize, band=args.band)
 
 

@@ -1,7 +1,7 @@
 """Make the target person dance: run the trained model over the normalized source labels, or,
 for a still target (make_target.py --image), deform the photo into each normalized source pose.
 
-Frames go to <out>/00000.png... as they are made (see src/transfer.py). An interrupted run
+Frames go to <out>/00000.png... as they are made (see src/gan/transfer.py). An interrupted run
 continues where it stopped when started again with the same arguments.
 
 Live mode: --camera 0 drives the target from webcam 0 in real time instead (--camera dance.mp4
@@ -42,7 +42,7 @@ def main():
 
     if args.camera is not None:
         return run_from_args(args)
-    from src.transfer import run
+    from src.gan.transfer import run
     run(args.name, args.source, args.out, args.checkpoints, device=args.device, which=args.which,
         restart=args.restart, target_dir=args.target)
 

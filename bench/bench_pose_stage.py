@@ -35,9 +35,9 @@ sys.path.insert(0, ROOT)
 
 def detector_run(args):
     """Time the detector alone on the frames the stage would feed it."""
-    from src import pose_stage
+    from src.pose import stage as pose_stage
     from src.pose import make_backend
-    from src.video import VideoReader
+    from src.io.video import VideoReader
     options = pose_stage.StageOptions(video=args.video, out="", size=pose_stage.parse_size(args.size),
                                       pose=args.pose, max_frames=args.max_frames)
     reader = VideoReader(args.video, max_frames=args.max_frames)
@@ -69,7 +69,8 @@ def cpu_seconds():
 
 
 def one_run(args, sync=True):
-    from src import files, pose_stage
+    from src.io import files
+    from src.pose import stage as pose_stage
     files.SYNC = sync
     with tempfile.TemporaryDirectory() as out:
         options = pose_stage.StageOptions(

@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_still.py fidelity --video ../shared/data/source_aerobics.mp4
                                           [--size 1024x512] [--work /tmp/bench_still]
 
-Both use the demo's still: one frame of the synthetic target (src.demo_data.still_photo), made
+Both use the demo's still: one frame of the synthetic target (src.demo.data.still_photo), made
 into a still target by make_target.py --image's code.
 
 speed: the synthetic source dancer's poses, normalized onto the still, drive it; each frame's
@@ -40,8 +40,8 @@ import numpy as np  # noqa: E402
 
 def make_still(folder, size):
     """The demo's still target in `folder` (MediaPipe runs once)."""
-    from src.demo_data import still_photo
-    from src.files import write_image
+    from src.demo.data import still_photo
+    from src.io.files import write_image
     from src.still import layout, stage
     photo = os.path.join(folder, "still.png")
     write_image(photo, still_photo(size)[0])
@@ -51,15 +51,15 @@ def make_still(folder, size):
 
 def synthetic_poses(still, n, size):
     """n poses of the synthetic source dancer, normalized onto the still."""
-    from src.demo_data import dancer_pose
-    from src.normalize import normalize
+    from src.demo.data import dancer_pose
+    from src.normalize.maths import normalize
     kps = np.stack([dancer_pose("source", t / 15, size).keypoints for t in range(n)])
     return normalize(kps, size, still.keypoints[None], size).keypoints
 
 
 def speed(args):
     import tempfile
-    from src.pose_stage import parse_size
+    from src.pose.stage import parse_size
     from src.still import render
     from src.still.transfer import Animator
     size = parse_size(args.size)
@@ -142,9 +142,10 @@ def boundary_loops(triangles):
 
 
 def fidelity(args):
-    from src import normalize_stage, pose_stage
-    from src.keypoints import PoseTrack
-    from src.metrics import pose_distance
+    from src.normalize import stage as normalize_stage
+    from src.pose import stage as pose_stage
+    from src.pose.keypoints import PoseTrack
+    from src.evaluate.metrics import pose_distance
     from src.pose import make_backend
     from src.still import mesh, render, rig
     from src.still import transfer as still_transfer

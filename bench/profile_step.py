@@ -6,8 +6,8 @@ backward passes, the optimisers and the rest, on synthetic frames.
 
 Each (round, root, preset) runs in its own process, the roots alternating within each round, so that
 two versions of the code (--roots: source trees holding src/) are compared on the same machine at the
-same moment. A step is src.train.BodyStage.step on a batch from the real data path (PNG frames read
-and resized by src.data.PairDataset, in the main process). Sections are timed with forward hooks on
+same moment. A step is src.gan.train.BodyStage.step on a batch from the real data path (PNG frames read
+and resized by src.gan.dataset.PairDataset, in the main process). Sections are timed with forward hooks on
 G, D and the VGG network, optimiser step hooks and a wrapper around Tensor.backward (the step's first
 backward is G's, through D, VGG and G; the second is D's). "G own bwd" is the part of G's backward
 spent in G's layers, from the first gradient reaching G's output to the end of that backward (D's and
@@ -42,8 +42,8 @@ def write_frames(folder, n, size):
     import cv2
     import numpy as np
 
-    from src.files import frame_name, save_npy, write_image
-    from src.keypoints import N_POINTS, PoseTrack
+    from src.io.files import frame_name, save_npy, write_image
+    from src.pose.keypoints import N_POINTS, PoseTrack
     w, h = size
     yy, xx = np.mgrid[0:h, 0:w]
     for t in range(n):
@@ -83,11 +83,11 @@ def worker(preset, size, steps, warmup):
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from src import checkpoint, losses
-    from src.config.train_opt import make_options
-    from src.data import EpochSampler, PairDataset, TargetFrames, make_loader
+    from src.gan import checkpoint, losses
+    from src.gan.options import make_options
+    from src.gan.dataset import EpochSampler, PairDataset, TargetFrames, make_loader
     from src.device import Dist, pick_device
-    from src.train import BodyStage, Runtime
+    from src.gan.train import BodyStage, Runtime
 
     opt = make_options(preset=preset, size=size, device="cpu", num_workers=0)
     dev = pick_device("cpu")

@@ -13,11 +13,11 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from src import checkpoint  # noqa: E402  (after the path above)
-from src.config.train_opt import make_options, parse  # noqa: E402
-from src.demo_data import write_normalized_source  # noqa: E402
-from src.files import frame_name, save_npy, write_image  # noqa: E402
-from src.keypoints import B, N_POINTS, PoseTrack, face_boxes  # noqa: E402
+from src.gan import checkpoint  # noqa: E402  (after the path above)
+from src.gan.options import make_options, parse  # noqa: E402
+from src.demo.data import write_normalized_source  # noqa: E402
+from src.io.files import frame_name, save_npy, write_image  # noqa: E402
+from src.pose.keypoints import B, N_POINTS, PoseTrack, face_boxes  # noqa: E402
 
 
 # --- a finished make_target.py folder, and tiny training runs on it ------------------------------
@@ -99,13 +99,13 @@ def tiny_args(tmp_path, *extra, dataroot=None):
 
 def run_training(args):
     """train_pose2vid.py with these command-line arguments, in this process."""
-    from src.train import train
+    from src.gan.train import train
     return train(*parse(args))
 
 
 def read_losses(ckpt_dir):
     """{step: {loss name: float}} from loss_log.csv (blank cells left out)."""
-    from src.web import LOSS_COLUMNS, read_log
+    from src.gan.web import LOSS_COLUMNS, read_log
     return {int(r["step"]): {k: float(r[k]) for k in LOSS_COLUMNS if r[k] != ""}
             for r in read_log(os.path.join(ckpt_dir, "loss_log.csv"))}
 

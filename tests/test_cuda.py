@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from conftest import make_target_dir, random_checkpoint, read_losses, run_training, tiny_args
-from src import checkpoint
-from src.checkpoint import load
-from src.config.train_opt import make_options
+from src.gan import checkpoint
+from src.gan.checkpoint import load
+from src.gan.options import make_options
 from src.device import Dist
-from src.inference import FramePredictor
-from src.train import Runtime
+from src.gan.inference import FramePredictor
+from src.gan.train import Runtime
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

@@ -1,14 +1,14 @@
-"""The previous-frame feed at inference (src/inference.py) is the one training uses (src/train.py)."""
+"""The previous-frame feed at inference (src/gan/inference.py) is the one training uses (src/gan/train.py)."""
 import dataclasses
 
 import numpy as np
 import torch
 
-from src import checkpoint
-from src.config.train_opt import make_options
-from src.data import to_model, to_rgb
-from src.inference import FramePredictor
-from src.train import PairGenerator
+from src.gan import checkpoint
+from src.gan.options import make_options
+from src.gan.dataset import to_model, to_rgb
+from src.gan.inference import FramePredictor
+from src.gan.train import PairGenerator
 
 torch.set_num_threads(1)
 SIZE = (64, 32)

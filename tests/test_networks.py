@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from src.models.networks import (FaceGenerator, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator,
+from src.gan.networks import (FaceGenerator, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator,
                                  init_weights)
 
 torch.set_num_threads(1)

@@ -1,6 +1,6 @@
-"""The pose stages (make_target.py / make_source.py, src/pose_stage.py) on generated videos.
+"""The pose stages (make_target.py / make_source.py, src/pose/stage.py) on generated videos.
 
-The real MediaPipe detector runs on short synthetic dancer clips (src/demo_data.py) whose
+The real MediaPipe detector runs on short synthetic dancer clips (src/demo/data.py) whose
 ground-truth keypoints are known. Bad inputs run the scripts in subprocesses and check the exit
 code, the one-line error naming the file, and that no finished-looking output was written.
 """
@@ -16,15 +16,15 @@ import cv2
 import numpy as np
 import pytest
 
-from src import pose_stage
-from src.demo_data import background_path, make_dancer_video
+from src.pose import stage as pose_stage
+from src.demo.data import background_path, make_dancer_video
 from src.errors import UserError
-from src.files import list_frames, read_image
-from src.keypoints import BODY, LHAND, RHAND, B, PoseTrack
-from src.openpose_json import json_name
+from src.io.files import list_frames, read_image
+from src.pose.keypoints import BODY, LHAND, RHAND, B, PoseTrack
+from src.pose.openpose_json import json_name
 from src.pose import make_backend
-from src.pose_stage import FrameCutter, Window, choose_window, parse_size
-from src.video import VideoReader, VideoWriter, ffmpeg_exe
+from src.pose.stage import FrameCutter, Window, choose_window, parse_size
+from src.io.video import VideoReader, VideoWriter, ffmpeg_exe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = (512, 256)
@@ -373,7 +373,7 @@ def test_memory_does_not_grow_with_video_length(tmp_path):
     kp[:25] = [[300 + 2 * i, 100 + 10 * i, 1] for i in range(25)]
     json_dir = tmp_path / "json"
     json_dir.mkdir()
-    from src.openpose_json import write_json_dir
+    from src.pose.openpose_json import write_json_dir
     write_json_dir(json_dir, np.repeat(kp[None], 200, axis=0), "clip")
     rss = {}
     for n in (64, 200):
@@ -479,7 +479,7 @@ def test_default_size_follows_a_portrait_videos_orientation(tmp_path):
     video = tmp_path / "phone.mp4"
     gt = make_dancer_video(video, "target", 3, size=(180, 320), fps=15, seed=2)
     json_dir = tmp_path / "json"
-    from src.openpose_json import write_json_dir
+    from src.pose.openpose_json import write_json_dir
     write_json_dir(json_dir, gt.keypoints, "phone")
     proc = ok(run_script("make_target.py", "--video", video, "--out", tmp_path / "out",
                          "--pose", "json", "--json-dir", json_dir))
@@ -502,7 +502,7 @@ def test_a_track_that_switches_person_is_reported_with_its_frames(dancer, tmp_pa
     kps = gt.keypoints[:20].copy()
     present = kps[..., 2] > 0
     kps[8:14, :, 0] = np.where(present[8:14], kps[8:14, :, 0] + 180, 0)   # someone beside
-    from src.openpose_json import write_json_dir
+    from src.pose.openpose_json import write_json_dir
     write_json_dir(tmp_path / "json", kps, "dance")
     proc = ok(run_script("make_target.py", "--video", video, "--out", tmp_path / "out",
                          "--size", "512x256", "--pose", "json", "--json-dir", tmp_path / "json",

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from src.metrics import (Lpips, background_flicker, flicker_pair, grey, outside_box, person_box,
+from src.evaluate.metrics import (Lpips, background_flicker, flicker_pair, grey, outside_box, person_box,
                          temporal_lpips, tlp)
 
 H, W = 40, 60

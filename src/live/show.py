@@ -6,9 +6,9 @@ import sys
 import cv2
 import numpy as np
 
-from src.encode import fit_height
+from src.io.encode import fit_height
 from src.errors import UserError
-from src.video import VideoWriter
+from src.io.video import VideoWriter
 
 WINDOW = "Everybody Dance Now - live (q quits, r recalibrates)"
 

@@ -3,7 +3,7 @@
 MediaPipe Holistic (mediapipe 0.10.21, models inside the wheel, CPU) finds one person per frame:
 33 body landmarks, a 468-point face mesh (478 with the iris points of refine_face_landmarks)
 and 21 points per hand, as fractions of the image size. This module is the one place where
-those are mapped onto OpenPose's BODY_25 + face 70 + hands 21 + 21 (see src/keypoints.py).
+those are mapped onto OpenPose's BODY_25 + face 70 + hands 21 + 21 (see src/pose/keypoints.py).
 
 Coordinates: MediaPipe's x = 0 and x = 1 are the left and right edges of the image, so a pixel
 index is x * width - 0.5 (OpenPose puts pixel centres on integers).
@@ -34,7 +34,7 @@ import sys
 import cv2
 import numpy as np
 
-from src.keypoints import B, FACE, LHAND, N_POINTS, RHAND
+from src.pose.keypoints import B, FACE, LHAND, N_POINTS, RHAND
 
 VISIBILITY_THRESHOLD = 0.5
 SMALL_TOE_BACK = 0.2

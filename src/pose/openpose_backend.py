@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from src.device import pick_device
 from src.errors import UserError
-from src.keypoints import N_POINTS
+from src.pose.keypoints import N_POINTS
 from src.pose import paf_decode
 from src.pose.people import MainPersonTracker, coco18_to_137
 from src.pose.openpose_net import DEFAULT_WEIGHTS, STRIDE, load_network

@@ -6,7 +6,7 @@ Numpy only, so reading OpenPose JSON files does not load torch.
 """
 import numpy as np
 
-from src.keypoints import B, BODY, N_POINTS
+from src.pose.keypoints import B, BODY, N_POINTS
 from src.pose import paf_decode
 
 # COCO-18 joint i -> BODY_25 index (the names are the same; BODY_25 adds MidHip and the feet).

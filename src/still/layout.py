@@ -17,8 +17,8 @@ import os
 import numpy as np
 
 from src.errors import UserError
-from src.files import read_image, save_npz
-from src.keypoints import PoseTrack
+from src.io.files import read_image, save_npz
+from src.pose.keypoints import PoseTrack
 
 STILL_DIR = "still"
 PHOTO, MASK, BACKGROUND, MESH, PREVIEW = ("photo.png", "mask.png", "background.png", "mesh.npz",

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from src.errors import UserError
-from src.keypoints import B
+from src.pose.keypoints import B
 from src.still import rig
 
 TIP = ("use a photo of one person, whole body in view with some space around it, arms away from "

@@ -15,9 +15,9 @@ import numpy as np
 from tqdm import tqdm
 
 from src.errors import UserError
-from src.files import write_image
-from src.keypoints import B, PoseTrack
-from src.pose_stage import auto_size, check_output_folder, note
+from src.io.files import write_image
+from src.pose.keypoints import B, PoseTrack
+from src.pose.stage import auto_size, check_output_folder, note
 from src.still import framing, joints, layout, mesh, people, rig
 from src.still.photo import TIP, check_arms_clear, fill_holes, read_photo
 

@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from tqdm import tqdm
 
 from src.errors import UserError
-from src.files import frame_name, list_frames, write_bytes, write_image
-from src.keypoints import PoseTrack
-from src.normalize_stage import KEYPOINTS_NORM
+from src.io.files import frame_name, list_frames, write_bytes, write_image
+from src.pose.keypoints import PoseTrack
+from src.normalize.stage import KEYPOINTS_NORM
 from src.still import layout, mesh, render, rig
 
 MANIFEST = ".transfer.json"

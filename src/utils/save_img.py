@@ -22,7 +22,7 @@ from tqdm import tqdm
 if __package__ in (None, ""):  # run as a file: make `src` importable
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from src.errors import UserError, run_main
-from src.video import VideoReader, VideoWriter
+from src.io.video import VideoReader, VideoWriter
 
 DEFAULT_FPS = 25.0
 

@@ -3,14 +3,14 @@
     python -m src.evaluate --name target [--compare OTHER] [--holdout 0.2] [--max-frames N]
     python -m src.evaluate --frames result/target [--keypoints data/source/keypoints_norm.npz]
 
-The last --holdout share of data/target's frames (src.data.split_indices, the same split that
+The last --holdout share of data/target's frames (src.gan.dataset.split_indices, the same split that
 train_pose2vid.py --holdout leaves out of training; by default the checkpoint's own) is generated
 from its own labels, in order, with the temporal feed (the first frame starts from a blank
 previous frame, as in training) and face refinement. Frames a model was trained on are refused.
 For the whole frame, a body crop and the face crop it reports SSIM, PSNR and LPIPS (AlexNet and
 VGG16) against the real frames, all at the model's size, and for a model with a face GAN the face
 crop before refinement too (face_unrefined: does the face stage help?); over the sequence, tLP, the frame-to-frame
-LPIPS and the background flicker (src.metrics). It runs the pose detector on the generated frames
+LPIPS and the background flicker (src.evaluate.metrics). It runs the pose detector on the generated frames
 (and on the real ones, the detector's own floor) and compares with the input keypoints.
 
 Writes result/<name>/eval/metrics.json, result/<name>/eval/index.html (+ images/) and prints
@@ -31,13 +31,13 @@ import os
 import numpy as np
 from tqdm import tqdm
 
-from src.data import TargetFrames, resize_frame, scale_face_box, split_indices
+from src.gan.dataset import TargetFrames, resize_frame, scale_face_box, split_indices
 from src.device import pick_device
 from src.errors import UserError, run_main
-from src.files import frame_name, list_frames, read_image, write_bytes, write_image
-from src.inference import FramePredictor
-from src.keypoints import BODY, PoseTrack
-from src.metrics import (FLICKER_MARGIN, SSIM_RADIUS, Lpips, flicker_pair, nanmean, outside_box,
+from src.io.files import frame_name, list_frames, read_image, write_bytes, write_image
+from src.gan.inference import FramePredictor
+from src.pose.keypoints import BODY, PoseTrack
+from src.evaluate.metrics import (FLICKER_MARGIN, SSIM_RADIUS, Lpips, flicker_pair, nanmean, outside_box,
                          person_box, pose_distance, psnr, ssim, tlp)
 from src.pose import make_backend
 
@@ -173,7 +173,7 @@ class TemporalMeter:
         self.per_pair = {"lpips_step": [], "flicker": []}
 
     def add(self, frame, region):
-        """region: the person box of the frame (src.metrics.flicker_pair), None for nobody."""
+        """region: the person box of the frame (src.evaluate.metrics.flicker_pair), None for nobody."""
         if self.previous is not None:
             prev_frame, prev_region = self.previous
             self.per_pair["lpips_step"].append(self.lpips(prev_frame, frame))

@@ -13,7 +13,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from src.errors import UserError
-from src.files import durable_replace
+from src.io.files import durable_replace
 
 # imageio-ffmpeg warns on every rotated video that the upright size differs from the stored one.
 logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)

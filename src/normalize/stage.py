@@ -12,11 +12,11 @@ import os
 import numpy as np
 from tqdm import tqdm
 
-from src import normalize as norm
-from src.files import (atomic_path, frame_name, list_frames, remove_temporaries, save_npy,
+from src.normalize import maths as norm
+from src.io.files import (atomic_path, frame_name, list_frames, remove_temporaries, save_npy,
                        sync_all)
-from src.keypoints import PoseTrack, head_centers
-from src.render import write_label
+from src.pose.keypoints import PoseTrack, head_centers
+from src.pose.render import write_label
 
 LABEL_DIR = "test_label"
 KEYPOINTS_NORM = "keypoints_norm.npz"

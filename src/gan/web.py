@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-from src.files import atomic_path, write_bytes, write_image
+from src.io.files import atomic_path, write_bytes, write_image
 
 LOSS_COLUMNS = ["G_GAN", "G_feat", "G_VGG", "G_alpha", "D_real", "D_fake", "F_GAN", "F_feat", "F_VGG", "FD_real", "FD_fake"]
 LOG_COLUMNS = ["step", "stage", "epoch", "lr", *LOSS_COLUMNS, "samples_per_s"]

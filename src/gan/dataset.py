@@ -3,7 +3,7 @@
 Reads what make_target.py wrote in data/target/: train/train_img/*.png, train/train_label/*.png,
 pose.npy (face boxes) and keypoints.npz (the poses; needed to re-draw flipped labels, and its
 presence means the stage finished). Frames stay uint8 until the batch is on the training device.
-The same resizing and face-box scaling serve training and inference (src/inference.py), so the
+The same resizing and face-box scaling serve training and inference (src/gan/inference.py), so the
 generator sees labels prepared the same way in both.
 """
 import multiprocessing
@@ -14,10 +14,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from src import background, window
+from src.plate import background, window
 from src.errors import UserError
-from src.files import list_frames, read_image
-from src.keypoints import PoseTrack, face_crop_side, flip_horizontal
+from src.io.files import list_frames, read_image
+from src.pose.keypoints import PoseTrack, face_crop_side, flip_horizontal
 
 
 def split_indices(n_frames, holdout):
@@ -216,7 +216,7 @@ class PairDataset(Dataset):
         h, w = image.shape[:2]
         box = self.frames.face_boxes[t] if self.frames.face_boxes is not None else None
         if flip:
-            from src.render import render_label  # the renderer is only needed for flips
+            from src.pose.render import render_label  # the renderer is only needed for flips
             image = image[:, ::-1]
             label_size = (label.shape[1], label.shape[0])
             kp = self.frames.track.keypoints[t]
@@ -287,7 +287,7 @@ def _worker_context():
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["src.data"])
+    context.set_forkserver_preload(["src.gan.dataset"])
     return context
 
 

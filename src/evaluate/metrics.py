@@ -23,7 +23,7 @@ import math
 import cv2
 import numpy as np
 
-from src.keypoints import BODY, FACE, N_POINTS
+from src.pose.keypoints import BODY, FACE, N_POINTS
 
 SSIM_SIGMA = 1.5
 SSIM_RADIUS = 5          # 11x11 window: skimage's truncate=3.5 at sigma 1.5
@@ -95,7 +95,7 @@ class Lpips:
     def __init__(self, device="auto", net="alex"):
         import torch
         from src.device import pick_device
-        from src.models.vgg import LPIPS
+        from src.gan.vgg import LPIPS
 
         self._torch = torch
         self.device = pick_device(str(device))

@@ -14,7 +14,7 @@ import re
 from fractions import Fraction
 
 from src.errors import UserError
-from src.keypoints import face_crop_side
+from src.pose.keypoints import face_crop_side
 
 
 @dataclasses.dataclass
@@ -186,7 +186,7 @@ def build_parser():
     """An argparse parser with one flag per option; unset flags stay absent from the namespace."""
     parser = argparse.ArgumentParser(
         description="Train the pose-to-video model of the target person (pix2pixHD with temporal "
-                    "smoothing and a face GAN). Defaults live in src/config/train_opt.py.",
+                    "smoothing and a face GAN). Defaults live in src/gan/options.py.",
         argument_default=argparse.SUPPRESS)
     comments = field_comments()
     defaults = TrainOptions()

@@ -12,10 +12,10 @@ import numpy as np
 from tqdm import tqdm
 
 from src.errors import UserError
-from src.files import list_frames, read_image, remove_temporaries
-from src.keypoints import PoseTrack
-from src.pose_stage import SOURCE_VIDEO
-from src.video import VideoReader, VideoWriter, has_audio
+from src.io.files import list_frames, read_image, remove_temporaries
+from src.pose.keypoints import PoseTrack
+from src.pose.stage import SOURCE_VIDEO
+from src.io.video import VideoReader, VideoWriter, has_audio
 
 DEFAULT_FPS = 25.0
 GIF_WIDTH = 320       # preview width in pixels

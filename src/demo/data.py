@@ -8,11 +8,11 @@ beat. Two looks and motions exist: "target" (the person the model learns) and "s
 dancer whose motion is transferred; smaller and placed elsewhere in the frame so that pose
 normalization has work to do).
 
-Ground truth is in the project's 137-point layout (src/keypoints.py): body 25 straight from the
+Ground truth is in the project's 137-point layout (src/pose/keypoints.py): body 25 straight from the
 skeleton, the 70 face points where the face features are drawn, and 21 points per hand along the
 drawn fingers; every point is drawn, so every confidence is 1.
 
-    python -m src.demo_data --out data/demo [--frames-target 300 --frames-source 150 --size 512x256]
+    python -m src.demo.data --out data/demo [--frames-target 300 --frames-source 150 --size 512x256]
 """
 import argparse
 import dataclasses
@@ -26,9 +26,9 @@ import numpy as np
 from tqdm import tqdm
 
 from src.errors import UserError, run_main
-from src.files import write_image
-from src.keypoints import B, N_POINTS, PoseTrack
-from src.video import VideoWriter
+from src.io.files import write_image
+from src.pose.keypoints import B, N_POINTS, PoseTrack
+from src.io.video import VideoWriter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -531,10 +531,10 @@ def background_path(video_path):
 def write_normalized_source(folder, n, size, seconds_per_frame=1 / 15):
     """What normalization.py leaves in `folder` (labels, head centres, keypoints_norm.npz), drawn
     from n poses of the source dancer: lets transfer be tested or measured without earlier stages."""
-    from src.files import frame_name, save_npy, write_image
-    from src.keypoints import head_centers
-    from src.normalize_stage import HEADS_NORM, KEYPOINTS_NORM, LABEL_DIR
-    from src.render import render_label
+    from src.io.files import frame_name, save_npy, write_image
+    from src.pose.keypoints import head_centers
+    from src.normalize.stage import HEADS_NORM, KEYPOINTS_NORM, LABEL_DIR
+    from src.pose.render import render_label
     kps = np.stack([dancer_pose("source", t * seconds_per_frame, size).keypoints
                     for t in range(n)]).astype(np.float32)
     for t in range(n):
@@ -578,7 +578,7 @@ def _parse_size(text):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(
-        prog="python -m src.demo_data",
+        prog="python -m src.demo.data",
         description="Write the demo's synthetic dancer videos (target.mp4, source.mp4 with music) "
                     "and their ground-truth keypoints (*_gt.npz).")
     ap.add_argument("--out", default="data/demo", help="output folder (default: data/demo)")
@@ -596,7 +596,7 @@ def main(argv=None):
                          "the body, the photo of the still demo (make_target.py --image)")
     args = ap.parse_args(argv)
     if args.still:
-        from src.files import write_image
+        from src.io.files import write_image
         path = os.path.join(args.out, "still.png")
         write_image(path, still_photo(args.size)[0])
         print(f"wrote {path}")

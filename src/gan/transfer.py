@@ -3,7 +3,7 @@
 Reads  <source>/keypoints_norm.npz        normalization.py's finished-marker (and the frame count)
        <source>/test_label/00000.png...   the normalized labels
        <source>/pose_source_norm.npy      (T, 2) head centres in label pixels, for the face crop
-       <checkpoints>/<name>/latest.pt     the trained model (through src.inference.FramePredictor)
+       <checkpoints>/<name>/latest.pt     the trained model (through src.gan.inference.FramePredictor)
 Writes <out>/00000.png...                 one frame per label at the model's size (plate mode: at
                                           the target's frame size, over its full-size plate), each
                                           written atomically as soon as it is made
@@ -29,13 +29,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from src.data import scale_face_box
+from src.gan.dataset import scale_face_box
 from src.errors import UserError
-from src.files import (frame_name, list_frames, read_image, remove_temporaries, save_npz,
+from src.io.files import (frame_name, list_frames, read_image, remove_temporaries, save_npz,
                        write_bytes, write_image)
-from src.inference import FramePredictor
-from src.keypoints import PoseTrack
-from src.normalize_stage import HEADS_NORM, KEYPOINTS_NORM, LABEL_DIR
+from src.gan.inference import FramePredictor
+from src.pose.keypoints import PoseTrack
+from src.normalize.stage import HEADS_NORM, KEYPOINTS_NORM, LABEL_DIR
 
 MANIFEST = ".transfer.json"
 FEED_STATE = ".previous_frame.npz"

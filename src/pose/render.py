@@ -13,7 +13,7 @@ import math
 import cv2
 import numpy as np
 
-from src.files import encode_png_on_white, write_bytes
+from src.io.files import encode_png_on_white, write_bytes
 
 # BODY_25 limbs (joint a, joint b) and their RGB colours. The six foot limbs would all share
 # their ankle's colour in OpenPose; they get their own shades so every limb is distinct.

@@ -1,7 +1,7 @@
 """Person masks and the background plate of a target filmed by a static camera.
 
 In a static shot most of every frame is the same studio. make_target.py estimates that studio once,
-as a background plate, so the generator only has to draw the person (src/window.py, src/composite.py).
+as a background plate, so the generator only has to draw the person (src/plate/window.py, src/plate/composite.py).
 
 Person masks (target only): <target>/train/train_mask/00000.png, uint8, 255 = person.
   - MediaPipe gives its own segmentation mask (soft edges).
@@ -30,8 +30,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from src.files import frame_name, write_bytes, write_image
-from src.keypoints import B, BODY, FACE, LHAND, RHAND
+from src.io.files import frame_name, write_bytes, write_image
+from src.pose.keypoints import B, BODY, FACE, LHAND, RHAND
 
 PLATE_FILE = "background.png"
 INFO_FILE = "background.json"

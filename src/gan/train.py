@@ -5,9 +5,9 @@ Body stage, one step on a pair of consecutive frames (t, t+1):
     fake_t+1 = G(label_t+1, fake_t)         temporal smoothing: G sees its previous output
     D judges pairs: real (label_t, label_t+1, image_t, image_t+1) vs fake (..., fake_t, fake_t+1)
     G loss = LSGAN + 10 * feature matching + 10 * VGG16 perceptual;  D loss = LSGAN (real + fake) / 2
-Plate mode (when make_target.py found a static camera; src/background.py, src/window.py): G draws
+Plate mode (when make_target.py found a static camera; src/plate/background.py, src/plate/window.py): G draws
 only a window that follows the person, as colour + alpha over the background plate, and every
-frame above is that composite (src/composite.py); G loss + lambda_alpha * L1(alpha, person mask).
+frame above is that composite (src/plate/composite.py); G loss + lambda_alpha * L1(alpha, person mask).
 Face stage (after the body stage, G frozen): a square crop around the face of each generated
 frame is refined by the face generator, face = crop(fake) + F(crop(label), crop(fake)), judged by
 its own discriminator against the real crop; F loss = LSGAN + 10 * feature matching + 10 * VGG16
@@ -17,8 +17,8 @@ Adam (lr 2e-4, betas 0.5, 0.999). Learning rates as in pix2pixHD: the full rate,
 lr / niter_decay at the end of each epoch after the first niter, so the last epoch runs at
 lr / niter_decay; the face stage decays over its second half the same way.
 
-Files in <checkpoints_dir>/<name>/: latest.pt, epoch_N.pt, face_epoch_N.pt (src/checkpoint.py),
-loss_log.csv, options.txt and web/index.html (src/web.py). Under torchrun, rank 0 alone writes.
+Files in <checkpoints_dir>/<name>/: latest.pt, epoch_N.pt, face_epoch_N.pt (src/gan/checkpoint.py),
+loss_log.csv, options.txt and web/index.html (src/gan/web.py). Under torchrun, rank 0 alone writes.
 """
 import contextlib
 import dataclasses
@@ -31,13 +31,14 @@ import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from src import checkpoint, device as devices, losses, web
-from src.composite import composite
-from src.config.train_opt import merge_with_checkpoint
-from src.data import (FACE_FEATHER, EpochSampler, PairDataset, TargetFrames, crop, make_loader, paste,
+from src.gan import checkpoint, losses, web
+from src import device as devices
+from src.plate.composite import composite
+from src.gan.options import merge_with_checkpoint
+from src.gan.dataset import (FACE_FEATHER, EpochSampler, PairDataset, TargetFrames, crop, make_loader, paste,
                       plate_windows, split_indices, to_model, to_rgb)
 from src.errors import UserError
-from src.files import remove_temporaries, write_bytes
+from src.io.files import remove_temporaries, write_bytes
 
 
 class PairGenerator(nn.Module):

@@ -27,8 +27,8 @@ import sys
 import numpy as np
 
 from src.errors import UserError
-from src.files import write_bytes
-from src.keypoints import BODY, FACE, LHAND, N_POINTS, RHAND
+from src.io.files import write_bytes
+from src.pose.keypoints import BODY, FACE, LHAND, N_POINTS, RHAND
 from src.pose.people import MainPersonTracker, coco18_to_137
 
 SUFFIX = "_keypoints.json"

@@ -7,13 +7,13 @@
                                                 audio is the music make_mp4.py adds
             <out>/keypoints.npz                 the PoseTrack, written LAST
     target: <out>/train/train_img/, <out>/train/train_label/,
-            <out>/train/train_mask/00000.png ... person masks, uint8, 255 = person (src/background.py)
+            <out>/train/train_mask/00000.png ... person masks, uint8, 255 = person (src/plate/background.py)
             <out>/pose.npy                      (T, 4) int32 face boxes (keypoints.face_boxes)
             <out>/background.png, background.json  the background plate, or why there is none
             <out>/keypoints.npz
 
 keypoints.npz exists only when the stage finished: it is deleted when a run starts writing and
-written after everything else. Every file is written atomically (src/files.py); frames left over
+written after everything else. Every file is written atomically (src/io/files.py); frames left over
 from an earlier, longer run are removed; a re-run simply redoes the job.
 
 Frame window (crop or pad): every frame of a video is cut with the same window, of the output's
@@ -38,9 +38,9 @@ has that many: small outputs (the demo's 256x128) would lose the hands otherwise
 
 Pass 1 streams the video: a reader thread decodes (ffmpeg runs as its own process) and cuts and
 resizes the frames; the main thread runs the detector; a small thread pool writes the PNGs
-(the PNG encoder of src/files.py releases the GIL). Queues are bounded, so memory does not grow
+(the PNG encoder of src/io/files.py releases the GIL). Queues are bounded, so memory does not grow
 with the video's length: only the keypoints, 1.6 KB per frame, are kept. Then the track is cleaned
-(src/smoothing.py: smoothing, gap filling) and pass 2 renders the labels from the cleaned poses.
+(src/pose/smoothing.py: smoothing, gap filling) and pass 2 renders the labels from the cleaned poses.
 For a target, MediaPipe's segmentation gives the person masks in pass 1 (other pose sources get
 masks drawn from the cleaned keypoints in pass 2), and the background plate is estimated from a
 sample of the written frames and masks before keypoints.npz is written.
@@ -57,13 +57,14 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from src import background, openpose_json, render, smoothing
+from src.plate import background
+from src.pose import openpose_json, render, smoothing
 from src.errors import UserError
-from src.files import frame_name, keep_copy, remove_temporaries, save_npy, sync_all, write_image
-from src.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
+from src.io.files import frame_name, keep_copy, remove_temporaries, save_npy, sync_all, write_image
+from src.pose.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
 from src.pose import BACKENDS, make_backend
 from src.pose.people import identity_jumps
-from src.video import VideoReader, frame_near
+from src.io.video import VideoReader, frame_near
 
 # imageio-ffmpeg logs a warning for every rotated (phone) video; the rotation is intended.
 

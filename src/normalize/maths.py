@@ -41,7 +41,7 @@ import dataclasses
 import numpy as np
 
 from src.errors import UserError
-from src.keypoints import B
+from src.pose.keypoints import B
 
 ANKLES = [B["RAnkle"], B["LAnkle"]]
 EARS = [B["REar"], B["LEar"]]

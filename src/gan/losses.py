@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from src.models.vgg import VGG16Features
+from src.gan.vgg import VGG16Features
 
 
 class GANLoss(nn.Module):

@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from src.errors import UserError
-from src.files import save_npz
+from src.io.files import save_npz
 
 N_POINTS = 137
 BODY = slice(0, 25)

@@ -7,7 +7,7 @@
 
 predict() feeds the generator its own previous output, as in training (zeros after reset(), or the
 frame given to set_previous()). Labels of any size are resized to the training size the way
-training resized them (src.data.resize_frame); the face box is in the label's pixels. The returned
+training resized them (src.gan.dataset.resize_frame); the face box is in the label's pixels. The returned
 frame is RGB uint8 at the training size. The face GAN refines the face crop when the checkpoint has
 one and a box is given.
 
@@ -25,9 +25,10 @@ import cv2
 import numpy as np
 import torch
 
-from src import checkpoint, window
-from src.composite import composite, cut, paste_window
-from src.data import FACE_FEATHER, crop, paste, resize_frame, scale_face_box, to_chw_uint8, to_model, to_rgb
+from src.gan import checkpoint
+from src.plate import window
+from src.plate.composite import composite, cut, paste_window
+from src.gan.dataset import FACE_FEATHER, crop, paste, resize_frame, scale_face_box, to_chw_uint8, to_model, to_rgb
 from src.device import pick_device
 from src.errors import UserError
 

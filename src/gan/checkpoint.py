@@ -21,10 +21,10 @@ import random
 import numpy as np
 import torch
 
-from src.config.train_opt import TrainOptions, saved_options
+from src.gan.options import TrainOptions, saved_options
 from src.errors import UserError
-from src.files import atomic_path
-from src.models import FaceGenerator, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
+from src.io.files import atomic_path
+from src.gan.networks import FaceGenerator, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
 
 LATEST = "latest.pt"
 

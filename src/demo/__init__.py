@@ -1,0 +1,1 @@
+"""Synthetic demo data: the dancers demo.sh and the tests draw."""

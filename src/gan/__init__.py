@@ -1,0 +1,1 @@
+"""The pix2pixHD model: networks, losses, options, the training data and loop, checkpoints, inference, transfer."""

@@ -1,0 +1,1 @@
+"""The background plate of a static camera, the window the generator draws over it, and compositing."""
