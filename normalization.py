@@ -6,15 +6,16 @@ Re-renders the source's labels at the target's frame size into data/source/test_
 import argparse
 
 from src.errors import run_main
+from src.layout import SOURCE_DIR, TARGET_DIR
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", default="data/source",
-                        help="source folder written by make_source.py (default: data/source)")
-    parser.add_argument("--target", default="data/target",
-                        help="target folder written by make_target.py (default: data/target)")
+    parser.add_argument("--source", default=SOURCE_DIR,
+                        help=f"source folder written by make_source.py (default: {SOURCE_DIR})")
+    parser.add_argument("--target", default=TARGET_DIR,
+                        help=f"target folder written by make_target.py (default: {TARGET_DIR})")
     parser.add_argument("--no-normalize", action="store_true",
                         help="keep the source's placement and size; only resize the poses to the "
                              "target's frame height and re-render the labels")

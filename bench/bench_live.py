@@ -44,9 +44,10 @@ def camera_clip(video, size, work):
 def still_target(work, size):
     from src.demo.data import still_photo
     from src.io.files import write_image
+    from src.layout import KEYPOINTS
     from src.still import stage
     folder = os.path.join(work, f"still_{size[0]}x{size[1]}")
-    if not os.path.isfile(os.path.join(folder, "keypoints.npz")):
+    if not os.path.isfile(os.path.join(folder, KEYPOINTS)):
         photo = os.path.join(work, "still.png")
         write_image(photo, still_photo(size)[0])
         stage.run(photo, folder, size)

@@ -143,6 +143,7 @@ def boundary_loops(triangles):
 
 def fidelity(args):
     from src.normalize import stage as normalize_stage
+    from src.layout import KEYPOINTS, NORM_KEYPOINTS
     from src.pose import stage as pose_stage
     from src.pose.keypoints import PoseTrack
     from src.evaluate.metrics import pose_distance
@@ -155,12 +156,12 @@ def fidelity(args):
     os.makedirs(work, exist_ok=True)
     still = make_still(work, size)
     target, source, out = (os.path.join(work, d) for d in ("target", "source", "out"))
-    if not os.path.isfile(os.path.join(source, "keypoints.npz")):
+    if not os.path.isfile(os.path.join(source, KEYPOINTS)):
         pose_stage.run_stage("source", pose_stage.StageOptions(video=args.video, out=source,
                                                                size=size))
     normalize_stage.run(source, target)
     still_transfer.run(target, source, out, restart=True)
-    poses = PoseTrack.load(os.path.join(source, normalize_stage.KEYPOINTS_NORM)).keypoints
+    poses = PoseTrack.load(os.path.join(source, NORM_KEYPOINTS)).keypoints
 
     animator = Animator(still)
     flips_raw, flips, gaps = [], [], []

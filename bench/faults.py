@@ -36,6 +36,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from src.layout import TRANSFER_MANIFEST  # noqa: E402
 
 STAGES = ["make_target", "make_source", "normalization", "train_body", "train_face", "transfer",
           "make_mp4"]
@@ -201,7 +202,7 @@ def same_file(a, b):
         return same_checkpoint(a, b)
     if os.path.basename(a) == "loss_log.csv":
         return same_loss_log(a, b)
-    if os.path.basename(a) == ".transfer.json":   # names the run's own (absolute) paths
+    if os.path.basename(a) == TRANSFER_MANIFEST:   # names the run's own (absolute) paths
         return same_manifest(a, b)
     return filecmp.cmp(a, b, shallow=False)
 

@@ -43,6 +43,7 @@ def write_frames(folder, n, size):
     import numpy as np
 
     from src.io.files import frame_name, save_npy, write_image
+    from src.layout import FACE_BOXES, KEYPOINTS, TARGET_FRAMES, TARGET_LABELS
     from src.pose.keypoints import N_POINTS, PoseTrack
     w, h = size
     yy, xx = np.mgrid[0:h, 0:w]
@@ -54,11 +55,11 @@ def write_frames(folder, n, size):
         cv2.circle(frame, (cx, h // 6), h // 14, (230, 190, 160), -1)
         cv2.line(label, (cx, h // 6), (cx, h // 2), (255, 0, 0), max(1, h // 64))
         cv2.line(label, (cx, h // 2), (cx - w // 12, h - h // 8), (0, 255, 0), max(1, h // 64))
-        write_image(os.path.join(folder, "train", "train_img", frame_name(t)), frame)
-        write_image(os.path.join(folder, "train", "train_label", frame_name(t)), label)
-    save_npy(os.path.join(folder, "pose.npy"), np.tile(np.array([[0, 0, h // 4, h // 4]], np.int32), (n, 1)))
+        write_image(os.path.join(folder, TARGET_FRAMES, frame_name(t)), frame)
+        write_image(os.path.join(folder, TARGET_LABELS, frame_name(t)), label)
+    save_npy(os.path.join(folder, FACE_BOXES), np.tile(np.array([[0, 0, h // 4, h // 4]], np.int32), (n, 1)))
     PoseTrack(keypoints=np.zeros((n, N_POINTS, 3), np.float32), fps=15, size=size, crop=(0, 0, *size),
-              video_size=size, backend="synthetic").save(os.path.join(folder, "keypoints.npz"))
+              video_size=size, backend="synthetic").save(os.path.join(folder, KEYPOINTS))
 
 
 class Timers:

@@ -14,6 +14,7 @@ from src.gan import checkpoint
 from src.gan.options import make_options, parse
 from src.errors import UserError
 from src.io.files import frame_name, list_frames, read_image, write_image
+from src.layout import TARGET_MASKS
 from src.gan.inference import FramePredictor
 from src.pose.keypoints import PoseTrack
 
@@ -27,7 +28,7 @@ def plate_target(root, n=8, plate=True):
     make_target_dir(root, n=n, size=SIZE)
     track = PoseTrack.load(os.path.join(root, "keypoints.npz"))
     for t in range(n):
-        write_image(os.path.join(root, background.MASK_DIR, frame_name(t)),
+        write_image(os.path.join(root, TARGET_MASKS, frame_name(t)),
                     background.keypoint_mask(track.keypoints[t], SIZE))
     image = np.zeros((SIZE[1], SIZE[0], 3), np.uint8) + np.uint8(PLATE_RGB)
     background.write_plate(root, background.Plate(image if plate else None, 0.0, 0.0 if plate else 0.9, n,

@@ -533,7 +533,7 @@ def write_normalized_source(folder, n, size, seconds_per_frame=1 / 15):
     from n poses of the source dancer: lets transfer be tested or measured without earlier stages."""
     from src.io.files import frame_name, save_npy, write_image
     from src.pose.keypoints import head_centers
-    from src.normalize.stage import HEADS_NORM, KEYPOINTS_NORM, LABEL_DIR
+    from src.layout import NORM_HEADS as HEADS_NORM, NORM_KEYPOINTS as KEYPOINTS_NORM, NORM_LABELS as LABEL_DIR
     from src.pose.render import render_label
     kps = np.stack([dancer_pose("source", t * seconds_per_frame, size).keypoints
                     for t in range(n)]).astype(np.float32)

@@ -34,6 +34,7 @@ from tqdm import tqdm
 from src.gan.dataset import TargetFrames, resize_frame, scale_face_box, split_indices
 from src.device import pick_device
 from src.errors import UserError, run_main
+from src.layout import FACE_BOXES, NORM_KEYPOINTS, SOURCE_DIR, TARGET_DIR
 from src.io.files import frame_name, list_frames, read_image, write_bytes, write_image
 from src.gan.inference import FramePredictor
 from src.pose.keypoints import BODY, PoseTrack
@@ -407,14 +408,14 @@ the detector's floor, and their own frame-to-frame change and flicker.</p>
 
 # --- the whole evaluation ---------------------------------------------------------------------
 
-def evaluate(name, dataroot="data/target", holdout=None, device="auto", compare=None, max_frames=None,
+def evaluate(name, dataroot=TARGET_DIR, holdout=None, device="auto", compare=None, max_frames=None,
              out_dir=None, pose_backend="mediapipe", worst_by="lpips"):
     """Run the evaluation; returns the report, also written to out_dir/metrics.json."""
     if max_frames is not None and max_frames < 1:
         raise UserError(f"--max-frames {max_frames}: must be at least 1")
     frames = TargetFrames(dataroot)
     if frames.face_boxes is None:
-        raise UserError(f"{os.path.join(dataroot, 'pose.npy')}: not found (the face crop needs the "
+        raise UserError(f"{os.path.join(dataroot, FACE_BOXES)}: not found (the face crop needs the "
                         f"face boxes); re-run make_target.py")
     checkpoints = [resolve_checkpoint(name)]
     if compare:
@@ -465,7 +466,7 @@ def evaluate(name, dataroot="data/target", holdout=None, device="auto", compare=
                      "lpips_step": "mean AlexNet LPIPS between consecutive frames, whole frame",
                      "flicker": FLICKER_SETTING,
                      "body_crop": f"box of the body keypoints + {BODY_MARGIN} of its longer side",
-                     "face_crop": "face box of pose.npy at the model size (the crop the face GAN refines)",
+                     "face_crop": f"face box of {FACE_BOXES} at the model size (the crop the face GAN refines)",
                      "pose": "input keypoints vs detected in the generated frames, px at the model size"},
         "runs": runs, "real_pose": pose_distance(kps, found_real),
         "real_temporal": temporal[-1].summary(),
@@ -540,7 +541,7 @@ def measured_view(frame, box):
     return view
 
 
-def evaluate_frames(frames_dir, keypoints="data/source/keypoints_norm.npz", device="auto",
+def evaluate_frames(frames_dir, keypoints=os.path.join(SOURCE_DIR, NORM_KEYPOINTS), device="auto",
                     max_frames=None, out_dir=None):
     """Temporal numbers of generated frames that have no ground truth (a transfer result): the
     background flicker and the frame-to-frame LPIPS. Returns the report, also in out_dir/metrics.json."""
@@ -616,8 +617,8 @@ def parse_args(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--name", default="target",
                    help="checkpoint to evaluate: a name under checkpoints/ or a checkpoint folder (default target)")
-    p.add_argument("--dataroot", default="data/target",
-                   help="target folder written by make_target.py (default data/target)")
+    p.add_argument("--dataroot", default=TARGET_DIR,
+                   help=f"target folder written by make_target.py (default {TARGET_DIR})")
     p.add_argument("--holdout", type=float, default=None,
                    help="share of the last frames held out (default: the --holdout the model was trained "
                         "with; frames the model was trained on are refused)")
@@ -636,9 +637,9 @@ def parse_args(argv=None):
                    help="measure this folder of generated frames (00000.png..., e.g. result/target) "
                         "instead of a checkpoint: flicker and frame-to-frame LPIPS, no ground truth "
                         "needed (writes <frames>/eval_frames/ unless --out)")
-    p.add_argument("--keypoints", default="data/source/keypoints_norm.npz",
+    p.add_argument("--keypoints", default=os.path.join(SOURCE_DIR, NORM_KEYPOINTS),
                    help="with --frames: the poses the frames were made from, for the person boxes "
-                        "(default data/source/keypoints_norm.npz)")
+                        f"(default {os.path.join(SOURCE_DIR, NORM_KEYPOINTS)})")
     return p.parse_args(argv)
 
 

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from src.plate import background, window
 from src.errors import UserError
+from src.layout import FACE_BOXES, KEYPOINTS, TARGET_FRAMES, TARGET_LABELS, TARGET_MASKS
 from src.io.files import list_frames, read_image
 from src.pose.keypoints import PoseTrack, face_crop_side, flip_horizontal
 
@@ -110,9 +111,9 @@ class TargetFrames:
 
     def __init__(self, dataroot, need_face_boxes=False):
         self.dataroot = dataroot
-        img_dir = os.path.join(dataroot, "train", "train_img")
-        label_dir = os.path.join(dataroot, "train", "train_label")
-        kp_path = os.path.join(dataroot, "keypoints.npz")
+        img_dir = os.path.join(dataroot, TARGET_FRAMES)
+        label_dir = os.path.join(dataroot, TARGET_LABELS)
+        kp_path = os.path.join(dataroot, KEYPOINTS)
         if not os.path.isfile(kp_path):
             raise UserError(f"{kp_path}: not found, so {dataroot} holds no finished target data; "
                             f"run make_target.py first")
@@ -120,17 +121,17 @@ class TargetFrames:
         if not self.images:
             raise UserError(f"{img_dir}: no PNG frames; run make_target.py first")
         if len(self.images) != len(self.labels):
-            raise UserError(f"{dataroot}: {len(self.images)} frames in train_img but {len(self.labels)} "
-                            f"labels in train_label; re-run make_target.py")
+            raise UserError(f"{dataroot}: {len(self.images)} frames in {TARGET_FRAMES} but {len(self.labels)} "
+                            f"labels in {TARGET_LABELS}; re-run make_target.py")
         names = [os.path.basename(p) for p in self.images]
         if names != [os.path.basename(p) for p in self.labels]:
-            raise UserError(f"{dataroot}: train_img and train_label hold different frame names; "
+            raise UserError(f"{dataroot}: {TARGET_FRAMES} and {TARGET_LABELS} hold different frame names; "
                             f"re-run make_target.py")
         self.track = PoseTrack.load(kp_path, "make_target.py")
         if len(self.track) != len(self.images):
             raise UserError(f"{kp_path}: {len(self.track)} poses for {len(self.images)} frames; "
                             f"re-run make_target.py")
-        pose_path = os.path.join(dataroot, "pose.npy")
+        pose_path = os.path.join(dataroot, FACE_BOXES)
         self.face_boxes = None
         if os.path.isfile(pose_path):
             boxes = np.load(pose_path, allow_pickle=False)
@@ -141,7 +142,7 @@ class TargetFrames:
         elif need_face_boxes:
             raise UserError(f"{pose_path}: not found (the face GAN needs the face boxes); "
                             f"run make_target.py first, or pass --face_epochs 0")
-        self.masks = list_frames(os.path.join(dataroot, background.MASK_DIR))
+        self.masks = list_frames(os.path.join(dataroot, TARGET_MASKS))
 
     def __len__(self):
         return len(self.images)
@@ -163,7 +164,7 @@ def plate_windows(frames, train_size, multiple):
     if plate is None:
         return None, reason
     if len(frames.masks) != len(frames.images):
-        return None, (f"{len(frames.masks)} person masks in {background.MASK_DIR} for "
+        return None, (f"{len(frames.masks)} person masks in {TARGET_MASKS} for "
                       f"{len(frames.images)} frames")
     sx, sy = train_size[0] / frames.track.size[0], train_size[1] / frames.track.size[1]
     kps = frames.track.keypoints * np.array([sx, sy, 1], np.float32)

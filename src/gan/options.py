@@ -14,6 +14,7 @@ import re
 from fractions import Fraction
 
 from src.errors import UserError
+from src.layout import CHECKPOINTS_DIR, TARGET_DIR
 from src.pose.keypoints import face_crop_side
 
 
@@ -21,8 +22,8 @@ from src.pose.keypoints import face_crop_side
 class TrainOptions:
     # --- experiment ---
     name: str = "target"  # experiment name: its checkpoints, web page and loss log go to <checkpoints_dir>/<name>/
-    dataroot: str = "data/target"  # folder written by make_target.py (train/train_img, train/train_label, pose.npy, keypoints.npz)
-    checkpoints_dir: str = "checkpoints"  # parent folder of the experiment folders
+    dataroot: str = TARGET_DIR  # folder written by make_target.py (train/train_img, train/train_label, pose.npy, keypoints.npz)
+    checkpoints_dir: str = CHECKPOINTS_DIR  # parent folder of the experiment folders
     preset: str = ""  # 'paper' or 'cpu': a named set of the options below (flags given on the command line still win)
     resume: bool = False  # continue <checkpoints_dir>/<name>/latest.pt exactly (weights, optimisers, schedule, RNG, data order); starts fresh when there is none
     load_pretrain: str = ""  # checkpoint folder (or .pt file) whose weights start a new run, e.g. './checkpoints/target/'; a global model initialises --netG local

@@ -31,14 +31,13 @@ from tqdm import tqdm
 
 from src.gan.dataset import scale_face_box
 from src.errors import UserError
+from src.layout import CHECKPOINTS_DIR, RESULT_DIR, SOURCE_DIR
+from src.layout import FEED_STATE, NORM_HEADS, NORM_KEYPOINTS, NORM_LABELS, TRANSFER_MANIFEST as MANIFEST
 from src.io.files import (frame_name, list_frames, read_image, remove_temporaries, save_npz,
                        write_bytes, write_image)
 from src.gan.inference import FramePredictor
 from src.pose.keypoints import PoseTrack
-from src.normalize.stage import HEADS_NORM, KEYPOINTS_NORM, LABEL_DIR
 
-MANIFEST = ".transfer.json"
-FEED_STATE = ".previous_frame.npz"
 MAX_PENDING = 2       # frames made but not yet written (bounds memory; lets writing overlap the model)
 ASPECT_TOLERANCE = 0.01  # relative: labels whose width/height differs more would be distorted
 
@@ -47,8 +46,8 @@ class SourceLabels:
     """The normalized source, checked once: label paths, label size and head centres."""
 
     def __init__(self, source_dir):
-        done = os.path.join(source_dir, KEYPOINTS_NORM)
-        label_dir = os.path.join(source_dir, LABEL_DIR)
+        done = os.path.join(source_dir, NORM_KEYPOINTS)
+        label_dir = os.path.join(source_dir, NORM_LABELS)
         if not os.path.isfile(done):
             raise UserError(f"{done}: not found, so {source_dir} holds no finished normalized labels; "
                             "run normalization.py first")
@@ -62,7 +61,7 @@ class SourceLabels:
                             "(00000.png on); re-run normalization.py")
         if not self.paths:
             raise UserError(f"{done}: the source has no frames; re-run make_source.py and normalization.py")
-        self.heads = self._heads(os.path.join(source_dir, HEADS_NORM), len(track))
+        self.heads = self._heads(os.path.join(source_dir, NORM_HEADS), len(track))
         first = read_image(self.paths[0])
         self.size = (first.shape[1], first.shape[0])
 
@@ -213,13 +212,13 @@ def generate(predictor, source, out_dir, start=0):
             pending.popleft().result()
 
 
-def run(name="target", source_dir="data/source", out_dir=None, checkpoints_dir="checkpoints",
+def run(name="target", source_dir=SOURCE_DIR, out_dir=None, checkpoints_dir=CHECKPOINTS_DIR,
         device="auto", which="latest", restart=False, target_dir=None):
     """Make <out_dir>/00000.png... from the source's labels; returns a summary dict.
 
     When target_dir holds a still target (make_target.py --image), the photo is animated
     instead (src/still/transfer.py) and no checkpoint is read."""
-    out_dir = out_dir or os.path.join("result", name)
+    out_dir = out_dir or os.path.join(RESULT_DIR, name)
     from src.still import layout as still_layout
     if target_dir is not None and still_layout.mesh_matches(target_dir):
         from src.still import transfer as still_transfer

@@ -12,21 +12,18 @@ import os
 import numpy as np
 from tqdm import tqdm
 
-from src.normalize import maths as norm
 from src.io.files import (atomic_path, frame_name, list_frames, remove_temporaries, save_npy,
-                       sync_all)
+                          sync_all)
+from src.layout import (KEYPOINTS, NORM_HEADS, NORM_KEYPOINTS, NORM_LABELS, NORM_PLOT, SOURCE_DIR,
+                        TARGET_DIR)
+from src.normalize import maths as norm
 from src.pose.keypoints import PoseTrack, head_centers
 from src.pose.render import write_label
 
-LABEL_DIR = "test_label"
-KEYPOINTS_NORM = "keypoints_norm.npz"
-HEADS_NORM = "pose_source_norm.npy"
-PLOT = "norm.png"
 
-
-def run(source_dir="data/source", target_dir="data/target", normalize=True, band=norm.DEFAULT_BAND):
-    source_path = os.path.join(source_dir, "keypoints.npz")
-    target_path = os.path.join(target_dir, "keypoints.npz")
+def run(source_dir=SOURCE_DIR, target_dir=TARGET_DIR, normalize=True, band=norm.DEFAULT_BAND):
+    source_path = os.path.join(source_dir, KEYPOINTS)
+    target_path = os.path.join(target_dir, KEYPOINTS)
     source = PoseTrack.load(source_path, "make_source.py")
     target = PoseTrack.load(target_path, "make_target.py")
     size = target.size
@@ -43,11 +40,11 @@ def run(source_dir="data/source", target_dir="data/target", normalize=True, band
               f"to the target's {size[0]}x{size[1]} frame")
 
     # The finished-marker goes first, so an interrupted run is never taken for a complete one.
-    done_path = os.path.join(source_dir, KEYPOINTS_NORM)
+    done_path = os.path.join(source_dir, NORM_KEYPOINTS)
     if os.path.exists(done_path):
         os.remove(done_path)
 
-    label_dir = os.path.join(source_dir, LABEL_DIR)
+    label_dir = os.path.join(source_dir, NORM_LABELS)
     os.makedirs(label_dir, exist_ok=True)
     for folder in (source_dir, label_dir):   # a run killed mid-write left these
         remove_temporaries(folder)
@@ -59,8 +56,8 @@ def run(source_dir="data/source", target_dir="data/target", normalize=True, band
         if os.path.basename(path) not in keep:
             os.remove(path)
 
-    save_npy(os.path.join(source_dir, HEADS_NORM), head_centers(kps).astype(np.float32))
-    plot_path = os.path.join(source_dir, PLOT)
+    save_npy(os.path.join(source_dir, NORM_HEADS), head_centers(kps).astype(np.float32))
+    plot_path = os.path.join(source_dir, NORM_PLOT)
     if result is not None:
         plot(result, plot_path)
     elif os.path.exists(plot_path):

@@ -31,11 +31,9 @@ import numpy as np
 from tqdm import tqdm
 
 from src.io.files import frame_name, write_bytes, write_image
+from src.layout import PLATE, PLATE_INFO, TARGET_MASKS
 from src.pose.keypoints import B, BODY, FACE, LHAND, RHAND
 
-PLATE_FILE = "background.png"
-INFO_FILE = "background.json"
-MASK_DIR = os.path.join("train", "train_mask")
 PLATE_SAMPLES = 60
 MASK_GROW = 0.06          # dilation of the person mask for the plate, share of the frame height
 MASK_COVER = 64           # mask level (0-255) from which a pixel counts as the person's
@@ -206,17 +204,17 @@ def estimate_plate(read_frame, read_mask_at, n_frames, samples=PLATE_SAMPLES, pr
 
 def write_plate(folder, plate):
     """background.png (when there is a plate) and background.json into the target folder."""
-    png = os.path.join(folder, PLATE_FILE)
+    png = os.path.join(folder, PLATE)
     if plate.ok:
         write_image(png, plate.image)
     elif os.path.exists(png):
         os.remove(png)
-    write_bytes(os.path.join(folder, INFO_FILE), json.dumps(plate.info(), indent=1).encode())
+    write_bytes(os.path.join(folder, PLATE_INFO), json.dumps(plate.info(), indent=1).encode())
 
 
 def plate_for_target(folder, n_frames, img_dir, progress=True):
     """Estimate and write the plate of a finished target folder's frames and masks."""
-    mask_dir = os.path.join(folder, MASK_DIR)
+    mask_dir = os.path.join(folder, TARGET_MASKS)
 
     def frame(t):
         return cv2.cvtColor(cv2.imread(os.path.join(img_dir, frame_name(t))), cv2.COLOR_BGR2RGB)
@@ -229,8 +227,8 @@ def plate_for_target(folder, n_frames, img_dir, progress=True):
 
 def load_plate(folder):
     """(plate RGB uint8 or None, reason): what make_target.py decided for this target folder."""
-    info_path = os.path.join(folder, INFO_FILE)
-    png = os.path.join(folder, PLATE_FILE)
+    info_path = os.path.join(folder, PLATE_INFO)
+    png = os.path.join(folder, PLATE)
     if not os.path.isfile(info_path):
         return None, f"{info_path} not found (a target made before background plates existed)"
     try:

@@ -60,6 +60,8 @@ from tqdm import tqdm
 from src.plate import background
 from src.pose import openpose_json, render, smoothing
 from src.errors import UserError
+from src.layout import (FACE_BOXES, KEYPOINTS, PLATE, PLATE_INFO, SOURCE_FRAMES, SOURCE_HEADS,
+                        SOURCE_LABELS, TARGET_FRAMES, TARGET_LABELS, TARGET_MASKS, VIDEO, role_dir)
 from src.io.files import frame_name, keep_copy, remove_temporaries, save_npy, sync_all, write_image
 from src.pose.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
 from src.pose import BACKENDS, make_backend
@@ -77,12 +79,9 @@ class Layout:
 
 
 LAYOUTS = {
-    "source": Layout("test_img", "test_label_ori", "pose_source.npy"),
-    "target": Layout(os.path.join("train", "train_img"), os.path.join("train", "train_label"),
-                     "pose.npy"),
+    "source": Layout(SOURCE_FRAMES, SOURCE_LABELS, SOURCE_HEADS),
+    "target": Layout(TARGET_FRAMES, TARGET_LABELS, FACE_BOXES),
 }
-KEYPOINTS_FILE = "keypoints.npz"
-SOURCE_VIDEO = "mv.mp4"      # in the source folder: the video, kept for its music (make_mp4.py)
 DEFAULT_SIZE = (1024, 512)   # --size auto: for a landscape (or square) video
 PORTRAIT_SIZE = (512, 1024)  # --size auto: for a portrait video (phones)
 FITS = ("auto", "crop", "pad")
@@ -137,13 +136,13 @@ def auto_size(video_size):
 def add_arguments(parser, role):
     """The command-line flags shared by make_source.py and make_target.py."""
     layout = LAYOUTS[role]
-    parser.add_argument("--video", default=os.path.join("data", role, "mv.mp4"),
-                        help=f"input video (default: data/{role}/mv.mp4); phone videos are "
+    parser.add_argument("--video", default=os.path.join(role_dir(role), VIDEO),
+                        help=f"input video (default: {os.path.join(role_dir(role), VIDEO)}); phone videos are "
                              "turned upright from their rotation metadata")
-    kept = f", {SOURCE_VIDEO} (the video, for its music)" if role == "source" else ""
-    parser.add_argument("--out", default=os.path.join("data", role),
-                        help=f"output folder (default: data/{role}); writes {layout.img}/, "
-                             f"{layout.label}/, {layout.extra}{kept} and {KEYPOINTS_FILE} (last)")
+    kept = f", {VIDEO} (the video, for its music)" if role == "source" else ""
+    parser.add_argument("--out", default=role_dir(role),
+                        help=f"output folder (default: {role_dir(role)}); writes {layout.img}/, "
+                             f"{layout.label}/, {layout.extra}{kept} and {KEYPOINTS} (last)")
     parser.add_argument("--size", default="auto",
                         help="output frame size WIDTHxHEIGHT, or auto (default): 1024x512 for a "
                              "landscape video, 512x1024 for a portrait one; the frames keep "
@@ -516,10 +515,10 @@ def run_stage(role, options):
         if json_kps is None:
             backend = make_backend(options.pose, options.device, options.weights, options.scales,
                                    segment=role == "target")
-        mask_dir = os.path.join(options.out, background.MASK_DIR) if role == "target" else None
+        mask_dir = os.path.join(options.out, TARGET_MASKS) if role == "target" else None
         try:
             # From here on the outputs change: the old result must not look finished.
-            for name in (KEYPOINTS_FILE, layout.extra, background.PLATE_FILE, background.INFO_FILE):
+            for name in (KEYPOINTS, layout.extra, PLATE, PLATE_INFO):
                 if os.path.exists(os.path.join(options.out, name)):
                     os.remove(os.path.join(options.out, name))
             masks_found = backend is not None and getattr(backend, "segments", False)
@@ -562,7 +561,7 @@ def run_stage(role, options):
                      "segmentation" if masks_found else "keypoints")
     if role == "source":
         save_npy(os.path.join(options.out, layout.extra), head_centers(clean).astype(np.float32))
-        keep_copy(options.video, os.path.join(options.out, SOURCE_VIDEO))
+        keep_copy(options.video, os.path.join(options.out, VIDEO))
     else:
         save_npy(os.path.join(options.out, layout.extra), face_boxes(clean, size))
     if options.export_json:
@@ -571,7 +570,7 @@ def run_stage(role, options):
     track = PoseTrack(keypoints=clean, fps=reader.fps, size=size, crop=window.crop,
                       video_size=reader.size, backend=options.pose, interpolated=interpolated)
     sync_all()   # every frame and label is on disk before the finish marker
-    track.save(os.path.join(options.out, KEYPOINTS_FILE))
+    track.save(os.path.join(options.out, KEYPOINTS))
     return track
 
 

@@ -18,12 +18,12 @@ import numpy as np
 
 from src.errors import UserError
 from src.io.files import read_image, save_npz
+from src.layout import KEYPOINTS as KEYPOINTS_FILE
 from src.pose.keypoints import PoseTrack
 
 STILL_DIR = "still"
 PHOTO, MASK, BACKGROUND, MESH, PREVIEW = ("photo.png", "mask.png", "background.png", "mesh.npz",
                                           "preview.png")
-KEYPOINTS_FILE = "keypoints.npz"
 
 
 def still_path(target_dir, name):

@@ -19,10 +19,9 @@ from tqdm import tqdm
 from src.errors import UserError
 from src.io.files import frame_name, list_frames, write_bytes, write_image
 from src.pose.keypoints import PoseTrack
-from src.normalize.stage import KEYPOINTS_NORM
+from src.layout import NORM_KEYPOINTS as KEYPOINTS_NORM, TRANSFER_MANIFEST as MANIFEST
 from src.still import layout, mesh, render, rig
 
-MANIFEST = ".transfer.json"
 MAX_PENDING = 4   # frames made but not yet written
 
 
