@@ -23,7 +23,7 @@ from src.io.files import list_frames, read_image
 from src.pose.keypoints import BODY, LHAND, RHAND, B, PoseTrack
 from src.pose.openpose_json import json_name
 from src.pose import make_backend
-from src.pose.stage import FrameCutter, Window, choose_window, parse_size
+from src.pose.stage import CropWindow, FrameCutter, choose_window, parse_size
 from src.io.video import VideoReader, VideoWriter, ffmpeg_exe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -340,7 +340,7 @@ def test_very_large_frames_work_as_source(dancer, tmp_path):
     assert len(list_frames(out / "test_label_ori")) == 3
     assert np.load(out / "pose_source.npy").shape == (3, 2)
     # The crop kept the person: its keypoints, mapped back to the 512x256 clip, match the truth.
-    window = Window(*track.crop, track.video_size, track.size)
+    window = CropWindow(*track.crop, track.video_size, track.size)
     in_big = window.to_video(track.keypoints)
     in_clip = in_big.copy()
     in_clip[..., 0] = (in_big[..., 0] + 0.5) * 512 / 4000 - 0.5
@@ -414,7 +414,7 @@ def test_window_grows_and_pads_when_the_person_does_not_fit():
 
 
 def test_cutter_pads_with_the_colour_and_points_map_both_ways():
-    window = Window(-50, 0, 150, 100, (100, 100), (400, 200))
+    window = CropWindow(-50, 0, 150, 100, (100, 100), (400, 200))
     frame = np.zeros((100, 100, 3), np.uint8)
     frame[:, :, 1] = 200
     out = FrameCutter(window, pad_color=(10, 20, 30))(frame)

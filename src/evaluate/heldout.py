@@ -37,7 +37,7 @@ from src.errors import UserError, run_main
 from src.layout import FACE_BOXES, NORM_KEYPOINTS, SOURCE_DIR, TARGET_DIR
 from src.io.files import frame_name, list_frames, read_image, write_bytes, write_image
 from src.gan.inference import FramePredictor
-from src.pose.keypoints import BODY, PoseTrack
+from src.pose.keypoints import BODY, PoseTrack, person_box as point_box, resize_keypoints
 from src.evaluate.metrics import (FLICKER_MARGIN, SSIM_RADIUS, Lpips, flicker_pair, nanmean, outside_box,
                          person_box, pose_distance, psnr, ssim, tlp)
 from src.pose import make_backend
@@ -91,25 +91,12 @@ def held_out_indices(frames, holdout, predictors, max_frames):
     return held[:max_frames] if max_frames else held
 
 
-def scale_keypoints(kps, from_size, to_size):
-    """Keypoints (..., 137, 3) in a frame of from_size (w, h) -> to_size; missing points stay 0.
-
-    Pixel centres are on integers (as in OpenPose), and resizing maps pixel edges onto pixel
-    edges (as cv2.resize does), hence the half-pixel shifts.
-    """
-    out = np.array(kps, np.float32)
-    scale = np.array([to_size[0] / from_size[0], to_size[1] / from_size[1]], np.float32)
-    out[..., :2] = np.where(out[..., 2:] > 0, (out[..., :2] + 0.5) * scale - 0.5, 0)
-    return out
-
-
 def body_box(kp, size):
     """Crop box (x0, y0, x1, y1) around the present body points of kp (137, 3), or None."""
-    body = kp[BODY]
-    pts = body[body[:, 2] > 0, :2]
-    if len(pts) == 0:
+    box = point_box(kp[BODY])
+    if box is None:
         return None
-    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    x0, y0, x1, y1 = box
     margin = BODY_MARGIN * max(x1 - x0, y1 - y0)
     box = np.round([x0 - margin, y0 - margin, x1 + margin + 1, y1 + margin + 1]).astype(int)
     box = np.clip(box, 0, [size[0], size[1], size[0], size[1]])
@@ -437,7 +424,7 @@ def evaluate(name, dataroot=TARGET_DIR, holdout=None, device="auto", compare=Non
     held = held_out_indices(frames, holdout, [(f, p) for (_, f), p in zip(checkpoints, predictors)],
                             max_frames)
     # Everything is measured at the model's size: real frames, crops and keypoints.
-    kps = scale_keypoints(frames.track.keypoints[held], frames.track.size, size)
+    kps = resize_keypoints(frames.track.keypoints[held], frames.track.size, size)
     body_boxes = [body_box(kp, size) for kp in kps]
     person_boxes = [person_box(kp) for kp in kps]
     lpips = {m: Lpips(device, net=net) for m, net in LPIPS_NETS.items()}
@@ -530,7 +517,7 @@ def generated_frames(frames_dir, keypoints_path, max_frames=None):
         raise UserError(f"{paths[0]}: {size[0]}x{size[1]}, but {keypoints_path} holds poses of "
                         f"{track.size[0]}x{track.size[1]} frames; pass --keypoints with the poses the "
                         f"frames were made from")
-    return paths, scale_keypoints(track.keypoints[:len(paths)], track.size, size), size
+    return paths, resize_keypoints(track.keypoints[:len(paths)], track.size, size), size
 
 
 def measured_view(frame, box):

@@ -23,7 +23,7 @@ import math
 import cv2
 import numpy as np
 
-from src.pose.keypoints import BODY, FACE, N_POINTS
+from src.pose.keypoints import BODY, FACE, N_POINTS, person_box as point_box
 
 SSIM_SIGMA = 1.5
 SSIM_RADIUS = 5          # 11x11 window: skimage's truncate=3.5 at sigma 1.5
@@ -156,11 +156,10 @@ def grey(img):
 def person_box(kp, margin=FLICKER_MARGIN):
     """(x0, y0, x1, y1) of the present points of one pose (137, 3), each side moved out by `margin`
     times the box's height; None when no point is present."""
-    kp = np.asarray(kp)
-    pts = kp[kp[:, 2] > 0, :2]
-    if len(pts) == 0:
+    box = point_box(kp)
+    if box is None:
         return None
-    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    x0, y0, x1, y1 = box
     grow = margin * (y1 - y0)
     return (float(x0 - grow), float(y0 - grow), float(x1 + grow), float(y1 + grow))
 

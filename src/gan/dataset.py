@@ -18,7 +18,7 @@ from src.plate import background, window
 from src.errors import UserError
 from src.layout import FACE_BOXES, KEYPOINTS, TARGET_FRAMES, TARGET_LABELS, TARGET_MASKS
 from src.io.files import list_frames, read_image
-from src.pose.keypoints import PoseTrack, face_crop_side, flip_horizontal
+from src.pose.keypoints import PoseTrack, face_crop_side, flip_horizontal, resize_keypoints
 
 
 def split_indices(n_frames, holdout):
@@ -121,12 +121,13 @@ class TargetFrames:
         if not self.images:
             raise UserError(f"{img_dir}: no PNG frames; run make_target.py first")
         if len(self.images) != len(self.labels):
-            raise UserError(f"{dataroot}: {len(self.images)} frames in {TARGET_FRAMES} but {len(self.labels)} "
-                            f"labels in {TARGET_LABELS}; re-run make_target.py")
+            raise UserError(f"{dataroot}: {len(self.images)} frames in {os.path.basename(img_dir)} but "
+                            f"{len(self.labels)} labels in {os.path.basename(label_dir)}; "
+                            f"re-run make_target.py")
         names = [os.path.basename(p) for p in self.images]
         if names != [os.path.basename(p) for p in self.labels]:
-            raise UserError(f"{dataroot}: {TARGET_FRAMES} and {TARGET_LABELS} hold different frame names; "
-                            f"re-run make_target.py")
+            raise UserError(f"{dataroot}: {os.path.basename(img_dir)} and {os.path.basename(label_dir)} "
+                            f"hold different frame names; re-run make_target.py")
         self.track = PoseTrack.load(kp_path, "make_target.py")
         if len(self.track) != len(self.images):
             raise UserError(f"{kp_path}: {len(self.track)} poses for {len(self.images)} frames; "
@@ -166,8 +167,7 @@ def plate_windows(frames, train_size, multiple):
     if len(frames.masks) != len(frames.images):
         return None, (f"{len(frames.masks)} person masks in {TARGET_MASKS} for "
                       f"{len(frames.images)} frames")
-    sx, sy = train_size[0] / frames.track.size[0], train_size[1] / frames.track.size[1]
-    kps = frames.track.keypoints * np.array([sx, sy, 1], np.float32)
+    kps = window.keypoints_at(frames.track.keypoints, frames.track.size, train_size)
     size = window.window_size(kps, train_size, multiple)
     track = window.window_track(kps, size, train_size)
     share, _ = window.coverage(kps, track, size)
@@ -220,9 +220,7 @@ class PairDataset(Dataset):
             from src.pose.render import render_label  # the renderer is only needed for flips
             image = image[:, ::-1]
             label_size = (label.shape[1], label.shape[0])
-            kp = self.frames.track.keypoints[t]
-            kp = kp * np.array([label_size[0] / self.frames.track.size[0],
-                                label_size[1] / self.frames.track.size[1], 1], np.float32)
+            kp = resize_keypoints(self.frames.track.keypoints[t], self.frames.track.size, label_size)
             label = render_label(flip_horizontal(kp, label_size[0]), label_size)
             if box is not None:
                 box = np.array([w - box[2], box[1], w - box[0], box[3]])

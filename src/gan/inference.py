@@ -89,8 +89,7 @@ class FramePredictor:
         frame of keypoints_size (w, h); None for a full-frame model."""
         if self.plate is None:
             return None
-        sx, sy = self.size[0] / keypoints_size[0], self.size[1] / keypoints_size[1]
-        kps = np.asarray(keypoints, np.float32) * np.array([sx, sy, 1], np.float32)
+        kps = window.keypoints_at(keypoints, keypoints_size, self.size)
         return window.window_track(kps, self.window_size, self.size)
 
     def reset(self):

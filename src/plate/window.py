@@ -16,24 +16,22 @@ over time with a Gaussian of SMOOTH_SIGMA frames so that the window itself does 
 moved just enough to hold that frame's box where the smoothing left part of it out, and kept
 inside the frame. Positions are whole pixels, so cutting and pasting are exact.
 """
-import warnings
-
 import numpy as np
+
+from src.pose.keypoints import person_boxes
 
 MARGIN = (0.06, 0.12, 0.10)  # share of the person's height added to the keypoint box: sides, top, bottom
 COVER_QUANTILE = 0.98  # share of frames whose grown box the window holds (the rest: outliers)
 SMOOTH_SIGMA = 3.0     # frames: Gaussian smoothing of the window's path
 
 
-def person_boxes(kps):
-    """(T, 4) x0, y0, x1, y1 around the points found in each frame of (T, 137, 3); NaN without any."""
-    kps = np.asarray(kps, np.float32)
-    ok = kps[..., 2] > 0
-    x = np.where(ok, kps[..., 0], np.nan)
-    y = np.where(ok, kps[..., 1], np.nan)
-    with warnings.catch_warnings():  # frames without a person give all-NaN rows, as intended
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.stack([np.nanmin(x, 1), np.nanmin(y, 1), np.nanmax(x, 1), np.nanmax(y, 1)], axis=1)
+def keypoints_at(kps, from_size, to_size):
+    """Keypoints (T, 137, 3) of frames of from_size (w, h), placed in frames of to_size for the
+    window: x * (w' / w), a plain scale (see src/pose/keypoints.py on pixels). Training and
+    inference place the window through this one function; a model's windows stay where it was
+    trained to draw them."""
+    sx, sy = to_size[0] / from_size[0], to_size[1] / from_size[1]
+    return np.asarray(kps, np.float32) * np.array([sx, sy, 1], np.float32)
 
 
 def grown_boxes(kps, margin=MARGIN):

@@ -13,6 +13,7 @@ A video's poses live in one file, data/<role>/keypoints.npz (see PoseTrack).
 """
 import dataclasses
 import os
+import warnings
 
 import numpy as np
 
@@ -50,6 +51,65 @@ for _a, _b in ([(i, 16 - i) for i in range(8)] + [(17 + i, 26 - i) for i in rang
     _FACE_MIRROR[_a], _FACE_MIRROR[_b] = _b, _a
 MIRROR = np.array(_BODY_MIRROR + [25 + i for i in _FACE_MIRROR]
                   + list(range(116, 137)) + list(range(95, 116)))
+
+
+# --- pixels and boxes ---------------------------------------------------------------------------
+# Keypoints are in pixels with pixel centres on integers, as OpenPose writes them (and as the
+# MediaPipe mapping puts them: x = fraction * width - 0.5): a frame w pixels wide spans
+# [-0.5, w - 0.5]. Cutting and resizing a frame maps pixel edges onto pixel edges (as cv2.resize
+# does), so a point moves as x' = (x + 0.5 - x0) * s - 0.5 (rescale). Two placements keep a plain
+# scale x' = x * s instead, because their results are part of what was generated before: the plate
+# window's position (src/plate/window.py keypoints_at, which trained models were trained with) and
+# the source's fit into the target frame (src/normalize/maths.py to_target_frame).
+
+def rescale(kps, scale, origin=(0, 0)):
+    """Keypoints (..., 3) of a frame -> the same points in its window whose top-left pixel is
+    `origin` (x0, y0), resized by `scale` (sx, sy): x' = (x + 0.5 - x0) * sx - 0.5, in float32.
+    Missing points stay (0, 0, 0)."""
+    out = np.array(kps, np.float32, copy=True)
+    ok = out[..., 2] > 0
+    for axis in (0, 1):
+        out[..., axis] = np.where(ok, (out[..., axis] + 0.5 - origin[axis]) * scale[axis] - 0.5, 0)
+    return out
+
+
+def unscale(kps, scale, origin=(0, 0)):
+    """The inverse of rescale: x = (x' + 0.5) / sx + x0 - 0.5."""
+    out = np.array(kps, np.float32, copy=True)
+    ok = out[..., 2] > 0
+    for axis in (0, 1):
+        out[..., axis] = np.where(ok, (out[..., axis] + 0.5) / scale[axis] + origin[axis] - 0.5, 0)
+    return out
+
+
+def resize_keypoints(kps, from_size, to_size):
+    """Keypoints (..., 3) of a frame of from_size (w, h) -> of that frame resized to to_size.
+    Equal sizes give the points unchanged (not shifted by float rounding)."""
+    if tuple(from_size) == tuple(to_size):
+        return np.array(kps, np.float32, copy=True)
+    return rescale(kps, (to_size[0] / from_size[0], to_size[1] / from_size[1]))
+
+
+def person_box(kps):
+    """(x0, y0, x1, y1) through the outermost present points of kps (..., 3) (one pose, a part of
+    one, or several poses together), or None when no point is present. Callers grow it by their
+    own margins."""
+    kps = np.asarray(kps)
+    pts = kps[..., :2][kps[..., 2] > 0]
+    if not len(pts):
+        return None
+    return (*pts.min(axis=0), *pts.max(axis=0))
+
+
+def person_boxes(kps):
+    """person_box of each frame of (T, 137, 3), as a (T, 4) array; rows of NaN without any point."""
+    kps = np.asarray(kps, np.float32)
+    ok = kps[..., 2] > 0
+    x = np.where(ok, kps[..., 0], np.nan)
+    y = np.where(ok, kps[..., 1], np.nan)
+    with warnings.catch_warnings():  # frames without a person give all-NaN rows, as intended
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.stack([np.nanmin(x, 1), np.nanmin(y, 1), np.nanmax(x, 1), np.nanmax(y, 1)], axis=1)
 
 
 def flip_horizontal(kps, width):

@@ -63,7 +63,8 @@ from src.errors import UserError
 from src.layout import (FACE_BOXES, KEYPOINTS, PLATE, PLATE_INFO, SOURCE_FRAMES, SOURCE_HEADS,
                         SOURCE_LABELS, TARGET_FRAMES, TARGET_LABELS, TARGET_MASKS, VIDEO, role_dir)
 from src.io.files import frame_name, keep_copy, remove_temporaries, save_npy, sync_all, write_image
-from src.pose.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
+from src.pose.keypoints import (N_POINTS, PoseTrack, face_boxes, head_centers, person_box, rescale,
+                                unscale)
 from src.pose import BACKENDS, make_backend
 from src.pose.people import identity_jumps
 from src.io.video import VideoReader, frame_near
@@ -202,7 +203,7 @@ def note(message):
 # ----------------------------------------------------------------------------- frame window
 
 @dataclasses.dataclass(frozen=True)
-class Window:
+class CropWindow:
     """The crop/pad window (x0, y0, x1, y1) of a video of `video_size`, resized to `size`."""
     x0: int
     y0: int
@@ -221,19 +222,11 @@ class Window:
 
     def to_frame(self, kps):
         """Keypoints (..., 3) in video pixels -> output frame pixels (missing points stay 0)."""
-        return self._map(kps, lambda v, lo, s: (v + 0.5 - lo) * s - 0.5)
+        return rescale(kps, self.scale, (self.x0, self.y0))
 
     def to_video(self, kps):
         """The inverse of to_frame."""
-        return self._map(kps, lambda v, lo, s: (v + 0.5) / s + lo - 0.5)
-
-    def _map(self, kps, fn):
-        out = np.array(kps, np.float32, copy=True)
-        ok = out[..., 2] > 0
-        sx, sy = self.scale
-        out[..., 0] = np.where(ok, fn(out[..., 0], self.x0, sx), 0)
-        out[..., 1] = np.where(ok, fn(out[..., 1], self.y0, sy), 0)
-        return out
+        return unscale(kps, self.scale, (self.x0, self.y0))
 
 
 def fitting_windows(video_size, size):
@@ -268,11 +261,11 @@ def choose_window(video_size, size, person_box=None, fit="auto"):
     # larger than the video, covers all of it).
     x0 = int(np.clip(round(cx - ww / 2), min(0, vw - ww), max(0, vw - ww)))
     y0 = int(np.clip(round(cy - wh / 2), min(0, vh - wh), max(0, vh - wh)))
-    return Window(x0, y0, x0 + ww, y0 + wh, tuple(video_size), tuple(size))
+    return CropWindow(x0, y0, x0 + ww, y0 + wh, tuple(video_size), tuple(size))
 
 
 class FrameCutter:
-    """Cuts a video frame with a Window: crop, pad with `pad_color`, resize to window.size."""
+    """Cuts a video frame with a CropWindow: crop, pad with `pad_color`, resize to window.size."""
 
     def __init__(self, window, pad_color=(255, 255, 255)):
         self.window = window
@@ -303,14 +296,6 @@ class FrameCutter:
 
 
 # ----------------------------------------------------------------------------- the pre-pass
-
-def person_box(kps):
-    """(x0, y0, x1, y1) around every present point of (..., 137, 3), or None."""
-    pts = kps[..., :2][kps[..., 2] > 0]
-    if not len(pts):
-        return None
-    return (*pts.min(axis=0), *pts.max(axis=0))
-
 
 def prepass(options, reader, json_kps):
     """A few frames spread over the video -> (person box or None, padding colour).
@@ -356,8 +341,7 @@ def prepass(options, reader, json_kps):
     try:
         boxes = []
         for shrink, small in samples:
-            kp = backend.detect_batch([small])[0]
-            kp[:, :2] = (kp[:, :2] + 0.5) / shrink - 0.5
+            kp = unscale(backend.detect_batch([small])[0], (shrink, shrink))
             boxes.append(person_box(kp))
     finally:
         backend.close()

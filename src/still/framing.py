@@ -16,7 +16,7 @@ import math
 import cv2
 import numpy as np
 
-from src.pose.stage import Window, choose_window
+from src.pose.stage import CropWindow, choose_window
 from src.still.joints import EDGE_TOUCH, outside
 
 PAD = 0.1          # room added at an edge the person touches, x the person's height
@@ -90,7 +90,7 @@ def slide_to_cuts(window, cut):
     x0, y0 = window.x0, window.y0
     x0 = 0 if cut["left"] else vw - ww if cut["right"] else x0
     y0 = 0 if cut["top"] else vh - wh if cut["bottom"] else y0
-    return Window(x0, y0, x0 + ww, y0 + wh, window.video_size, window.size)
+    return CropWindow(x0, y0, x0 + ww, y0 + wh, window.video_size, window.size)
 
 
 def frame(photo, mask, kp, out_of_view, size):
