@@ -22,20 +22,19 @@ are never kept.
 """
 import collections
 import concurrent.futures
-import json
 import os
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from src.gan.dataset import scale_face_box
 from src.errors import UserError
-from src.layout import CHECKPOINTS_DIR, RESULT_DIR, SOURCE_DIR
-from src.layout import FEED_STATE, NORM_HEADS, NORM_KEYPOINTS, NORM_LABELS, TRANSFER_MANIFEST as MANIFEST
-from src.io.files import (frame_name, list_frames, read_image, remove_temporaries, save_npz,
-                       write_bytes, write_image)
+from src.gan.dataset import scale_face_box
 from src.gan.inference import FramePredictor
+from src.io.files import frame_name, list_frames, read_image, save_npz, write_image
+from src.io.resume import prepare_output
+from src.layout import (CHECKPOINTS_DIR, FEED_STATE, NORM_HEADS, NORM_KEYPOINTS, NORM_LABELS,
+                        RESULT_DIR, SOURCE_DIR)
 from src.pose.keypoints import PoseTrack
 
 MAX_PENDING = 2       # frames made but not yet written (bounds memory; lets writing overlap the model)
@@ -123,40 +122,6 @@ def manifest(source, predictor):
             "frames": len(source)}
 
 
-def read_manifest(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def prepare_output(out_dir, source, predictor, restart=False):
-    """Clear what must not be kept; return the index of the first frame to make."""
-    os.makedirs(out_dir, exist_ok=True)
-    remove_temporaries(out_dir)  # of a run that was killed mid-write
-    path = os.path.join(out_dir, MANIFEST)
-    wanted = manifest(source, predictor)
-    frames = list_frames(out_dir)
-    if frames and (restart or read_manifest(path) != wanted):
-        if not restart:
-            print(f"note: the {len(frames)} frames in {out_dir} come from another checkpoint or other "
-                  "labels; making every frame again")
-        for frame in frames + [os.path.join(out_dir, FEED_STATE)]:
-            if os.path.exists(frame):
-                os.remove(frame)
-        frames = []
-    keep = {frame_name(i) for i in range(len(source))}
-    for frame in frames:  # frames of an earlier, longer source
-        if os.path.basename(frame) not in keep:
-            os.remove(frame)
-    write_bytes(path, json.dumps(wanted, indent=1).encode())
-    start = 0
-    while start < len(source) and os.path.isfile(os.path.join(out_dir, frame_name(start))):
-        start += 1
-    return start
-
-
 def write_frame(out_dir, i, frame, fed):
     write_image(os.path.join(out_dir, frame_name(i)), frame)
     # After the frame: a state naming frame i never outlives a missing frame i. Uncompressed:
@@ -228,7 +193,8 @@ def run(name="target", source_dir=SOURCE_DIR, out_dir=None, checkpoints_dir=CHEC
     check_size(source, predictor)
     if predictor.device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # one input size for the whole video
-    start = prepare_output(out_dir, source, predictor, restart)
+    start = prepare_output(out_dir, manifest(source, predictor), len(source), restart,
+                           state_files=(FEED_STATE,))
     n = len(source)
     face = "with face refinement" if predictor.has_face else "no face model in the checkpoint"
     precision = "bf16" if predictor.device.type == "cuda" and predictor.options.bf16 else "float32"
