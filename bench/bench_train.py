@@ -27,7 +27,7 @@ def measure(preset, size, device, steps, warmup, batch_size, vgg):
     """Time BodyStage steps for one configuration; returns a dict of figures."""
     import torch
 
-    from src.gan import checkpoint, losses
+    from src.gan import losses, networks
     from src.gan.options import make_options
     from src.device import Dist, pick_device
     from src.gan.train import BodyStage, Runtime
@@ -38,7 +38,7 @@ def measure(preset, size, device, steps, warmup, batch_size, vgg):
     dev = pick_device(device)
     rt = Runtime(opt, Dist(0, 1, dev))
     torch.manual_seed(0)
-    G, D = rt.place(checkpoint.build_generator(opt)), rt.place(checkpoint.build_discriminator(opt))
+    G, D = rt.place(networks.build_generator(opt)), rt.place(networks.build_discriminator(opt))
     stage = BodyStage(opt, rt, G, D, rt.place(losses.VGGLoss(opt.vgg_layer_weights)) if vgg else None)
     w, h = opt.wh
     gen = torch.Generator().manual_seed(0)

@@ -26,13 +26,13 @@ def write_checkpoint(folder, preset, size, device):
     """<folder>/latest.pt of an untrained model of `preset` at `size`, with a face generator."""
     import torch
 
-    from src.gan import checkpoint
+    from src.gan import checkpoint, networks
     from src.gan.options import make_options
     opt = make_options(preset=preset, size=size, device=device)
     torch.manual_seed(0)
     state = {"options": dataclasses.asdict(opt), "step": 0,
-             "G": checkpoint.build_generator(opt).state_dict(),
-             "faceG": checkpoint.build_face_generator(opt).state_dict()}
+             "G": networks.build_generator(opt).state_dict(),
+             "faceG": networks.build_face_generator(opt).state_dict()}
     checkpoint.save(os.path.join(folder, checkpoint.LATEST), state)
     return opt.wh
 

@@ -84,7 +84,7 @@ def worker(preset, size, steps, warmup):
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from src.gan import checkpoint, losses
+    from src.gan import losses, networks
     from src.gan.options import make_options
     from src.gan.dataset import EpochSampler, PairDataset, TargetFrames, make_loader
     from src.device import Dist, pick_device
@@ -94,7 +94,7 @@ def worker(preset, size, steps, warmup):
     dev = pick_device("cpu")
     rt = Runtime(opt, Dist(0, 1, dev))
     torch.manual_seed(0)
-    G, D = rt.place(checkpoint.build_generator(opt)), rt.place(checkpoint.build_discriminator(opt))
+    G, D = rt.place(networks.build_generator(opt)), rt.place(networks.build_discriminator(opt))
     vgg = rt.place(losses.VGGLoss(opt.vgg_layer_weights)) if opt.lambda_vgg > 0 else None
     stage = BodyStage(opt, rt, G, D, vgg)
 

@@ -14,7 +14,7 @@ import subprocess
 
 import torch
 
-from src.gan import checkpoint, losses
+from src.gan import losses, networks
 from src.gan.options import make_options
 from src.device import Dist, pick_device
 from src.gan.train import BodyStage, Runtime, body_lr
@@ -33,7 +33,7 @@ def build(w, h, vgg_on, seed):
                        background="plate" if window else "none", **overrides)
     rt = Runtime(opt, Dist(0, 1, pick_device("cpu")))
     torch.manual_seed(seed)
-    G, D = checkpoint.build_generator(opt), checkpoint.build_discriminator(opt)
+    G, D = networks.build_generator(opt), networks.build_discriminator(opt)
     for net in (G, D):
         rt.place(net)
     vgg = rt.place(losses.VGGLoss(opt.vgg_layer_weights)) if opt.lambda_vgg > 0 else None

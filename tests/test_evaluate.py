@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conftest import make_target_dir
-from src.gan import checkpoint
+from src.gan import checkpoint, networks
 from src.gan.options import make_options
 from src.errors import UserError
 from src.pose.keypoints import PoseTrack
@@ -30,9 +30,9 @@ def random_checkpoint(folder, dataroot, holdout=HOLDOUT, seed=0, face=True):
     opt = make_options(dataroot=str(dataroot), holdout=holdout, size="64x32", ngf=8, n_downsample=2,
                        n_blocks=1, face_ngf=8, face_n_blocks=1, device="cpu")
     state = {"options": dataclasses.asdict(opt), "step": 0,
-             "G": checkpoint.build_generator(opt).state_dict()}
+             "G": networks.build_generator(opt).state_dict()}
     if face:
-        face_g = checkpoint.build_face_generator(opt)
+        face_g = networks.build_face_generator(opt)
         face_g.head[1].reset_parameters()  # untrained but not the identity a fresh one is
         state["faceG"] = face_g.state_dict()
     checkpoint.save(os.path.join(folder, checkpoint.LATEST), state)

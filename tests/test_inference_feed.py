@@ -4,9 +4,9 @@ import dataclasses
 import numpy as np
 import torch
 
-from src.gan import checkpoint
+from src.gan import checkpoint, networks
 from src.gan.options import make_options
-from src.gan.dataset import to_model, to_rgb
+from src.gan.images import to_model, to_rgb
 from src.gan.inference import FramePredictor
 from src.gan.train import PairGenerator
 
@@ -18,7 +18,7 @@ def tiny_model(folder):
     torch.manual_seed(3)
     opt = make_options(size=f"{SIZE[0]}x{SIZE[1]}", ngf=8, n_downsample=2, n_blocks=1,
                        device="cpu")
-    generator = checkpoint.build_generator(opt)
+    generator = networks.build_generator(opt)
     checkpoint.save(folder / checkpoint.LATEST, {"options": dataclasses.asdict(opt), "step": 0,
                                                  "G": generator.state_dict()})
     return generator.eval()

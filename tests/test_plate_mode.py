@@ -10,7 +10,7 @@ import torch
 
 from conftest import TINY, make_target_dir, normalized_source, read_losses
 from src.plate import background
-from src.gan import checkpoint
+from src.gan import checkpoint, networks
 from src.gan.options import make_options, parse
 from src.errors import UserError
 from src.io.files import frame_name, list_frames, read_image, write_image
@@ -164,7 +164,7 @@ def test_full_frame_checkpoint_from_before_plate_mode_still_transfers(tmp_path):
     options = dataclasses.asdict(opt)
     del options["background"], options["lambda_alpha"]
     checkpoint.save(tmp_path / "ckpt" / "old" / "latest.pt",
-                    {"options": options, "step": 3, "G": checkpoint.build_generator(opt).state_dict()})
+                    {"options": options, "step": 3, "G": networks.build_generator(opt).state_dict()})
     predictor = FramePredictor(tmp_path / "ckpt" / "old", device="cpu")
     assert predictor.plate is None and predictor.window_track(np.zeros((2, 137, 3)), SIZE) is None
     source = normalized_source(tmp_path / "source", n=3, size=SIZE)

@@ -62,7 +62,8 @@ def test_missing_or_inconsistent_target_data_is_a_user_error(tmp_path):
 
 
 def test_flip_redraws_labels_with_sides_swapped(tmp_path):
-    from src.gan.dataset import PairDataset, TargetFrames, resize_frame
+    from src.gan.dataset import PairDataset, TargetFrames
+    from src.gan.images import resize_frame
     from src.pose.keypoints import flip_horizontal
     from src.pose.render import render_label
     frames = TargetFrames(make_target_dir(tmp_path / "target", n=6))

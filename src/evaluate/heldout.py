@@ -31,7 +31,8 @@ import os
 import numpy as np
 from tqdm import tqdm
 
-from src.gan.dataset import TargetFrames, resize_frame, scale_face_box, split_indices
+from src.gan.dataset import TargetFrames, split_indices
+from src.gan.images import resize_frame, scale_face_box
 from src.device import pick_device
 from src.errors import UserError, run_main
 from src.layout import FACE_BOXES, NORM_KEYPOINTS, SOURCE_DIR, TARGET_DIR

@@ -1,4 +1,4 @@
-"""Checkpoints: everything an exact resume needs, written atomically, and the networks they describe.
+"""Checkpoints: everything an exact resume needs, written atomically.
 
 A checkpoint is one torch file (a dict of tensors and plain values, loaded with weights_only=True):
   options     the TrainOptions of the run (a dict); they rebuild the networks
@@ -24,7 +24,6 @@ import torch
 from src.gan.options import TrainOptions, saved_options
 from src.errors import UserError
 from src.io.files import atomic_path
-from src.gan.networks import FaceGenerator, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
 
 LATEST = "latest.pt"
 
@@ -100,38 +99,3 @@ def set_rng_state(state):
 def _tuples(value):
     """random.setstate needs tuples where torch.load may give lists."""
     return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
-
-
-# --- the networks a checkpoint's options describe (one construction for training and inference) ---
-
-LABEL_CH = 3  # labels are RGB stick figures
-IMAGE_CH = 3
-
-
-def build_generator(opt):
-    """Body generator: input (label, previous frame) = 6 channels, output RGB (+ alpha in plate mode)."""
-    out_ch = IMAGE_CH + (opt.background == "plate")
-    if opt.netG == "local":
-        return LocalEnhancer(LABEL_CH + IMAGE_CH, out_ch, ngf=opt.ngf // 2,
-                             global_kw=dict(ngf=opt.ngf, n_down=opt.n_downsample, n_blocks=opt.n_blocks),
-                             n_blocks_local=opt.n_blocks_local)
-    return GlobalGenerator(LABEL_CH + IMAGE_CH, out_ch, ngf=opt.ngf, n_down=opt.n_downsample,
-                           n_blocks=opt.n_blocks)
-
-
-def build_discriminator(opt):
-    """Body discriminator on a pair: (label_t, label_t+1, image_t, image_t+1) = 12 channels."""
-    return MultiscaleDiscriminator(2 * (LABEL_CH + IMAGE_CH), ndf=opt.ndf, n_layers=opt.n_layers_D,
-                                   num_D=opt.num_D)
-
-
-def build_face_generator(opt):
-    """Face residual generator on (label crop, generated crop)."""
-    return FaceGenerator(LABEL_CH + IMAGE_CH, IMAGE_CH, ngf=opt.face_ngf, n_down=opt.face_n_downsample,
-                         n_blocks=opt.face_n_blocks)
-
-
-def build_face_discriminator(opt):
-    """Face discriminator on (label crop, face crop)."""
-    return MultiscaleDiscriminator(LABEL_CH + IMAGE_CH, ndf=opt.face_ndf, n_layers=opt.n_layers_D,
-                                   num_D=opt.face_num_D)

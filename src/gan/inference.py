@@ -25,10 +25,10 @@ import cv2
 import numpy as np
 import torch
 
-from src.gan import checkpoint
+from src.gan import checkpoint, networks
 from src.plate import window
 from src.plate.composite import composite, cut, paste_window
-from src.gan.dataset import FACE_FEATHER, crop, paste, resize_frame, scale_face_box, to_chw_uint8, to_model, to_rgb
+from src.gan.images import FACE_FEATHER, crop, paste, resize_frame, scale_face_box, to_chw_uint8, to_model, to_rgb
 from src.device import pick_device
 from src.errors import UserError
 
@@ -51,7 +51,7 @@ class FramePredictor:
         cuda = self.device.type == "cuda"
         self._memory_format = torch.channels_last if cuda else torch.contiguous_format
         self._bf16 = cuda and self.options.bf16
-        self.generator = self._ready(checkpoint.build_generator(self.options), state["G"])
+        self.generator = self._ready(networks.build_generator(self.options), state["G"])
         self.plate = self.window_size = self._alpha = None
         self.frame_size = self.size
         if self.options.background == "plate":
@@ -63,7 +63,7 @@ class FramePredictor:
             self.frame_size = (self.frame_plate.shape[1], self.frame_plate.shape[0])
         self.face_generator = None
         if "faceG" in state:
-            self.face_generator = self._ready(checkpoint.build_face_generator(self.options), state["faceG"])
+            self.face_generator = self._ready(networks.build_face_generator(self.options), state["faceG"])
         self.reset()
 
     @property

@@ -214,3 +214,38 @@ class MultiscaleDiscriminator(nn.Module):
                 x = downsample(x)
             results.append(d(x))
         return results
+
+
+# --- the networks a run's options describe (one construction for training, inference and checkpoints) ---
+
+LABEL_CH = 3  # labels are RGB stick figures
+IMAGE_CH = 3
+
+
+def build_generator(opt):
+    """Body generator: input (label, previous frame) = 6 channels, output RGB (+ alpha in plate mode)."""
+    out_ch = IMAGE_CH + (opt.background == "plate")
+    if opt.netG == "local":
+        return LocalEnhancer(LABEL_CH + IMAGE_CH, out_ch, ngf=opt.ngf // 2,
+                             global_kw=dict(ngf=opt.ngf, n_down=opt.n_downsample, n_blocks=opt.n_blocks),
+                             n_blocks_local=opt.n_blocks_local)
+    return GlobalGenerator(LABEL_CH + IMAGE_CH, out_ch, ngf=opt.ngf, n_down=opt.n_downsample,
+                           n_blocks=opt.n_blocks)
+
+
+def build_discriminator(opt):
+    """Body discriminator on a pair: (label_t, label_t+1, image_t, image_t+1) = 12 channels."""
+    return MultiscaleDiscriminator(2 * (LABEL_CH + IMAGE_CH), ndf=opt.ndf, n_layers=opt.n_layers_D,
+                                   num_D=opt.num_D)
+
+
+def build_face_generator(opt):
+    """Face residual generator on (label crop, generated crop)."""
+    return FaceGenerator(LABEL_CH + IMAGE_CH, IMAGE_CH, ngf=opt.face_ngf, n_down=opt.face_n_downsample,
+                         n_blocks=opt.face_n_blocks)
+
+
+def build_face_discriminator(opt):
+    """Face discriminator on (label crop, face crop)."""
+    return MultiscaleDiscriminator(LABEL_CH + IMAGE_CH, ndf=opt.face_ndf, n_layers=opt.n_layers_D,
+                                   num_D=opt.face_num_D)

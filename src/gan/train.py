@@ -31,12 +31,12 @@ import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from src.gan import checkpoint, losses, web
+from src.gan import checkpoint, losses, networks, web
 from src import device as devices
 from src.plate.composite import composite
 from src.gan.options import merge_with_checkpoint
-from src.gan.dataset import (FACE_FEATHER, EpochSampler, PairDataset, TargetFrames, crop, make_loader, paste,
-                      plate_windows, split_indices, to_model, to_rgb)
+from src.gan.dataset import EpochSampler, PairDataset, TargetFrames, make_loader, plate_windows, split_indices
+from src.gan.images import FACE_FEATHER, crop, paste, to_model, to_rgb
 from src.errors import UserError
 from src.io.files import remove_temporaries, write_bytes
 
@@ -385,11 +385,11 @@ class Trainer:
     def _build(self, state, face_needed):
         opt, rt = self.opt, self.rt
         torch.manual_seed(opt.seed)  # the same initial weights on every process
-        self.G, self.D = checkpoint.build_generator(opt), checkpoint.build_discriminator(opt)
+        self.G, self.D = networks.build_generator(opt), networks.build_discriminator(opt)
         self.FG = self.FD = None
         if face_needed:
             torch.manual_seed(opt.seed + 1)  # face nets start alike whether or not the run was resumed
-            self.FG, self.FD = checkpoint.build_face_generator(opt), checkpoint.build_face_discriminator(opt)
+            self.FG, self.FD = networks.build_face_generator(opt), networks.build_face_discriminator(opt)
         if state is not None:
             self.G.load_state_dict(state["G"])
             self.D.load_state_dict(state["D"])

@@ -29,7 +29,7 @@ import torch
 from tqdm import tqdm
 
 from src.errors import UserError
-from src.gan.dataset import scale_face_box
+from src.gan.images import scale_face_box
 from src.gan.inference import FramePredictor
 from src.io.files import frame_name, list_frames, read_image, save_npz, write_image
 from src.io.resume import prepare_output

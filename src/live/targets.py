@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from src.gan.dataset import scale_face_box
+from src.gan.images import scale_face_box
 from src.gan.inference import FramePredictor
 from src.pose.keypoints import PoseTrack, head_center
 from src.pose.render import render_label
