@@ -5,14 +5,14 @@
 import argparse
 
 from src.errors import run_main
-from src.pose import stage as pose_stage
+from src.pose import options as pose_options, stage as pose_stage
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    pose_stage.add_arguments(parser, "source")
+    pose_options.add_arguments(parser, "source")
     args = parser.parse_args()
-    pose_stage.run_stage("source", pose_stage.options_from_args(args))
+    pose_stage.run_stage("source", pose_options.options_from_args(args))
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def synthetic_poses(still, n, size):
 
 def speed(args):
     import tempfile
-    from src.pose.stage import parse_size
+    from src.pose.options import parse_size
     from src.still import render
     from src.still.transfer import Animator
     size = parse_size(args.size)
@@ -144,20 +144,20 @@ def boundary_loops(triangles):
 def fidelity(args):
     from src.normalize import stage as normalize_stage
     from src.layout import KEYPOINTS, NORM_KEYPOINTS
-    from src.pose import stage as pose_stage
+    from src.pose import options as pose_options, stage as pose_stage
     from src.pose.keypoints import PoseTrack
     from src.evaluate.metrics import pose_distance
     from src.pose import make_backend
     from src.still import mesh, render, rig
     from src.still import transfer as still_transfer
     from src.still.transfer import Animator
-    size = pose_stage.parse_size(args.size)
+    size = pose_options.parse_size(args.size)
     work = args.work
     os.makedirs(work, exist_ok=True)
     still = make_still(work, size)
     target, source, out = (os.path.join(work, d) for d in ("target", "source", "out"))
     if not os.path.isfile(os.path.join(source, KEYPOINTS)):
-        pose_stage.run_stage("source", pose_stage.StageOptions(video=args.video, out=source,
+        pose_stage.run_stage("source", pose_options.StageOptions(video=args.video, out=source,
                                                                size=size))
     normalize_stage.run(source, target)
     still_transfer.run(target, source, out, restart=True)

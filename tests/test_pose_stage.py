@@ -16,14 +16,15 @@ import cv2
 import numpy as np
 import pytest
 
-from src.pose import stage as pose_stage
 from src.demo.data import background_path, make_dancer_video
 from src.errors import UserError
 from src.io.files import list_frames, read_image
 from src.pose.keypoints import BODY, LHAND, RHAND, B, PoseTrack
 from src.pose.openpose_json import json_name
 from src.pose import make_backend
-from src.pose.stage import CropWindow, FrameCutter, choose_window, parse_size
+from src.pose.crop import CropWindow, FrameCutter, choose_window
+from src.pose.options import auto_size, parse_size
+from src.pose.streaming import read_ahead
 from src.io.video import VideoReader, VideoWriter, ffmpeg_exe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -431,9 +432,9 @@ def test_cutter_pads_with_the_colour_and_points_map_both_ways():
 def test_parse_size():
     assert parse_size("1024x512") == (1024, 512)
     assert parse_size("auto") is None and parse_size("AUTO") is None
-    assert pose_stage.auto_size((1080, 1920)) == (512, 1024)     # portrait phone clip
-    assert pose_stage.auto_size((1920, 1080)) == (1024, 512)
-    assert pose_stage.auto_size((720, 720)) == (1024, 512)
+    assert auto_size((1080, 1920)) == (512, 1024)     # portrait phone clip
+    assert auto_size((1920, 1080)) == (1024, 512)
+    assert auto_size((720, 720)) == (1024, 512)
     for bad in ("1024", "axb", "1023x512", "8x8"):
         with pytest.raises(UserError, match="--size"):
             parse_size(bad)
@@ -447,10 +448,10 @@ def test_read_ahead_hands_on_errors_and_stops_early():
 
     got = []
     with pytest.raises(UserError, match="boom"):
-        for item in pose_stage.read_ahead(items(), 1):
+        for item in read_ahead(items(), 1):
             got.append(item)
     assert got == [1, 2]
-    for item in pose_stage.read_ahead(iter(range(1000)), 2):
+    for item in read_ahead(iter(range(1000)), 2):
         if item == 3:
             break
 
@@ -462,7 +463,7 @@ def test_read_ahead_does_not_hang_when_the_consumer_fails_near_the_end():
 
     def consume():
         try:
-            for _ in pose_stage.read_ahead(iter(range(5)), 4):
+            for _ in read_ahead(iter(range(5)), 4):
                 time.sleep(0.3)   # the reader fills the queue meanwhile
                 raise RuntimeError("detector failed")
         except RuntimeError as err:

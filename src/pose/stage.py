@@ -12,29 +12,11 @@
             <out>/background.png, background.json  the background plate, or why there is none
             <out>/keypoints.npz
 
+The frame window and the pre-pass are src/pose/crop.py; the flags src/pose/options.py.
+
 keypoints.npz exists only when the stage finished: it is deleted when a run starts writing and
 written after everything else. Every file is written atomically (src/io/files.py); frames left over
 from an earlier, longer run are removed; a re-run simply redoes the job.
-
-Frame window (crop or pad): every frame of a video is cut with the same window, of the output's
-aspect ratio, and resized to --size. A quick pre-pass runs the detector on PREPASS_SAMPLES
-frames spread over the video and takes the box around every point found, grown by
-PERSON_MARGIN of its height on each side (the top of the head and the soles lie beyond the
-points). --fit auto (default): the window is the largest one of the output's aspect ratio that
-fits inside the video, moved to centre the person box but kept inside the video (a crop, no
-zoom); if the person box does not fit in it, the window grows just enough to hold the box, and
-the part beyond the video is padded with the background colour (the median colour of the video's
-border in the sampled frames), so the whole person always stays. --fit crop: always the crop
-(the person may be cut). --fit pad: the whole video frame, centred, padded to the aspect ratio.
-Without a person in the samples the window is centred. A video that already has the output's
-aspect ratio is used whole, without a pre-pass. The window is saved as `crop` in keypoints.npz
-(it may reach past the video).
-
-Small and large videos: videos smaller than MIN_VIDEO_SIDE pixels on a side are refused (no
-detector finds a person that small; upscaling adds no detail); smaller than the output size they
-are upscaled (bilinear); larger ones are downscaled (area averaging), streamed like any other.
-The detector sees the same window, but at least DETECT_MIN_HEIGHT pixels high where the video
-has that many: small outputs (the demo's 256x128) would lose the hands otherwise.
 
 Pass 1 streams the video: a reader thread decodes (ffmpeg runs as its own process) and cuts and
 resizes the frames; the main thread runs the detector; a small thread pool writes the PNGs
@@ -47,395 +29,25 @@ sample of the written frames and masks before keypoints.npz is written.
 """
 import dataclasses
 import os
-import queue
 import sys
-import threading
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from src.plate import background
-from src.pose import openpose_json, render, smoothing
-from src.errors import UserError
-from src.layout import (FACE_BOXES, KEYPOINTS, PLATE, PLATE_INFO, SOURCE_FRAMES, SOURCE_HEADS,
-                        SOURCE_LABELS, TARGET_FRAMES, TARGET_LABELS, TARGET_MASKS, VIDEO, role_dir)
+from src.errors import UserError, note
 from src.io.files import frame_name, keep_copy, remove_temporaries, save_npy, sync_all, write_image
-from src.pose.keypoints import (N_POINTS, PoseTrack, face_boxes, head_centers, person_box, rescale,
-                                unscale)
-from src.pose import BACKENDS, make_backend
+from src.io.video import VideoReader
+from src.layout import KEYPOINTS, PLATE, PLATE_INFO, TARGET_MASKS, VIDEO
+from src.plate import background
+from src.pose import make_backend, openpose_json, render, smoothing
+from src.pose.crop import FrameCutter, choose_window, detection_window, prepass
+from src.pose.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
+from src.pose.options import LAYOUTS, auto_size
 from src.pose.people import identity_jumps
-from src.io.video import VideoReader, frame_near
+from src.pose.streaming import READ_AHEAD, Writer, read_ahead, remove_stale
 
-# imageio-ffmpeg logs a warning for every rotated (phone) video; the rotation is intended.
-
-
-@dataclasses.dataclass(frozen=True)
-class Layout:
-    img: str      # processed frames
-    label: str    # label images
-    extra: str    # per-frame face data for later stages
-
-
-LAYOUTS = {
-    "source": Layout(SOURCE_FRAMES, SOURCE_LABELS, SOURCE_HEADS),
-    "target": Layout(TARGET_FRAMES, TARGET_LABELS, FACE_BOXES),
-}
-DEFAULT_SIZE = (1024, 512)   # --size auto: for a landscape (or square) video
-PORTRAIT_SIZE = (512, 1024)  # --size auto: for a portrait video (phones)
-FITS = ("auto", "crop", "pad")
-POSE_CHOICES = BACKENDS + ("json",)
 MIN_VIDEO_SIDE = 64
-PREPASS_SAMPLES = 6
-PREPASS_MAX_SIDE = 1280      # samples are shrunk to this for the detector (speed only)
-PERSON_MARGIN = 0.1
-DETECT_MIN_HEIGHT = 512      # the detector sees frames at least this high where the video has it
-WRITE_WORKERS = 2
-READ_AHEAD = 4               # decoded frames waiting for the detector
-WRITES_IN_FLIGHT = 8         # frames waiting to be written
-
-
-@dataclasses.dataclass
-class StageOptions:
-    """Everything the two stage scripts accept (see add_arguments for the meaning)."""
-    video: str
-    out: str
-    size: tuple = None           # None: auto_size of the video
-    fit: str = "auto"
-    pose: str = "mediapipe"
-    json_dir: str = None
-    export_json: str = None
-    max_frames: int = None
-    device: str = "auto"
-    weights: str = None
-    scales: str = None
-    smooth: float = smoothing.DEFAULT_STRENGTH
-    max_gap: int = smoothing.DEFAULT_MAX_GAP
-
-
-def parse_size(text):
-    """"1024x512" -> (1024, 512); "auto" -> None (auto_size); UserError otherwise."""
-    if str(text).lower() == "auto":
-        return None
-    try:
-        w, h = (int(v) for v in str(text).lower().split("x"))
-    except ValueError:
-        w = h = 0
-    if w < 16 or h < 16 or w % 2 or h % 2:
-        raise UserError(f"--size {text}: expected WIDTHxHEIGHT with even numbers of at least 16 "
-                        "pixels, e.g. 1024x512, or auto")
-    return w, h
-
-
-def auto_size(video_size):
-    """The output size that follows the video's orientation."""
-    return PORTRAIT_SIZE if video_size[1] > video_size[0] else DEFAULT_SIZE
-
-
-def add_arguments(parser, role):
-    """The command-line flags shared by make_source.py and make_target.py."""
-    layout = LAYOUTS[role]
-    parser.add_argument("--video", default=os.path.join(role_dir(role), VIDEO),
-                        help=f"input video (default: {os.path.join(role_dir(role), VIDEO)}); phone videos are "
-                             "turned upright from their rotation metadata")
-    kept = f", {VIDEO} (the video, for its music)" if role == "source" else ""
-    parser.add_argument("--out", default=role_dir(role),
-                        help=f"output folder (default: {role_dir(role)}); writes {layout.img}/, "
-                             f"{layout.label}/, {layout.extra}{kept} and {KEYPOINTS} (last)")
-    parser.add_argument("--size", default="auto",
-                        help="output frame size WIDTHxHEIGHT, or auto (default): 1024x512 for a "
-                             "landscape video, 512x1024 for a portrait one; the frames keep "
-                             "their aspect ratio, see --fit")
-    parser.add_argument("--fit", choices=FITS, default="auto",
-                        help="how a video of another aspect ratio becomes --size: auto (default) "
-                             "crops a window around the person found in a few sampled frames, "
-                             "or pads with the background colour when the person would not fit; "
-                             "crop always crops; pad keeps the whole video frame and pads")
-    parser.add_argument("--pose", choices=POSE_CHOICES, default="mediapipe",
-                        help="pose detector: mediapipe (default; offline, CPU), openpose (the "
-                             "OpenPose network; needs its weights file, see --weights), json "
-                             "(read OpenPose JSON files from --json-dir instead of detecting)")
-    parser.add_argument("--json-dir", default=None,
-                        help="with --pose json: folder of OpenPose *_keypoints.json files (BODY_25 "
-                             "or COCO-18, face and hands optional), one per video frame, in the "
-                             "pixels of the input video")
-    parser.add_argument("--export-json", default=None, metavar="DIR",
-                        help="also write the cleaned poses as OpenPose *_keypoints.json files into "
-                             "DIR (pixels of the input video, like OpenPose's --write_json)")
-    parser.add_argument("--max-frames", type=int, default=None,
-                        help="process only the first N frames (default: all)")
-    parser.add_argument("--device", default="auto",
-                        help="auto (default), cpu or cuda: for --pose openpose; MediaPipe always "
-                             "runs on the CPU")
-    parser.add_argument("--weights", default=None,
-                        help="with --pose openpose: the weights file (default: "
-                             "src/pose/pose_model.pth)")
-    parser.add_argument("--scales", default=None,
-                        help="with --pose openpose: comma-separated scales of the multi-scale "
-                             "search, relative to a 368 px high input (default: 0.5,1,1.5,2)")
-    parser.add_argument("--smooth", type=float, default=smoothing.DEFAULT_STRENGTH,
-                        metavar="STRENGTH",
-                        help="jitter filter strength: half-width in frames of a confidence-"
-                             f"weighted Savitzky-Golay window (default: {smoothing.DEFAULT_STRENGTH}, mild; "
-                             "4 is strong; 0 = off)")
-    parser.add_argument("--no-smooth", dest="smooth", action="store_const", const=0,
-                        help="turn the jitter filter off (same as --smooth 0)")
-    parser.add_argument("--max-gap", type=int, default=smoothing.DEFAULT_MAX_GAP,
-                        help="fill gaps of up to this many frames where a point was lost, by "
-                             f"linear interpolation (default: {smoothing.DEFAULT_MAX_GAP}; 0 = "
-                             "never); longer gaps stay empty")
-
-
-def options_from_args(args):
-    return StageOptions(video=args.video, out=args.out, size=parse_size(args.size), fit=args.fit,
-                        pose=args.pose, json_dir=args.json_dir, export_json=args.export_json,
-                        max_frames=args.max_frames, device=args.device, weights=args.weights,
-                        scales=args.scales, smooth=args.smooth, max_gap=args.max_gap)
-
-
-def note(message):
-    """A line for the user on stderr (stdout stays free for the scripts' summaries)."""
-    tqdm.write(message, file=sys.stderr)
-
-
-# ----------------------------------------------------------------------------- frame window
-
-@dataclasses.dataclass(frozen=True)
-class CropWindow:
-    """The crop/pad window (x0, y0, x1, y1) of a video of `video_size`, resized to `size`."""
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-    video_size: tuple
-    size: tuple
-
-    @property
-    def crop(self):
-        return (self.x0, self.y0, self.x1, self.y1)
-
-    @property
-    def scale(self):
-        return self.size[0] / (self.x1 - self.x0), self.size[1] / (self.y1 - self.y0)
-
-    def to_frame(self, kps):
-        """Keypoints (..., 3) in video pixels -> output frame pixels (missing points stay 0)."""
-        return rescale(kps, self.scale, (self.x0, self.y0))
-
-    def to_video(self, kps):
-        """The inverse of to_frame."""
-        return unscale(kps, self.scale, (self.x0, self.y0))
-
-
-def fitting_windows(video_size, size):
-    """(w, h) of the largest window of the output's aspect ratio inside the video, and of the
-    smallest one holding the whole video."""
-    vw, vh = video_size
-    aspect = size[0] / size[1]
-    if vw / vh >= aspect:   # the video is wider than the output: full height inside it
-        return (max(1, round(vh * aspect)), vh), (vw, max(1, round(vw / aspect)))
-    return (vw, max(1, round(vw / aspect))), (max(1, round(vh * aspect)), vh)
-
-
-def choose_window(video_size, size, person_box=None, fit="auto"):
-    """The window (see the module docstring) for a person box (x0, y0, x1, y1) in video pixels."""
-    vw, vh = video_size
-    aspect = size[0] / size[1]
-    inner, outer = fitting_windows(video_size, size)
-    if fit == "pad" or person_box is None:
-        ww, wh = outer if fit == "pad" else inner
-        cx, cy = vw / 2, vh / 2
-    else:
-        bx0, by0, bx1, by1 = person_box
-        margin = PERSON_MARGIN * (by1 - by0)
-        bx0, by0 = max(0, bx0 - margin), max(0, by0 - margin)
-        bx1, by1 = min(vw, bx1 + margin), min(vh, by1 + margin)
-        cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
-        ww, wh = inner
-        if fit == "auto" and (bx1 - bx0 > ww or by1 - by0 > wh):
-            ww = max(ww, int(np.ceil(bx1 - bx0)), int(np.ceil((by1 - by0) * aspect)))
-            wh = max(1, round(ww / aspect))
-    # Centre on (cx, cy), then slide so the window stays inside the video (or, where it is
-    # larger than the video, covers all of it).
-    x0 = int(np.clip(round(cx - ww / 2), min(0, vw - ww), max(0, vw - ww)))
-    y0 = int(np.clip(round(cy - wh / 2), min(0, vh - wh), max(0, vh - wh)))
-    return CropWindow(x0, y0, x0 + ww, y0 + wh, tuple(video_size), tuple(size))
-
-
-class FrameCutter:
-    """Cuts a video frame with a CropWindow: crop, pad with `pad_color`, resize to window.size."""
-
-    def __init__(self, window, pad_color=(255, 255, 255)):
-        self.window = window
-        vw, vh = window.video_size
-        sx, sy = window.scale
-        # The part of the video inside the window, and where it lands in the output frame.
-        self.src = (max(0, window.x0), max(0, window.y0), min(vw, window.x1), min(vh, window.y1))
-        self.dst = (round((self.src[0] - window.x0) * sx), round((self.src[1] - window.y0) * sy),
-                    round((self.src[2] - window.x0) * sx), round((self.src[3] - window.y0) * sy))
-        self.identity = window.crop == (0, 0, vw, vh) and tuple(window.size) == (vw, vh)
-        self.shrink = sx < 1 or sy < 1
-        self.pad_color = tuple(int(c) for c in pad_color)
-
-    def __call__(self, frame):
-        if self.identity:
-            return frame
-        x0, y0, x1, y1 = self.src
-        dx0, dy0, dx1, dy1 = self.dst
-        part = cv2.resize(frame[y0:y1, x0:x1], (dx1 - dx0, dy1 - dy0),
-                          interpolation=cv2.INTER_AREA if self.shrink else cv2.INTER_LINEAR)
-        w, h = self.window.size
-        if (dx0, dy0, dx1, dy1) == (0, 0, w, h):
-            return part
-        out = np.empty((h, w, 3), np.uint8)
-        out[:] = self.pad_color
-        out[dy0:dy1, dx0:dx1] = part
-        return out
-
-
-# ----------------------------------------------------------------------------- the pre-pass
-
-def prepass(options, reader, json_kps):
-    """A few frames spread over the video -> (person box or None, padding colour).
-
-    Skipped when the video has the output's aspect ratio: the window is then the whole video.
-
-    The padding colour is the median colour of the samples' one-pixel border. Only shrunk
-    copies of the samples are kept (a 4000x3000 frame is 36 MB).
-    """
-    if fitting_windows(reader.size, options.size)[0] == tuple(reader.size):
-        return None, (255, 255, 255)   # same aspect ratio: the window is the whole video
-    fps, duration = reader.fps, reader.duration
-    if options.max_frames is not None:
-        duration = min(duration or np.inf, options.max_frames / fps)
-    if not duration or not np.isfinite(duration):
-        duration = PREPASS_SAMPLES / fps
-    times = [(i + 0.5) * duration / PREPASS_SAMPLES for i in range(PREPASS_SAMPLES)]
-
-    def sample(seconds):
-        """(border pixels, shrink factor, shrunk frame) of one sample, or None."""
-        frame = frame_near(reader.path, seconds)
-        if frame is None:
-            return None
-        edges = np.concatenate([frame[0], frame[-1], frame[:, 0], frame[:, -1]])
-        shrink = min(1.0, PREPASS_MAX_SIDE / max(frame.shape[:2]))
-        if shrink < 1:
-            frame = cv2.resize(frame, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
-        return edges, shrink, frame
-
-    # Each seek is its own short ffmpeg run, mostly start-up latency: run a few at once.
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        samples = [s for s in pool.map(sample, times) if s is not None]
-    edges = [e for e, _, _ in samples]
-    samples = [(shrink, small) for _, shrink, small in samples]
-    pad_color = tuple(int(c) for c in np.median(np.concatenate(edges), axis=0)) if edges \
-        else (255, 255, 255)
-    if json_kps is not None:
-        return person_box(json_kps), pad_color
-    if options.fit == "pad" or not samples:
-        return None, pad_color
-    backend = make_backend(options.pose, options.device, options.weights, options.scales,
-                           video=False)
-    try:
-        boxes = []
-        for shrink, small in samples:
-            kp = unscale(backend.detect_batch([small])[0], (shrink, shrink))
-            boxes.append(person_box(kp))
-    finally:
-        backend.close()
-    found = np.array([b for b in boxes if b is not None])
-    if not len(found):
-        note(f"note: no person in the {len(samples)} sampled frames of {reader.path}; "
-             "using a centred window")
-        return None, pad_color
-    return (*found[:, :2].min(axis=0), *found[:, 2:].max(axis=0)), pad_color
-
-
-# ----------------------------------------------------------------------------- streaming
-
-def read_ahead(iterable, depth):
-    """Iterate `iterable` in a background thread, at most `depth` items ahead.
-
-    Exceptions of the producer are raised in the consumer; stopping early stops the producer.
-    """
-    items = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def put(item):
-        """Queue `item` unless the consumer has stopped; False once it has."""
-        while not stop.is_set():
-            try:
-                items.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                pass
-        return False
-
-    def produce():
-        try:
-            for item in iterable:
-                if not put(item):
-                    return
-            put(done)
-        except BaseException as err:  # handed to the consumer, raised there
-            put(err)   # never a plain put: a consumer that stopped would leave it blocked
-
-    thread = threading.Thread(target=produce, daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = items.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
-class Writer:
-    """A small thread pool for image writes, with a bound on the writes waiting."""
-
-    def __init__(self, workers=WRITE_WORKERS, in_flight=WRITES_IN_FLIGHT):
-        self.pool = ThreadPoolExecutor(max_workers=workers)
-        self.pending = deque()
-        self.in_flight = in_flight
-
-    def submit(self, fn, *args):
-        self.pending.append(self.pool.submit(fn, *args))
-        while len(self.pending) > self.in_flight:
-            self.pending.popleft().result()   # waits, and raises a failed write's error
-
-    def close(self, wait=True):
-        try:
-            if wait:
-                while self.pending:
-                    self.pending.popleft().result()
-        finally:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, *exc):
-        self.close(wait=exc_type is None)
-
-
-def remove_stale(folder, count=None):
-    """Delete frames numbered `count` and beyond (from a longer earlier run) and the temporary
-    files of an interrupted run (all of them; count=None removes only those)."""
-    if not os.path.isdir(folder):
-        return
-    for name in os.listdir(folder):
-        stem = name[:-4] if name.endswith(".png") else None
-        stale = count is not None and stem is not None and stem.isdigit() and int(stem) >= count
-        if stale or (name.startswith(".") and ".tmp" in name):
-            os.remove(os.path.join(folder, name))
 
 
 def check_output_folder(folder):
@@ -458,21 +70,10 @@ def write_label(path, kp, size):
     render.write_label(path, kp, size, sync=False)
 
 
-# ----------------------------------------------------------------------------- the stage
-
 def run_stage(role, options):
     """Run the pose stage for role "source" or "target"; returns the PoseTrack written."""
     layout = LAYOUTS[role]
-    if options.max_frames is not None and options.max_frames < 1:
-        raise UserError(f"--max-frames {options.max_frames}: give a number of frames >= 1")
-    if options.pose == "json" and not options.json_dir:
-        raise UserError("--pose json needs --json-dir DIR, the folder of OpenPose "
-                        "*_keypoints.json files")
-    if options.pose != "openpose" and (options.weights or options.scales):
-        note("note: --weights and --scales are used only by --pose openpose")
-    if options.smooth < 0 or options.max_gap < 0:
-        raise UserError("--smooth and --max-gap must be >= 0")
-
+    check_options(options)
     reader = VideoReader(options.video, max_frames=options.max_frames)
     try:
         check_output_folder(options.out)
@@ -519,24 +120,8 @@ def run_stage(role, options):
         note(f"warning: {options.video}: decoded {n} frames of about {reader.n_frames}; "
              "the file may be truncated")
     if json_kps is not None:
-        if len(json_kps) != n:
-            note(f"warning: {options.json_dir}: {len(json_kps)} JSON files for {n} video frames; "
-                 + ("the frames without a file get no pose" if len(json_kps) < n
-                    else "the extra files are ignored"))
-        kps = np.zeros((n, N_POINTS, 3), np.float32)
-        kps[:min(n, len(json_kps))] = window.to_frame(json_kps[:n])
-
-    found = (kps[:, :, 2] > 0).any(axis=1)
-    if not found.any():
-        raise UserError(f"{options.video}: nobody found in any of the {n} frames tried; give a "
-                        "video with one person fully in view" +
-                        (", or try --pose openpose" if options.pose == "mediapipe" else ""))
-    warn_identity_jumps(kps, options.video)
-    clean, interpolated = smoothing.clean_track(kps, options.smooth, options.max_gap)
-    still_missing = ~(clean[:, :, 2] > 0).any(axis=1)
-    note(f"person found in {found.mean():.0%} of the frames ({found.sum()}/{n})" +
-         (f"; {still_missing.sum()} frames stay without a pose (gaps longer than --max-gap "
-          f"{options.max_gap})" if still_missing.any() else ""))
+        kps = json_poses(json_kps, n, window, options.json_dir)
+    clean, interpolated = clean_poses(kps, options)
 
     render_labels(clean, size, os.path.join(options.out, layout.label),
                   mask_dir if mask_dir and not masks_found else None)
@@ -558,6 +143,48 @@ def run_stage(role, options):
     return track
 
 
+def check_options(options):
+    """UserError for options that cannot work together (a note for those that do nothing)."""
+    if options.max_frames is not None and options.max_frames < 1:
+        raise UserError(f"--max-frames {options.max_frames}: give a number of frames >= 1")
+    if options.pose == "json" and not options.json_dir:
+        raise UserError("--pose json needs --json-dir DIR, the folder of OpenPose "
+                        "*_keypoints.json files")
+    if options.pose != "openpose" and (options.weights or options.scales):
+        note("note: --weights and --scales are used only by --pose openpose")
+    if options.smooth < 0 or options.max_gap < 0:
+        raise UserError("--smooth and --max-gap must be >= 0")
+
+
+def json_poses(json_kps, n, window, json_dir):
+    """The poses of --pose json (in video pixels) for the n decoded frames, in output pixels."""
+    if len(json_kps) != n:
+        note(f"warning: {json_dir}: {len(json_kps)} JSON files for {n} video frames; "
+             + ("the frames without a file get no pose" if len(json_kps) < n
+                else "the extra files are ignored"))
+    kps = np.zeros((n, N_POINTS, 3), np.float32)
+    kps[:min(n, len(json_kps))] = window.to_frame(json_kps[:n])
+    return kps
+
+
+def clean_poses(kps, options):
+    """(cleaned keypoints, interpolated mask) of the detected track; UserError when nobody was
+    found in any frame. Notes how many frames have a person and warns of identity jumps."""
+    n = len(kps)
+    found = (kps[:, :, 2] > 0).any(axis=1)
+    if not found.any():
+        raise UserError(f"{options.video}: nobody found in any of the {n} frames tried; give a "
+                        "video with one person fully in view" +
+                        (", or try --pose openpose" if options.pose == "mediapipe" else ""))
+    warn_identity_jumps(kps, options.video)
+    clean, interpolated = smoothing.clean_track(kps, options.smooth, options.max_gap)
+    still_missing = ~(clean[:, :, 2] > 0).any(axis=1)
+    note(f"person found in {found.mean():.0%} of the frames ({found.sum()}/{n})" +
+         (f"; {still_missing.sum()} frames stay without a pose (gaps longer than --max-gap "
+          f"{options.max_gap})" if still_missing.any() else ""))
+    return clean, interpolated
+
+
 def report_plate(plate, mask_source):
     if plate.ok:
         note(f"background plate: static camera; {plate.inpainted_share:.1%} of its pixels were never "
@@ -576,17 +203,6 @@ def warn_identity_jumps(kps, video, shown=10):
              "files), as if another person were followed from there; the poses may not all be "
              "one person's: cut the video to the parts with one dancer")
     return jumps
-
-
-def detection_window(window):
-    """The window at the size the detector sees: the output size, or larger for small outputs.
-
-    Hands and faces need pixels: for a small output (the demo's 256x128) the detector gets the
-    same window at DETECT_MIN_HEIGHT, as far as the video has that resolution.
-    """
-    w, h = window.size
-    height = max(h, min(DETECT_MIN_HEIGHT, window.y1 - window.y0))
-    return dataclasses.replace(window, size=(max(1, round(height * w / h)), height))
 
 
 def detect_and_write(reader, cutter, detect_cutter, backend, img_dir, mask_dir=None):
@@ -672,4 +288,3 @@ def render_labels(kps, size, label_dir, mask_dir=None):
     remove_stale(label_dir, len(kps))
     if mask_dir:
         remove_stale(mask_dir, len(kps))
-

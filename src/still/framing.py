@@ -16,7 +16,7 @@ import math
 import cv2
 import numpy as np
 
-from src.pose.stage import CropWindow, choose_window
+from src.pose.crop import CropWindow, choose_window
 from src.still.joints import EDGE_TOUCH, outside
 
 PAD = 0.1          # room added at an edge the person touches, x the person's height

@@ -17,7 +17,9 @@ from tqdm import tqdm
 from src.errors import UserError
 from src.io.files import write_image
 from src.pose.keypoints import B, PoseTrack
-from src.pose.stage import auto_size, check_output_folder, note
+from src.errors import note
+from src.pose.options import auto_size
+from src.pose.stage import check_output_folder
 from src.still import framing, joints, layout, mesh, people, rig
 from src.still.photo import TIP, check_arms_clear, fill_holes, read_photo
 
