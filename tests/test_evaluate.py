@@ -69,7 +69,7 @@ def evaluated(tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setattr("src.evaluate.heldout.make_backend", lambda name, device, video: ShiftedTruth(held_kps))
     out = tmp / "out"
-    from src.evaluate.heldout import main
+    from src.evaluate.cli import main
     import contextlib
     import io
     printed = io.StringIO()
@@ -239,7 +239,7 @@ def write_generated(folder, offsets=OFFSETS):
 def test_frames_mode_writes_the_flicker_of_generated_frames(tmp_path):
     import contextlib
     import io
-    from src.evaluate.heldout import main
+    from src.evaluate.cli import main
     keypoints = write_generated(str(tmp_path / "result"))
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
@@ -260,7 +260,7 @@ def test_frames_mode_writes_the_flicker_of_generated_frames(tmp_path):
 
 
 def test_frames_mode_still_frames_give_zero_flicker(tmp_path):
-    from src.evaluate.heldout import evaluate_frames
+    from src.evaluate.frames import evaluate_frames
     keypoints = write_generated(str(tmp_path / "frames"), offsets=(5, 5, 5))
     report = evaluate_frames(str(tmp_path / "frames"), keypoints, device="cpu", out_dir=str(tmp_path / "o"))
     # the person's pixels change (random), the background does not
@@ -276,7 +276,7 @@ def test_frames_mode_still_frames_give_zero_flicker(tmp_path):
     ("too few poses", r"gen: 4 frames, but .*short\.npz has only 2 poses; pass --keypoints"),
 ])
 def test_frames_mode_bad_input_is_a_user_error(tmp_path, case, message):
-    from src.evaluate.heldout import evaluate_frames
+    from src.evaluate.frames import evaluate_frames
     from src.pose.keypoints import PoseTrack
     keypoints = write_generated(str(tmp_path / "gen"))
     frames = {"no folder": tmp_path / "missing", "empty": tmp_path / "empty"}.get(case, tmp_path / "gen")

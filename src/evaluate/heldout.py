@@ -1,7 +1,5 @@
-"""Evaluate a trained model on the target's held-out frames, as the paper does.
-
-    python -m src.evaluate --name target [--compare OTHER] [--holdout 0.2] [--max-frames N]
-    python -m src.evaluate --frames result/target [--keypoints data/source/keypoints_norm.npz]
+"""The held-out evaluation (python -m src.evaluate --name NAME): a trained model on the target's
+held-out frames, as the paper does.
 
 The last --holdout share of data/target's frames (src.gan.dataset.split_indices, the same split that
 train_pose2vid.py --holdout leaves out of training; by default the checkpoint's own) is generated
@@ -14,57 +12,36 @@ LPIPS and the background flicker (src.evaluate.metrics). It runs the pose detect
 (and on the real ones, the detector's own floor) and compares with the input keypoints.
 
 Writes result/<name>/eval/metrics.json, result/<name>/eval/index.html (+ images/) and prints
-the table. --compare evaluates a second checkpoint on the same frames, side by side.
-
---frames measures a folder of generated frames that has no ground truth (a transfer result): the
-background flicker and the frame-to-frame LPIPS, with the person boxes taken from the poses the
-frames were made from (--keypoints). It writes <frames>/eval_frames/ unless --out says otherwise.
-"""
-import argparse
+the table. --compare evaluates a second checkpoint on the same frames, side by side."""
 import datetime
 import heapq
-import html
-import json
 import math
 import os
 
 import numpy as np
 from tqdm import tqdm
 
+from src.device import pick_device
+from src.errors import UserError
+from src.evaluate.metrics import (SSIM_RADIUS, Lpips, TemporalMeter, nanmean, person_box, pose_distance,
+                                  psnr, ssim)
+from src.evaluate.report import (BODY_MARGIN, FLICKER_SETTING, IMAGE_METRICS, LPIPS_NETS, N_EXAMPLES,
+                                 REGIONS, json_safe, write_report)
 from src.gan.dataset import TargetFrames, split_indices
 from src.gan.images import resize_frame, scale_face_box
-from src.device import pick_device
-from src.errors import UserError, run_main
-from src.layout import FACE_BOXES, NORM_KEYPOINTS, SOURCE_DIR, TARGET_DIR
-from src.io.files import frame_name, list_frames, read_image, write_bytes, write_image
 from src.gan.inference import FramePredictor
-from src.pose.keypoints import BODY, PoseTrack, person_box as point_box, resize_keypoints
-from src.evaluate.metrics import (FLICKER_MARGIN, SSIM_RADIUS, Lpips, flicker_pair, nanmean, outside_box,
-                         person_box, pose_distance, psnr, ssim, tlp)
+from src.io.files import read_image
+from src.layout import CHECKPOINTS_DIR, FACE_BOXES, RESULT_DIR, TARGET_DIR
 from src.pose import make_backend
+from src.pose.keypoints import BODY, person_box as point_box, resize_keypoints
 
-# face_unrefined: the face crop of the generator's frame before the face GAN refines it (models with
-# a face GAN only), so one evaluation shows whether the face stage helps.
-REGIONS = ("whole", "body", "face", "face_unrefined")
-FLICKER_SETTING = (f"mean |grey change| 0-255 (BT.601 luma) between consecutive frames over pixels "
-                   f"outside the keypoints' box grown by {FLICKER_MARGIN} of its height, in both frames")
-IMAGE_METRICS = ("ssim", "psnr", "lpips", "lpips_vgg")
-LPIPS_NETS = {"lpips": "alex", "lpips_vgg": "vgg"}   # metric name -> LPIPS trunk
-METRIC_NAMES = {"ssim": "SSIM", "psnr": "PSNR", "lpips": "LPIPS", "lpips_vgg": "LPIPS-VGG"}
-POSE_GROUPS = ("body", "face", "hands", "all")
-BODY_MARGIN = 0.1     # body crop: keypoint bounding box grown by this share of its longer side
-N_EXAMPLES = 4        # rows in each strip of the HTML page
-IMAGES_DIR = "images"
-
-
-# --- inputs -----------------------------------------------------------------------------------
 
 def resolve_checkpoint(name_or_path):
     """(display name, folder) of a checkpoint given as a name under checkpoints/ or a folder."""
     if os.path.sep in os.path.normpath(name_or_path) or name_or_path.endswith(".pt"):
         folder = name_or_path
     else:
-        folder = os.path.join("checkpoints", name_or_path)
+        folder = os.path.join(CHECKPOINTS_DIR, name_or_path)
     name = os.path.basename(os.path.normpath(folder))
     if name.endswith(".pt"):  # a file: name it after its folder
         name = os.path.basename(os.path.dirname(os.path.abspath(folder)))
@@ -109,8 +86,6 @@ def crop(img, box):
     return img[y0:y1, x0:x1]
 
 
-# --- one pass over the held-out frames -------------------------------------------------------
-
 class PoseSequence:
     """The pose detector run over one sequence of frames as they come, in its batch size."""
 
@@ -151,32 +126,6 @@ def image_metrics(fake, real, boxes, lpips):
             out[region] = {"ssim": ssim(a, b), "psnr": psnr(a, b),
                            **{m: net(a, b) for m, net in lpips.items()}}
     return out
-
-
-class TemporalMeter:
-    """Frame-to-frame numbers of one sequence, fed a frame at a time: the AlexNet LPIPS between
-    each frame and the one before (for tLP) and the background flicker of each pair."""
-
-    def __init__(self, lpips):
-        self.lpips, self.previous = lpips, None
-        self.per_pair = {"lpips_step": [], "flicker": []}
-
-    def add(self, frame, region):
-        """region: the person box of the frame (src.evaluate.metrics.flicker_pair), None for nobody."""
-        if self.previous is not None:
-            prev_frame, prev_region = self.previous
-            self.per_pair["lpips_step"].append(self.lpips(prev_frame, frame))
-            self.per_pair["flicker"].append(flicker_pair(prev_frame, frame, prev_region, region))
-        self.previous = (frame, region)
-
-    def summary(self, real=None):
-        """Means over the pairs, plus tLP against the real sequence's meter when given."""
-        out = {"flicker": nanmean(self.per_pair["flicker"]),
-               "lpips_step": nanmean(self.per_pair["lpips_step"])}
-        if real is not None:
-            out["tlp"] = (tlp(self.per_pair["lpips_step"], real.per_pair["lpips_step"])
-                          if self.per_pair["lpips_step"] else math.nan)
-        return {**out, "pairs": len(self.per_pair["flicker"]), "per_pair": self.per_pair}
 
 
 def badness(metrics, worst_by):
@@ -251,151 +200,6 @@ def summarize(per_frame):
     return out
 
 
-# --- report -----------------------------------------------------------------------------------
-
-def _json_safe(value):
-    """NaN/inf become null so that metrics.json is strict JSON."""
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def _fmt(value, metric):
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    if metric == "psnr":
-        return f"{value:.2f}"
-    if metric in ("missed",):
-        return f"{100 * value:.1f}%"
-    if metric in ("distance", "flicker"):
-        return f"{value:.2f}"
-    return f"{value:.4f}"
-
-
-TEMPORAL_ROWS = {"tlp": "tLP (lower is better)",
-                 "lpips_step": "frame-to-frame LPIPS",
-                 "flicker": "background flicker (grey levels)"}
-
-
-def temporal_rows(columns, keys=tuple(TEMPORAL_ROWS)):
-    """Table rows of the temporal numbers; columns: one summary dict (TemporalMeter) or None each."""
-    return [[TEMPORAL_ROWS[k]] + ["" if c is None or k not in c else _fmt(c[k], k) for c in columns]
-            for k in keys]
-
-
-def table_rows(report):
-    """Header and rows of the table shared by the printout and the HTML page.
-
-    One column per model, and a last column with the pose detector on the real frames: the
-    distance and misses it has on real footage, a floor for the generated frames.
-    """
-    runs, real = report["runs"], report["real_pose"]
-    header = ["metric"] + [r["name"] for r in runs] + ["real frames"]
-    rows = []
-    for region in REGIONS:
-        for m in IMAGE_METRICS:
-            better = "lower" if m in LPIPS_NETS else "higher"
-            rows.append([f"{region} {METRIC_NAMES[m]} ({better} is better)"]
-                        + [_fmt(r["metrics"][region][m], m) for r in runs] + [""])
-    rows += temporal_rows([r["temporal"] for r in runs] + [report["real_temporal"]])
-    for key, what in (("distance", "pose distance {} (px)"), ("missed", "pose missed {}")):
-        for g in POSE_GROUPS:
-            rows.append([what.format(g)] + [_fmt(r["pose"][g][key], key) for r in runs]
-                        + [_fmt(real[g][key], key)])
-    return header, rows
-
-
-def format_table(report, header=None, rows=None, title=None):
-    """The table as text; by default the held-out evaluation's."""
-    if header is None:
-        header, rows = table_rows(report)
-        frames = report["frames"]
-        title = (f"{len(frames)} held-out frames ({frames[0]}-{frames[-1]} of {report['n_total']}) of "
-                 f"{report['dataroot']}, at {report['size'][0]}x{report['size'][1]}")
-    widths = [max(len(row[i]) for row in [header] + rows) for i in range(len(header))]
-    out = [title]
-    for row in [header] + rows:
-        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
-    return "\n".join(out)
-
-
-def write_strip_images(out_dir, kind, frame_ids, rows):
-    """One PNG per (position, row): label | generated (each run) | real. Returns relative paths."""
-    paths = []
-    for pos, (label, fakes, real) in rows:
-        gap = np.full((real.shape[0], 4, 3), 255, np.uint8)
-        parts = [label, *fakes, real]
-        strip = np.concatenate([x for part in parts for x in (gap, part)][1:], axis=1)
-        rel = f"{IMAGES_DIR}/{kind}_{frame_name(int(frame_ids[pos]))}"
-        write_image(os.path.join(out_dir, rel), strip)
-        paths.append(rel)
-    return paths
-
-
-def html_table(header, rows):
-    esc = html.escape
-    return ("<table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in header) + "</tr>"
-            + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
-            + "</table>")
-
-
-HTML_STYLE = """<style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:4px 10px;text-align:right} td:first-child{text-align:left}
-figure{margin:1em 0} img{max-width:100%}</style>"""
-
-TEMPORAL_NOTE = (f"Frame-to-frame LPIPS: AlexNet LPIPS between each frame and the one before, averaged. "
-                 f"Background flicker: mean absolute change in grey level (0-255, BT.601 luma) between "
-                 f"consecutive frames over the pixels outside the person's box in both frames; the box "
-                 f"holds every keypoint of the frame and is grown by {int(FLICKER_MARGIN * 100)}% of its "
-                 f"height on every side.")
-
-
-def render_html(report, examples, worst):
-    """The page: the table, how the numbers were made, and the example and worst-frame strips."""
-    esc = html.escape
-    header, rows = table_rows(report)
-    names = header[1:-1]
-    table = html_table(header, rows)
-    columns = esc(" | ".join(["label"] + [f"generated ({n})" for n in names] + ["real"]))
-    frames = report["frames"]
-
-    def strip(items):
-        return "".join(f'<figure><img src="{esc(path)}" alt="{esc(caption)}">'
-                       f"<figcaption>{esc(caption)}</figcaption></figure>" for path, caption in items)
-
-    return f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>Evaluation: {esc(" vs ".join(names))}</title>
-{HTML_STYLE}</head><body>
-<h1>Evaluation on held-out frames: {esc(" vs ".join(names))}</h1>
-<p>{len(frames)} held-out frames ({frames[0]}&ndash;{frames[-1]} of {report["n_total"]}) of
-<code>{esc(report["dataroot"])}</code>, generated in order from their own labels with the temporal
-feed and face refinement, measured at {report["size"][0]}x{report["size"][1]}.
-Written {esc(report["created"])}; all numbers, per frame too, in <a href="metrics.json">metrics.json</a>.</p>
-{table}
-<p>SSIM: Gaussian window (sigma 1.5) on R, G and B, averaged. PSNR in dB (100 for identical images).
-LPIPS: AlexNet; LPIPS-VGG: the VGG16 heads. Body crop: the box of the body keypoints grown by
-{int(BODY_MARGIN * 100)}% of its longer side. Face crop: the face box the face GAN refines. tLP
-(TecoGAN's temporal LPIPS): the mean over consecutive held-out frames of |LPIPS(generated<sub>t</sub>,
-generated<sub>t-1</sub>) - LPIPS(real<sub>t</sub>, real<sub>t-1</sub>)| (AlexNet, whole frame).
-{esc(TEMPORAL_NOTE)} Pose distance: mean pixel distance between
-the input keypoints and the ones the {esc(report["pose_backend"])} detector finds in the generated
-frames; missed: the share of input keypoints it does not find. The last column is the real frames:
-the detector's floor, and their own frame-to-frame change and flicker.</p>
-<h2>Examples</h2><p>{columns}</p>{strip(examples)}
-<h2>Worst frames by whole-frame {esc(report["worst_by"].upper())} ({esc(names[0])})</h2>
-<p>{columns}</p>{strip(worst)}
-</body></html>
-"""
-
-
-# --- the whole evaluation ---------------------------------------------------------------------
-
 def evaluate(name, dataroot=TARGET_DIR, holdout=None, device="auto", compare=None, max_frames=None,
              out_dir=None, pose_backend="mediapipe", worst_by="lpips"):
     """Run the evaluation; returns the report, also written to out_dir/metrics.json."""
@@ -459,195 +263,6 @@ def evaluate(name, dataroot=TARGET_DIR, holdout=None, device="auto", compare=Non
         "runs": runs, "real_pose": pose_distance(kps, found_real),
         "real_temporal": temporal[-1].summary(),
     }
-    out_dir = out_dir or os.path.join("result", checkpoints[0][0], "eval")
-    write_report(out_dir, _json_safe(report), examples, worst)
+    out_dir = out_dir or os.path.join(RESULT_DIR, checkpoints[0][0], "eval")
+    write_report(out_dir, json_safe(report), examples, worst)
     return report
-
-
-def write_report(out_dir, report, examples, worst):
-    """Strip images, then the page, then metrics.json (last: its presence means a finished run)."""
-    images = os.path.join(out_dir, IMAGES_DIR)
-    if os.path.isdir(images):  # drop a previous run's strips so the folder matches the page
-        for f in os.listdir(images):
-            if f.endswith(".png") and f.split("_")[0] in ("example", "worst"):
-                os.remove(os.path.join(images, f))
-    frames = report["frames"]
-    whole = report["runs"][0]["per_frame"]["whole"]
-
-    def strip(kind, rows):
-        paths = write_strip_images(out_dir, kind, frames, rows)
-        return [(path, f"frame {frames[pos]}: LPIPS {_fmt(whole['lpips'][pos], 'lpips')}, "
-                       f"SSIM {_fmt(whole['ssim'][pos], 'ssim')}") for path, (pos, _) in zip(paths, rows)]
-
-    page = render_html(report, strip("example", examples), strip("worst", worst))
-    write_bytes(os.path.join(out_dir, "index.html"), page.encode())
-    write_bytes(os.path.join(out_dir, "metrics.json"), json.dumps(report, indent=1).encode())
-
-
-# --- generated frames without ground truth --------------------------------------------------
-
-FRAMES_OUT = "eval_frames"   # default output folder, inside the frames folder
-ASPECT_TOLERANCE = 0.01      # relative: poses of a frame shape this far off belong to other frames
-
-
-def generated_frames(frames_dir, keypoints_path, max_frames=None):
-    """(frame paths, their poses at the frames' size, size); UserError for anything that cannot be
-    measured. Frame i (00000.png on, as transfer.py writes them) was made from pose i."""
-    if not os.path.isdir(frames_dir):
-        raise UserError(f"{frames_dir}: no such folder; pass --frames the folder of generated frames "
-                        f"(00000.png...) that transfer.py wrote, e.g. result/target")
-    paths = list_frames(frames_dir)
-    if len(paths) < 2:
-        raise UserError(f"{frames_dir}: {len(paths)} PNG frames, but flicker needs at least 2 consecutive "
-                        f"ones; run transfer.py into it first, or pass the folder that holds its frames")
-    for i, path in enumerate(paths):
-        if os.path.basename(path) != frame_name(i):
-            raise UserError(f"{path}: expected {frame_name(i)} here; the frames must be numbered "
-                            f"00000.png, 00001.png... without gaps, as transfer.py writes them")
-    if not os.path.isfile(keypoints_path):
-        raise UserError(f"{keypoints_path}: not found; run normalization.py, or pass --keypoints with "
-                        f"the poses the frames were made from")
-    track = PoseTrack.load(keypoints_path, "normalization.py")
-    if len(paths) > len(track):
-        raise UserError(f"{frames_dir}: {len(paths)} frames, but {keypoints_path} has only {len(track)} "
-                        f"poses; pass --keypoints with the poses the frames were made from")
-    paths = paths[:max_frames] if max_frames else paths
-    first = read_image(paths[0])
-    size = (first.shape[1], first.shape[0])
-    if abs(size[0] / size[1] - track.size[0] / track.size[1]) > ASPECT_TOLERANCE * size[0] / size[1]:
-        raise UserError(f"{paths[0]}: {size[0]}x{size[1]}, but {keypoints_path} holds poses of "
-                        f"{track.size[0]}x{track.size[1]} frames; pass --keypoints with the poses the "
-                        f"frames were made from")
-    return paths, resize_keypoints(track.keypoints[:len(paths)], track.size, size), size
-
-
-def measured_view(frame, box):
-    """The frame with the pixels flicker leaves out (the grown person box) darkened."""
-    view = frame.copy()
-    inside = ~outside_box(box, (frame.shape[1], frame.shape[0]))
-    view[inside] = (view[inside] * 0.3).astype(np.uint8)
-    return view
-
-
-def evaluate_frames(frames_dir, keypoints=os.path.join(SOURCE_DIR, NORM_KEYPOINTS), device="auto",
-                    max_frames=None, out_dir=None):
-    """Temporal numbers of generated frames that have no ground truth (a transfer result): the
-    background flicker and the frame-to-frame LPIPS. Returns the report, also in out_dir/metrics.json."""
-    if max_frames is not None and max_frames < 2:
-        raise UserError(f"--max-frames {max_frames}: flicker needs at least 2 frames")
-    paths, kps, size = generated_frames(frames_dir, keypoints, max_frames)
-    device = str(pick_device(device))
-    meter = TemporalMeter(Lpips(device))
-    shown = set(np.linspace(0, len(paths) - 1, min(N_EXAMPLES, len(paths))).round().astype(int).tolist())
-    examples = []
-    for i, path in enumerate(tqdm(paths, desc="evaluate", unit="frame")):
-        frame = read_image(path)
-        if (frame.shape[1], frame.shape[0]) != size:
-            raise UserError(f"{path}: {frame.shape[1]}x{frame.shape[0]}, but {paths[0]} is "
-                            f"{size[0]}x{size[1]}; the frames must come from one transfer run")
-        box = person_box(kps[i])
-        meter.add(frame, box)
-        if i in shown:
-            examples.append((i, measured_view(frame, box)))
-    report = {
-        "created": datetime.datetime.now().isoformat(timespec="seconds"),
-        "frames_dir": frames_dir, "keypoints": keypoints, "n_frames": len(paths), "size": list(size),
-        "device": device,
-        "settings": {"lpips_step": "mean AlexNet LPIPS between consecutive frames, whole frame",
-                     "flicker": FLICKER_SETTING},
-        "temporal": meter.summary(),
-    }
-    out_dir = out_dir or os.path.join(frames_dir, FRAMES_OUT)
-    write_frames_report(out_dir, _json_safe(report), examples)
-    return report
-
-
-def frames_table(report):
-    """(title, header, rows) of the --frames table."""
-    title = (f"{report['n_frames']} generated frames of {report['frames_dir']} at {report['size'][0]}x"
-             f"{report['size'][1]}; person boxes from {report['keypoints']}")
-    return title, ["metric", "generated frames"], temporal_rows([report["temporal"]], ("lpips_step", "flicker"))
-
-
-def write_frames_report(out_dir, report, examples):
-    """Example frames (measured pixels bright), the page, then metrics.json."""
-    esc = html.escape
-    images = os.path.join(out_dir, IMAGES_DIR)
-    if os.path.isdir(images):  # drop a previous run's examples so the folder matches the page
-        for f in os.listdir(images):
-            if f.startswith("measured_") and f.endswith(".png"):
-                os.remove(os.path.join(images, f))
-    figures = []
-    for i, view in examples:
-        rel = f"{IMAGES_DIR}/measured_{frame_name(i)}"
-        write_image(os.path.join(out_dir, rel), view)
-        figures.append(f'<figure><img src="{esc(rel)}" alt="frame {i}"><figcaption>frame {i}</figcaption></figure>')
-    title, header, rows = frames_table(report)
-    page = f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>Evaluation: {esc(report["frames_dir"])}</title>
-{HTML_STYLE}</head><body>
-<h1>Temporal evaluation of generated frames: {esc(report["frames_dir"])}</h1>
-<p>{esc(title)}. Written {esc(report["created"])}; all numbers, per frame pair too, in
-<a href="metrics.json">metrics.json</a>. There is no ground truth, so only the generated frames' own
-change from frame to frame is measured.</p>
-{html_table(header, rows)}
-<p>{esc(TEMPORAL_NOTE)}</p>
-<h2>Measured pixels</h2><p>Flicker is measured on the bright pixels; the darkened box is the person's.</p>
-{"".join(figures)}
-</body></html>
-"""
-    write_bytes(os.path.join(out_dir, "index.html"), page.encode())
-    write_bytes(os.path.join(out_dir, "metrics.json"), json.dumps(report, indent=1).encode())
-
-
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m src.evaluate", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--name", default="target",
-                   help="checkpoint to evaluate: a name under checkpoints/ or a checkpoint folder (default target)")
-    p.add_argument("--dataroot", default=TARGET_DIR,
-                   help=f"target folder written by make_target.py (default {TARGET_DIR})")
-    p.add_argument("--holdout", type=float, default=None,
-                   help="share of the last frames held out (default: the --holdout the model was trained "
-                        "with; frames the model was trained on are refused)")
-    p.add_argument("--device", default="auto",
-                   help="auto (CUDA when available), cpu or cuda (default auto)")
-    p.add_argument("--compare", default=None,
-                   help="a second checkpoint (name or folder) to evaluate on the same frames, side by side")
-    p.add_argument("--max-frames", type=int, default=None,
-                   help="evaluate only the first N held-out frames (default all)")
-    p.add_argument("--out", default=None, help="output folder (default result/<name>/eval)")
-    p.add_argument("--pose-backend", default="mediapipe", choices=["mediapipe", "openpose"],
-                   help="pose detector run on the generated and real frames (default mediapipe)")
-    p.add_argument("--worst-by", default="lpips", choices=["lpips", "ssim"],
-                   help="whole-frame metric that picks the worst frames shown on the page (default lpips)")
-    p.add_argument("--frames", default=None,
-                   help="measure this folder of generated frames (00000.png..., e.g. result/target) "
-                        "instead of a checkpoint: flicker and frame-to-frame LPIPS, no ground truth "
-                        "needed (writes <frames>/eval_frames/ unless --out)")
-    p.add_argument("--keypoints", default=os.path.join(SOURCE_DIR, NORM_KEYPOINTS),
-                   help="with --frames: the poses the frames were made from, for the person boxes "
-                        f"(default {os.path.join(SOURCE_DIR, NORM_KEYPOINTS)})")
-    return p.parse_args(argv)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    if args.frames:
-        report = evaluate_frames(args.frames, keypoints=args.keypoints, device=args.device,
-                                 max_frames=args.max_frames, out_dir=args.out)
-        title, header, rows = frames_table(_json_safe(report))
-        print(format_table(None, header, rows, title))
-        out = args.out or os.path.join(args.frames, FRAMES_OUT)
-        print(f"wrote {os.path.join(out, 'metrics.json')} and {os.path.join(out, 'index.html')}")
-        return
-    report = evaluate(args.name, dataroot=args.dataroot, holdout=args.holdout, device=args.device,
-                      compare=args.compare, max_frames=args.max_frames, out_dir=args.out,
-                      pose_backend=args.pose_backend, worst_by=args.worst_by)
-    print(format_table(_json_safe(report)))
-    out = args.out or os.path.join("result", report["runs"][0]["name"], "eval")
-    print(f"wrote {os.path.join(out, 'metrics.json')} and {os.path.join(out, 'index.html')}")
-
-
-if __name__ == "__main__":
-    run_main(main)

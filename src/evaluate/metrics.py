@@ -17,6 +17,8 @@
   height); a static camera's real frames give about 0, a shimmering background more.
 - pose_distance: mean pixel distance between reference and detected keypoints per body part, and
   the share of reference points the detector misses.
+- TemporalMeter: the frame-to-frame numbers (tLP's steps, flicker) of a sequence fed a frame at a
+  time.
 """
 import math
 
@@ -241,3 +243,29 @@ def pose_distance(reference, detected):
             "points": n_ref,
         }
     return out
+
+
+class TemporalMeter:
+    """Frame-to-frame numbers of one sequence, fed a frame at a time: the AlexNet LPIPS between
+    each frame and the one before (for tLP) and the background flicker of each pair."""
+
+    def __init__(self, lpips):
+        self.lpips, self.previous = lpips, None
+        self.per_pair = {"lpips_step": [], "flicker": []}
+
+    def add(self, frame, region):
+        """region: the person box of the frame (src.evaluate.metrics.flicker_pair), None for nobody."""
+        if self.previous is not None:
+            prev_frame, prev_region = self.previous
+            self.per_pair["lpips_step"].append(self.lpips(prev_frame, frame))
+            self.per_pair["flicker"].append(flicker_pair(prev_frame, frame, prev_region, region))
+        self.previous = (frame, region)
+
+    def summary(self, real=None):
+        """Means over the pairs, plus tLP against the real sequence's meter when given."""
+        out = {"flicker": nanmean(self.per_pair["flicker"]),
+               "lpips_step": nanmean(self.per_pair["lpips_step"])}
+        if real is not None:
+            out["tlp"] = (tlp(self.per_pair["lpips_step"], real.per_pair["lpips_step"])
+                          if self.per_pair["lpips_step"] else math.nan)
+        return {**out, "pairs": len(self.per_pair["flicker"]), "per_pair": self.per_pair}
