@@ -4,7 +4,7 @@
                                 [--steps 3] [--warmup 1] [--batch_size 1] [--vgg preset|on|off]
 
 One training step = G on a pair of frames (temporal feed) + D + VGG losses + both Adam updates,
-exactly src.gan.train.BodyStage.step (the VGG loss as the preset sets it: on for paper, off for cpu,
+exactly src.gan.stages.BodyStage.step (the VGG loss as the preset sets it: on for paper, off for cpu,
 unless --vgg says otherwise). A sample is one frame pair. Each (preset, size) runs in its own
 process so that the CPU peak (max RSS, which includes torch itself and the VGG16 weights) belongs to
 that configuration alone; on CUDA the peak is torch.cuda.max_memory_allocated. Reported: median
@@ -30,7 +30,7 @@ def measure(preset, size, device, steps, warmup, batch_size, vgg):
     from src.gan import losses, networks
     from src.gan.options import make_options
     from src.device import Dist, pick_device
-    from src.gan.train import BodyStage, Runtime
+    from src.gan.stages import BodyStage, Runtime
 
     overrides = {"on": {"lambda_vgg": 10.0}, "off": {"lambda_vgg": 0.0}}.get(vgg, {})
     opt = make_options(preset=preset, size=size, device=device, batch_size=batch_size, **overrides)

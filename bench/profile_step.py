@@ -6,7 +6,7 @@ backward passes, the optimisers and the rest, on synthetic frames.
 
 Each (round, root, preset) runs in its own process, the roots alternating within each round, so that
 two versions of the code (--roots: source trees holding src/) are compared on the same machine at the
-same moment. A step is src.gan.train.BodyStage.step on a batch from the real data path (PNG frames read
+same moment. A step is src.gan.stages.BodyStage.step on a batch from the real data path (PNG frames read
 and resized by src.gan.dataset.PairDataset, in the main process). Sections are timed with forward hooks on
 G, D and the VGG network, optimiser step hooks and a wrapper around Tensor.backward (the step's first
 backward is G's, through D, VGG and G; the second is D's). "G own bwd" is the part of G's backward
@@ -88,7 +88,7 @@ def worker(preset, size, steps, warmup):
     from src.gan.options import make_options
     from src.gan.dataset import EpochSampler, PairDataset, TargetFrames, make_loader
     from src.device import Dist, pick_device
-    from src.gan.train import BodyStage, Runtime
+    from src.gan.stages import BodyStage, Runtime
 
     opt = make_options(preset=preset, size=size, device="cpu", num_workers=0)
     dev = pick_device("cpu")

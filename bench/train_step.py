@@ -1,7 +1,7 @@
 """One body training step of the paper preset on random data, for ../shared/bench-ref/bench_vs_ref.py.
 
 bench_vs_ref.py calls build(w, h, vgg_on, seed) and times the step function it returns. The step is
-src.gan.train.BodyStage.step exactly as training builds it (paper preset, batch 1, start of epoch 1).
+src.gan.stages.BodyStage.step exactly as training builds it (paper preset, batch 1, start of epoch 1).
 
     EDN_BENCH_WINDOW=128x128 python ../shared/bench-ref/bench_vs_ref.py --size 256x128
 
@@ -17,7 +17,7 @@ import torch
 from src.gan import losses, networks
 from src.gan.options import make_options
 from src.device import Dist, pick_device
-from src.gan.train import BodyStage, Runtime, body_lr
+from src.gan.stages import BodyStage, Runtime, body_lr
 
 
 def _n_params(net):

@@ -15,7 +15,7 @@ from src.gan.checkpoint import load
 from src.gan.options import make_options
 from src.device import Dist
 from src.gan.inference import FramePredictor
-from src.gan.train import Runtime
+from src.gan.stages import Runtime
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

@@ -1,4 +1,4 @@
-"""The previous-frame feed at inference (src/gan/inference.py) is the one training uses (src/gan/train.py)."""
+"""The previous-frame feed at inference (src/gan/inference.py) is the one training uses (src/gan/stages.py)."""
 import dataclasses
 
 import numpy as np
@@ -8,7 +8,7 @@ from src.gan import checkpoint, networks
 from src.gan.options import make_options
 from src.gan.images import to_model, to_rgb
 from src.gan.inference import FramePredictor
-from src.gan.train import PairGenerator
+from src.gan.stages import PairGenerator
 
 torch.set_num_threads(1)
 SIZE = (64, 32)

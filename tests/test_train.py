@@ -109,7 +109,7 @@ def test_worker_processes_deliver_every_epoch_after_the_parent_used_opencv(tmp_p
 def test_learning_rates_follow_pix2pixhd():
     """pix2pixHD (niter 2, niter_decay 4, lr 2e-4) lowers the rate by 2e-4 / 4 = 5e-5 at the end of
     each epoch after epoch 2 (1-based): 2e-4 for epochs 1-3, then 1.5e-4, 1e-4 and 5e-5."""
-    from src.gan.train import body_lr, face_lr
+    from src.gan.stages import body_lr, face_lr
     opt = parse(["--niter", "2", "--niter_decay", "4", "--lr", "2e-4", "--face_epochs", "5"])[0]
     assert [body_lr(opt, e) for e in range(6)] == pytest.approx([2e-4, 2e-4, 2e-4, 1.5e-4, 1e-4, 5e-5])
     # face: 5 epochs = 2 at the full rate, then a decay over 3: 2e-4 less 2e-4 / 3 per epoch after the 3rd

@@ -99,3 +99,31 @@ def set_rng_state(state):
 def _tuples(value):
     """random.setstate needs tuples where torch.load may give lists."""
     return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def load_pretrained(path, netG, G, D, FG=None, FD=None):
+    """Start G and D (and the face pair, when given and present) from the weights of another
+    checkpoint, for --load_pretrain: a new schedule, nothing else is kept. A global generator's
+    weights start the global part of a local enhancer. Returns (what was loaded, the file)."""
+    file = checkpoint_file(path)
+    state = load(file, hint="check --load_pretrain")
+    pre = options_of(state)
+    try:
+        if netG == "local" and pre.netG == "global":
+            G.load_global(state["G"])
+            what = "the global part of the local enhancer"
+        elif netG == pre.netG:
+            G.load_state_dict(state["G"])
+            D.load_state_dict(state["D"])
+            what = "G and D"
+            if FG is not None and "faceG" in state:
+                FG.load_state_dict(state["faceG"])
+                FD.load_state_dict(state["faceD"])
+                what += " and the face GAN"
+        else:
+            raise UserError(f"--load_pretrain {path}: a {pre.netG} model cannot start --netG {netG}")
+    except RuntimeError as err:  # shape mismatch
+        first = str(err).strip().splitlines()[-1].strip()
+        raise UserError(f"--load_pretrain {path}: its networks do not fit these options ({first}); "
+                        f"use that run's --ngf/--n_downsample/--n_blocks/--ndf/--num_D") from None
+    return what, file
