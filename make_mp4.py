@@ -2,7 +2,7 @@
 
 The frame rate is the source video's (from <source>/keypoints.npz, else the source video);
 the audio is the source video's, cut to the video's length or padded with silence up to it
-(every frame is kept). A source without audio gives a silent video. See src/io/encode.py.
+(every frame is kept). A source without audio gives a silent video. See src/encode.py.
 """
 import argparse
 import os
@@ -44,7 +44,7 @@ def main():
         parser.error("--fps must be a positive number")
     out = args.out or args.frames.rstrip("/\\") + ".mp4"
 
-    from src.io.encode import encode
+    from src.encode import encode
     encode(args.frames, out, source_dir=args.source, source_video=args.source_video, fps=args.fps,
            audio=not args.no_audio, layout=args.layout, gif=args.gif)
 

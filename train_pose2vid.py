@@ -7,8 +7,8 @@
 
 Every option, its default and its comment live in src/gan/options.py; --help lists them.
 """
-from src.gan.options import parse
 from src.errors import run_main
+from src.gan.options import parse
 
 
 def main():

@@ -22,8 +22,8 @@ sys.path.insert(0, ROOT)
 
 def main():
     from src.io.files import encode_png
-    from src.pose.mediapipe_backend import MediaPipeBackend
     from src.io.video import VideoReader
+    from src.pose.mediapipe_backend import MediaPipeBackend
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--video", default=os.path.join(ROOT, "..", "shared", "data", "target_edn_subject4.mp4"))

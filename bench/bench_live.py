@@ -56,9 +56,9 @@ def still_target(work, size):
 
 def stage_times(clip, target, frames=60):
     """Median ms per frame of pose detection (tracking mode, as live) and of drawing."""
+    from src.io.video import VideoReader
     from src.live.calibrate import Calibration
     from src.pose.mediapipe_backend import MediaPipeBackend
-    from src.io.video import VideoReader
     reader = VideoReader(clip, max_frames=frames)
     backend = MediaPipeBackend(video=True, refine_face=False)
     detect, poses = [], []

@@ -35,9 +35,8 @@ sys.path.insert(0, ROOT)
 
 def detector_run(args):
     """Time the detector alone on the frames the stage would feed it."""
-    from src.pose import crop, options as pose_options, stage as pose_stage
-    from src.pose import make_backend
     from src.io.video import VideoReader
+    from src.pose import crop, make_backend, options as pose_options, stage as pose_stage
     options = pose_options.StageOptions(video=args.video, out="", size=pose_options.parse_size(args.size),
                                       pose=args.pose, max_frames=args.max_frames)
     reader = VideoReader(args.video, max_frames=args.max_frames)

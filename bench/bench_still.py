@@ -142,14 +142,12 @@ def boundary_loops(triangles):
 
 
 def fidelity(args):
-    from src.normalize import stage as normalize_stage
-    from src.layout import KEYPOINTS, NORM_KEYPOINTS
-    from src.pose import options as pose_options, stage as pose_stage
-    from src.pose.keypoints import PoseTrack
     from src.evaluate.metrics import pose_distance
-    from src.pose import make_backend
-    from src.still import mesh, render, rig
-    from src.still import transfer as still_transfer
+    from src.layout import KEYPOINTS, NORM_KEYPOINTS
+    from src.normalize import stage as normalize_stage
+    from src.pose import make_backend, options as pose_options, stage as pose_stage
+    from src.pose.keypoints import PoseTrack
+    from src.still import mesh, render, rig, transfer as still_transfer
     from src.still.transfer import Animator
     size = pose_options.parse_size(args.size)
     work = args.work

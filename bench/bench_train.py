@@ -27,9 +27,9 @@ def measure(preset, size, device, steps, warmup, batch_size, vgg):
     """Time BodyStage steps for one configuration; returns a dict of figures."""
     import torch
 
+    from src.device import Dist, pick_device
     from src.gan import losses, networks
     from src.gan.options import make_options
-    from src.device import Dist, pick_device
     from src.gan.stages import BodyStage, Runtime
 
     overrides = {"on": {"lambda_vgg": 10.0}, "off": {"lambda_vgg": 0.0}}.get(vgg, {})

@@ -84,10 +84,10 @@ def worker(preset, size, steps, warmup):
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from src.gan import losses, networks
-    from src.gan.options import make_options
-    from src.gan.dataset import EpochSampler, PairDataset, TargetFrames, make_loader
     from src.device import Dist, pick_device
+    from src.gan import losses, networks
+    from src.gan.dataset import EpochSampler, PairDataset, TargetFrames, make_loader
+    from src.gan.options import make_options
     from src.gan.stages import BodyStage, Runtime
 
     opt = make_options(preset=preset, size=size, device="cpu", num_workers=0)

@@ -124,8 +124,8 @@ def flops_per_step(args, target, name):
     from torch.utils.data import default_collate
     from torch.utils.flop_counter import FlopCounterMode
 
-    from src.gan.options import parse
     from src.device import setup, teardown
+    from src.gan.options import parse
     from src.gan.train import Trainer
 
     opt, given = parse([*body_flags(args, name), "--name", "flops_" + name, "--dataroot", target,

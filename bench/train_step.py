@@ -14,9 +14,9 @@ import subprocess
 
 import torch
 
+from src.device import Dist, pick_device
 from src.gan import losses, networks
 from src.gan.options import make_options
-from src.device import Dist, pick_device
 from src.gan.stages import BodyStage, Runtime, body_lr
 
 

@@ -10,14 +10,14 @@ import os
 import torch
 import torch.distributed as tdist
 
-from src.gan.cpu_memory import keep_freed_memory
+from src.cpu_memory import keep_freed_memory
 from src.errors import UserError
 
 
 def pick_device(name="auto"):
     """'auto' | 'cpu' | 'cuda' | 'cuda:N' -> torch.device; UserError if CUDA is asked for but absent.
 
-    For the CPU it also keeps freed memory in the process (src/gan/cpu_memory.py): the networks' steps
+    For the CPU it also keeps freed memory in the process (src/cpu_memory.py): the networks' steps
     reuse their pages instead of faulting in fresh ones.
     """
     if name == "auto":

@@ -13,9 +13,9 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from src.demo.data import write_normalized_source  # noqa: E402
 from src.gan import checkpoint, networks  # noqa: E402  (after the path above)
 from src.gan.options import make_options, parse  # noqa: E402
-from src.demo.data import write_normalized_source  # noqa: E402
 from src.io.files import frame_name, save_npy, write_image  # noqa: E402
 from src.pose.keypoints import B, N_POINTS, PoseTrack, face_boxes  # noqa: E402
 

@@ -1,11 +1,11 @@
-"""Background plates (src/plate/background.py) on generated frames whose true background is known."""
+"""Background plates (src/pose/background.py) on generated frames whose true background is known."""
 import json
 
 import numpy as np
 import pytest
 
-from src.plate import background
 from src.demo.data import dancer_pose, draw_dancer
+from src.pose import background
 from src.pose.keypoints import B
 
 SIZE = (256, 128)

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from conftest import make_target_dir, run_training, tiny_args
-from src.gan import checkpoint
 from src.errors import UserError
+from src.gan import checkpoint
 from src.io.files import read_image
 
 torch.set_num_threads(1)
@@ -112,8 +112,8 @@ def test_face_refinement_changes_only_the_face_box(trained):
 
 def test_checkpoint_of_another_version_is_a_clear_error(tmp_path):
     import torch
-    from src.gan import checkpoint
     from src.errors import UserError
+    from src.gan import checkpoint
     path = tmp_path / "latest.pt"
     torch.save({"options": {}, "step": 3, "G": {}}, path)      # older layout: no "done", no "rng"...
     try:

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from src.gan.options import (PRESETS, TrainOptions, build_parser, field_comments,
-                                  merge_with_checkpoint, parse)
 from src.errors import UserError
+from src.gan.options import (PRESETS, TrainOptions, build_parser, field_comments,
+                             merge_with_checkpoint, parse)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

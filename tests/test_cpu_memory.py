@@ -41,7 +41,7 @@ def test_cpu_device_reuses_freed_pages():
 
 
 def test_keep_freed_memory_is_idempotent():
-    from src.gan.cpu_memory import keep_freed_memory
+    from src.cpu_memory import keep_freed_memory
     first = keep_freed_memory()
     assert keep_freed_memory() == first
     assert first == sys.platform.startswith("linux")

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from conftest import make_target_dir, random_checkpoint, read_losses, run_training, tiny_args
+from src.device import Dist
 from src.gan import networks
 from src.gan.checkpoint import load
-from src.gan.options import make_options
-from src.device import Dist
 from src.gan.inference import FramePredictor
+from src.gan.options import make_options
 from src.gan.stages import Runtime
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

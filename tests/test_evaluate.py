@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from conftest import make_target_dir
+from src.errors import UserError
 from src.gan import checkpoint, networks
 from src.gan.options import make_options
-from src.errors import UserError
 from src.pose.keypoints import PoseTrack
 
 torch.set_num_threads(1)
@@ -157,8 +157,8 @@ def test_html_page_links_only_files_that_exist(evaluated):
 
 
 def test_held_out_frames_are_never_trained_on(tmp_path):
-    from src.gan.dataset import split_indices
     from src.evaluate.heldout import evaluate
+    from src.gan.dataset import split_indices
     for n, holdout in [(10, 0.3), (1000, 0.2), (7, 0.5)]:
         train, held = split_indices(n, holdout)
         assert not set(train) & set(held) and len(held) > 0

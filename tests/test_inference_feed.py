@@ -5,9 +5,9 @@ import numpy as np
 import torch
 
 from src.gan import checkpoint, networks
-from src.gan.options import make_options
 from src.gan.images import to_model, to_rgb
 from src.gan.inference import FramePredictor
+from src.gan.options import make_options
 from src.gan.stages import PairGenerator
 
 torch.set_num_threads(1)

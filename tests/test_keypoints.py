@@ -3,7 +3,7 @@ numbers worked out by hand."""
 import numpy as np
 import pytest
 
-from src.plate.window import keypoints_at
+from src.gan.window import keypoints_at
 from src.pose.keypoints import person_box, person_boxes, rescale, resize_keypoints, unscale
 
 

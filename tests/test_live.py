@@ -13,11 +13,11 @@ import pytest
 
 from src.errors import UserError
 from src.io.files import read_image
-from src.pose.keypoints import B, N_POINTS
+from src.io.video import VideoReader, VideoWriter
 from src.live import calibrate, loop, show
 from src.live.camera import Camera, VideoCamera
 from src.live.one_euro import OneEuro, PoseFilter, alpha
-from src.io.video import VideoReader, VideoWriter
+from src.pose.keypoints import B, N_POINTS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TWO_PI = 2 * math.pi
@@ -325,10 +325,10 @@ def test_model_target_draws_what_transfer_draws(tmp_path):
     """A trained model driven live gives, pose for pose, the frames transfer.py writes for the
     same normalized poses (same labels, the previous frame fed back, the face refined)."""
     from conftest import normalized_source, random_checkpoint
-    from src.io.files import frame_name
-    from src.pose.keypoints import PoseTrack
-    from src.live.targets import ModelTarget, open_target
     from src.gan.transfer import run as transfer
+    from src.io.files import frame_name
+    from src.live.targets import ModelTarget, open_target
+    from src.pose.keypoints import PoseTrack
     size = (64, 32)
     random_checkpoint(tmp_path / "ckpt" / "face", size=size)
     source = normalized_source(tmp_path / "source", n=4, size=size)

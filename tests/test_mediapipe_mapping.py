@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from src.pose.keypoints import B, FACE, LHAND, RHAND
 from src.pose import mediapipe_backend as mpb
+from src.pose.keypoints import B, FACE, LHAND, RHAND
 from src.pose.mediapipe_backend import FACE_FROM_MESH, map_landmarks
 
 SIZE = (400, 200)

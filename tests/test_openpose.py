@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from src.errors import UserError
-from src.pose.keypoints import B, N_POINTS
 from src.pose import openpose_net, paf_decode
+from src.pose.keypoints import B, N_POINTS
 from src.pose.openpose_backend import OpenPoseBackend, parse_scales
 from src.pose.people import MainPersonTracker, choose_main_person, coco18_to_137
 

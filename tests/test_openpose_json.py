@@ -7,7 +7,8 @@ import pytest
 
 from src.errors import UserError
 from src.pose.keypoints import B, BODY, FACE, LHAND, RHAND
-from src.pose.openpose_json import _main_people, json_name, read_json_dir, read_people, write_json_dir
+from src.pose.openpose_json import (_main_people, json_name, read_json_dir, read_people,
+                                    write_json_dir)
 
 
 def random_track(n, seed=0):

@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from conftest import TINY, make_target_dir, normalized_source, read_losses
-from src.plate import background
-from src.gan import checkpoint, networks
-from src.gan.options import make_options, parse
 from src.errors import UserError
+from src.gan import checkpoint, networks
+from src.gan.inference import FramePredictor
+from src.gan.options import make_options, parse
 from src.io.files import frame_name, list_frames, read_image, write_image
 from src.layout import TARGET_MASKS
-from src.gan.inference import FramePredictor
+from src.pose import background
 from src.pose.keypoints import PoseTrack
 
 torch.set_num_threads(1)

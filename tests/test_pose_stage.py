@@ -19,13 +19,13 @@ import pytest
 from src.demo.data import background_path, make_dancer_video
 from src.errors import UserError
 from src.io.files import list_frames, read_image
-from src.pose.keypoints import BODY, LHAND, RHAND, B, PoseTrack
-from src.pose.openpose_json import json_name
+from src.io.video import VideoReader, VideoWriter, ffmpeg_exe
 from src.pose import make_backend
 from src.pose.crop import CropWindow, FrameCutter, choose_window
+from src.pose.keypoints import B, BODY, LHAND, RHAND, PoseTrack
+from src.pose.openpose_json import json_name
 from src.pose.options import auto_size, parse_size
 from src.pose.streaming import read_ahead
-from src.io.video import VideoReader, VideoWriter, ffmpeg_exe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = (512, 256)

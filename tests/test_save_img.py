@@ -8,8 +8,8 @@ import pytest
 
 from src.demo.data import make_dancer_video
 from src.errors import UserError
-from src.utils.save_img import at_rate, main, open_device, record
 from src.io.video import VideoReader
+from src.utils.save_img import at_rate, main, open_device, record
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

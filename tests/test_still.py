@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 
 from src.pose.keypoints import B, N_POINTS, PoseTrack
-from src.still import layout, mesh, render, rig, stage
+from src.still import layout, mesh, render, rig, stage, transfer as still_transfer
 from src.still.transfer import Animator
-from src.still import transfer as still_transfer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = (512, 448)

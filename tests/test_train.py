@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from conftest import make_target_dir, read_losses, run_training, tiny_args
-from src.gan.options import parse
 from src.errors import UserError
+from src.gan.options import parse
 from src.io.files import frame_name
 
 torch.set_num_threads(1)
@@ -121,8 +121,8 @@ def test_learning_rates_follow_pix2pixhd():
 def test_tiny_run_overfits_four_frames(tmp_path):
     """L1 of the generated frames (temporal feed, as at inference) on the 4 training frames falls
     from about 55 to about 15 grey levels in 150 steps (measured); assert well short of that."""
-    from src.io.files import list_frames, read_image
     from src.gan.inference import FramePredictor
+    from src.io.files import list_frames, read_image
     root = make_target_dir(tmp_path / "target", n=4)
     args = tiny_args(tmp_path, "--niter", "100", "--niter_decay", "0", "--face_epochs", "0", dataroot=root)
 

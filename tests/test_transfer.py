@@ -9,10 +9,11 @@ import torch
 
 from conftest import normalized_source, random_checkpoint
 from src.errors import UserError
-from src.io.files import frame_name, list_frames, read_image, write_image
 from src.gan.inference import FramePredictor
 from src.gan.transfer import SourceLabels, run
-from src.layout import FEED_STATE, NORM_HEADS as HEADS_NORM, NORM_LABELS as LABEL_DIR, TRANSFER_MANIFEST as MANIFEST
+from src.io.files import frame_name, list_frames, read_image, write_image
+from src.layout import (FEED_STATE, NORM_HEADS as HEADS_NORM, NORM_LABELS as LABEL_DIR,
+                        TRANSFER_MANIFEST as MANIFEST)
 
 torch.set_num_threads(1)
 

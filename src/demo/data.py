@@ -27,8 +27,8 @@ from tqdm import tqdm
 
 from src.errors import UserError, run_main
 from src.io.files import write_image
-from src.pose.keypoints import B, N_POINTS, PoseTrack
 from src.io.video import VideoWriter
+from src.pose.keypoints import B, N_POINTS, PoseTrack
 
 
 @dataclasses.dataclass(frozen=True)
@@ -532,8 +532,9 @@ def write_normalized_source(folder, n, size, seconds_per_frame=1 / 15):
     """What normalization.py leaves in `folder` (labels, head centres, keypoints_norm.npz), drawn
     from n poses of the source dancer: lets transfer be tested or measured without earlier stages."""
     from src.io.files import frame_name, save_npy, write_image
+    from src.layout import (NORM_HEADS as HEADS_NORM, NORM_KEYPOINTS as KEYPOINTS_NORM,
+                            NORM_LABELS as LABEL_DIR)
     from src.pose.keypoints import head_centers
-    from src.layout import NORM_HEADS as HEADS_NORM, NORM_KEYPOINTS as KEYPOINTS_NORM, NORM_LABELS as LABEL_DIR
     from src.pose.render import render_label
     kps = np.stack([dancer_pose("source", t * seconds_per_frame, size).keypoints
                     for t in range(n)]).astype(np.float32)

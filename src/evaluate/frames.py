@@ -16,8 +16,8 @@ from tqdm import tqdm
 from src.device import pick_device
 from src.errors import UserError
 from src.evaluate.metrics import Lpips, TemporalMeter, outside_box, person_box
-from src.evaluate.report import (FLICKER_SETTING, HTML_STYLE, IMAGES_DIR, N_EXAMPLES, TEMPORAL_NOTE,
-                                 html_table, json_safe, temporal_rows)
+from src.evaluate.report import (FLICKER_SETTING, HTML_STYLE, IMAGES_DIR, N_EXAMPLES,
+                                 TEMPORAL_NOTE, html_table, json_safe, temporal_rows)
 from src.io.files import frame_name, list_frames, read_image, write_bytes, write_image
 from src.layout import NORM_KEYPOINTS, SOURCE_DIR
 from src.pose.keypoints import PoseTrack, resize_keypoints

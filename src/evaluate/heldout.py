@@ -23,10 +23,10 @@ from tqdm import tqdm
 
 from src.device import pick_device
 from src.errors import UserError
-from src.evaluate.metrics import (SSIM_RADIUS, Lpips, TemporalMeter, nanmean, person_box, pose_distance,
-                                  psnr, ssim)
-from src.evaluate.report import (BODY_MARGIN, FLICKER_SETTING, IMAGE_METRICS, LPIPS_NETS, N_EXAMPLES,
-                                 REGIONS, json_safe, write_report)
+from src.evaluate.metrics import (SSIM_RADIUS, Lpips, TemporalMeter, nanmean, person_box,
+                                  pose_distance, psnr, ssim)
+from src.evaluate.report import (BODY_MARGIN, FLICKER_SETTING, IMAGE_METRICS, LPIPS_NETS,
+                                 N_EXAMPLES, REGIONS, json_safe, write_report)
 from src.gan.dataset import TargetFrames, split_indices
 from src.gan.images import resize_frame, scale_face_box
 from src.gan.inference import FramePredictor

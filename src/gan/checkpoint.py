@@ -21,8 +21,8 @@ import random
 import numpy as np
 import torch
 
-from src.gan.options import TrainOptions, saved_options
 from src.errors import UserError
+from src.gan.options import TrainOptions, saved_options
 from src.io.files import atomic_path
 
 LATEST = "latest.pt"

@@ -14,12 +14,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from src.plate import background, window
+from src.pose import background
+
 from src.errors import UserError
-from src.layout import FACE_BOXES, KEYPOINTS, TARGET_FRAMES, TARGET_LABELS, TARGET_MASKS
-from src.io.files import list_frames, read_image
-from src.pose.keypoints import PoseTrack, flip_horizontal, resize_keypoints
+from src.gan import window
 from src.gan.images import resize_frame, scale_face_box, to_chw_uint8
+from src.io.files import list_frames, read_image
+from src.layout import FACE_BOXES, KEYPOINTS, TARGET_FRAMES, TARGET_LABELS, TARGET_MASKS
+from src.pose.keypoints import PoseTrack, flip_horizontal, resize_keypoints
 
 
 def split_indices(n_frames, holdout):

@@ -25,12 +25,12 @@ import cv2
 import numpy as np
 import torch
 
-from src.gan import checkpoint, networks
-from src.plate import window
-from src.plate.composite import composite, cut, paste_window
-from src.gan.images import FACE_FEATHER, crop, paste, resize_frame, scale_face_box, to_chw_uint8, to_model, to_rgb
 from src.device import pick_device
 from src.errors import UserError
+from src.gan import checkpoint, networks, window
+from src.gan.composite import composite, cut, paste_window
+from src.gan.images import (FACE_FEATHER, crop, paste, resize_frame, scale_face_box, to_chw_uint8,
+                            to_model, to_rgb)
 
 
 class FramePredictor:

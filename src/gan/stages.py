@@ -6,9 +6,9 @@ Body stage, one step on a pair of consecutive frames (t, t+1):
     fake_t+1 = G(label_t+1, fake_t)         temporal smoothing: G sees its previous output
     D judges pairs: real (label_t, label_t+1, image_t, image_t+1) vs fake (..., fake_t, fake_t+1)
     G loss = LSGAN + 10 * feature matching + 10 * VGG16 perceptual;  D loss = LSGAN (real + fake) / 2
-Plate mode (when make_target.py found a static camera; src/plate/background.py, src/plate/window.py): G draws
+Plate mode (when make_target.py found a static camera; src/pose/background.py, src/gan/window.py): G draws
 only a window that follows the person, as colour + alpha over the background plate, and every
-frame above is that composite (src/plate/composite.py); G loss + lambda_alpha * L1(alpha, person mask).
+frame above is that composite (src/gan/composite.py); G loss + lambda_alpha * L1(alpha, person mask).
 Face stage (after the body stage, G frozen): a square crop around the face of each generated
 frame is refined by the face generator, face = crop(fake) + F(crop(label), crop(fake)), judged by
 its own discriminator against the real crop; F loss = LSGAN + 10 * feature matching + 10 * VGG16
@@ -26,8 +26,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from src import device as devices
 from src.gan import losses
+from src.gan.composite import composite
 from src.gan.images import FACE_FEATHER, crop, paste, to_model
-from src.plate.composite import composite
 
 
 class PairGenerator(nn.Module):

@@ -18,7 +18,8 @@ from tqdm import tqdm
 from src import device as devices
 from src.errors import UserError
 from src.gan import checkpoint, losses, networks, web
-from src.gan.dataset import EpochSampler, PairDataset, TargetFrames, make_loader, plate_windows, split_indices
+from src.gan.dataset import (EpochSampler, PairDataset, TargetFrames, make_loader, plate_windows,
+                             split_indices)
 from src.gan.images import to_rgb
 from src.gan.options import merge_with_checkpoint
 from src.gan.stages import BodyStage, FaceStage, Runtime, body_lr, face_lr, loss_values

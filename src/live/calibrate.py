@@ -11,8 +11,8 @@ the last frame that had one. restart() (the window's `r` key) calibrates again.
 """
 import numpy as np
 
-from src.normalize import maths as norm
 from src.errors import UserError
+from src.normalize import maths as norm
 
 SECONDS = 1.0
 MIN_FRAMES = 3   # poses needed in the calibration time, however slow the camera

@@ -6,7 +6,7 @@ import sys
 import cv2
 import numpy as np
 
-from src.io.encode import fit_height
+from src.encode import fit_height
 from src.errors import UserError
 from src.io.video import VideoWriter
 

@@ -59,7 +59,7 @@ MIRROR = np.array(_BODY_MIRROR + [25 + i for i in _FACE_MIRROR]
 # [-0.5, w - 0.5]. Cutting and resizing a frame maps pixel edges onto pixel edges (as cv2.resize
 # does), so a point moves as x' = (x + 0.5 - x0) * s - 0.5 (rescale). Two placements keep a plain
 # scale x' = x * s instead, because their results are part of what was generated before: the plate
-# window's position (src/plate/window.py keypoints_at, which trained models were trained with) and
+# window's position (src/gan/window.py keypoints_at, which trained models were trained with) and
 # the source's fit into the target frame (src/normalize/maths.py to_target_frame).
 
 def rescale(kps, scale, origin=(0, 0)):

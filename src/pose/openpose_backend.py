@@ -17,10 +17,10 @@ import torch.nn.functional as F
 
 from src.device import pick_device
 from src.errors import UserError
-from src.pose.keypoints import N_POINTS, resize_keypoints
 from src.pose import paf_decode
-from src.pose.people import MainPersonTracker, coco18_to_137
+from src.pose.keypoints import N_POINTS, resize_keypoints
 from src.pose.openpose_net import DEFAULT_WEIGHTS, STRIDE, load_network
+from src.pose.people import MainPersonTracker, coco18_to_137
 
 BOX_SIZE = 368                     # network input height at scale 1, as in the original
 DEFAULT_SCALES = (0.5, 1.0, 1.5, 2.0)

@@ -7,7 +7,7 @@
                                                 audio is the music make_mp4.py adds
             <out>/keypoints.npz                 the PoseTrack, written LAST
     target: <out>/train/train_img/, <out>/train/train_label/,
-            <out>/train/train_mask/00000.png ... person masks, uint8, 255 = person (src/plate/background.py)
+            <out>/train/train_mask/00000.png ... person masks, uint8, 255 = person (src/pose/background.py)
             <out>/pose.npy                      (T, 4) int32 face boxes (keypoints.face_boxes)
             <out>/background.png, background.json  the background plate, or why there is none
             <out>/keypoints.npz
@@ -39,8 +39,7 @@ from src.errors import UserError, note
 from src.io.files import frame_name, keep_copy, remove_temporaries, save_npy, sync_all, write_image
 from src.io.video import VideoReader
 from src.layout import KEYPOINTS, PLATE, PLATE_INFO, TARGET_MASKS, VIDEO
-from src.plate import background
-from src.pose import make_backend, openpose_json, render, smoothing
+from src.pose import background, make_backend, openpose_json, render, smoothing
 from src.pose.crop import FrameCutter, choose_window, detection_window, prepass
 from src.pose.keypoints import N_POINTS, PoseTrack, face_boxes, head_centers
 from src.pose.options import LAYOUTS, auto_size

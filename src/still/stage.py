@@ -14,10 +14,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from src.errors import UserError
+from src.errors import UserError, note
 from src.io.files import write_image
 from src.pose.keypoints import B, PoseTrack
-from src.errors import note
 from src.pose.options import auto_size
 from src.pose.stage import check_output_folder
 from src.still import framing, joints, layout, mesh, people, rig

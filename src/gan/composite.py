@@ -1,7 +1,7 @@
 """Alpha compositing of the generated person over the background plate (plate mode).
 
 In plate mode the body generator has four output channels: colour (3, in [-1, 1]) and alpha (the
-fourth channel's tanh mapped to [0, 1]). Inside the person-following window (src/plate/window.py):
+fourth channel's tanh mapped to [0, 1]). Inside the person-following window (src/gan/window.py):
 
     frame = alpha * colour + (1 - alpha) * plate
 

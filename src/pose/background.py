@@ -1,7 +1,7 @@
 """Person masks and the background plate of a target filmed by a static camera.
 
 In a static shot most of every frame is the same studio. make_target.py estimates that studio once,
-as a background plate, so the generator only has to draw the person (src/plate/window.py, src/plate/composite.py).
+as a background plate, so the generator only has to draw the person (src/gan/window.py, src/gan/composite.py).
 
 Person masks (target only): <target>/train/train_mask/00000.png, uint8, 255 = person.
   - MediaPipe gives its own segmentation mask (soft edges).

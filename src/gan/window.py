@@ -1,6 +1,6 @@
 """The person-following window: the part of each frame that the generator draws over the plate.
 
-With a background plate (src/plate/background.py) the generator does not redraw the whole frame, only a
+With a background plate (src/pose/background.py) the generator does not redraw the whole frame, only a
 window of fixed size that follows the person; the rest of the frame is the plate.
 
     size  = window_size(kps, frame_size, multiple)       one (w, h) per model
