@@ -52,7 +52,10 @@ DEFAULT_BAND = 0.05        # band around close / far for the heights, as a fract
 
 def to_target_frame(kps, source_size, target_size):
     """Source keypoints (..., 137, 3) in target-frame pixels: scaled to the target's frame height
-    and centred horizontally. Missing points stay (0, 0, 0)."""
+    and centred horizontally. Missing points stay (0, 0, 0).
+
+    A plain scale about the frame's corner, x * ratio + dx, as normalization has always placed the
+    source; src/pose/keypoints.py's rescale would put it half a pixel x (ratio - 1) elsewhere."""
     ratio = target_size[1] / source_size[1]
     dx = (target_size[0] - source_size[0] * ratio) / 2
     return apply_transforms(kps, np.broadcast_to([ratio, dx, 0.0], kps.shape[:-2] + (3,)))

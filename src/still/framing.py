@@ -6,7 +6,7 @@ the bottom edge, hair on the top one), the photo is extended there by PAD x the 
 lie beyond an edge (a knees-up or upper-body photo, see src/still/joints.py), the person is cut
 off there: the window is then slid to that edge, so that the cut stays on the frame's edge.
 
-The window is chosen as for a video frame (src/pose/stage.py choose_window). Wherever the photo
+The window is chosen as for a video frame (src/pose/crop.py choose_window). Wherever the photo
 has to be extended (the room above, or a window wider than the photo), it is extended the same
 way: its edge row (or column), with the person's pixels on it (their mask grown by EDGE_GROW)
 replaced by the background beside them (interpolated along the edge), repeated outward.
