@@ -1,1 +1,1 @@
-"""Reading and writing: atomic files, streamed video, the final encode (make_mp4.py)."""
+"""Reading and writing: atomic files, streamed video, frames kept across re-runs."""

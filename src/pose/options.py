@@ -66,8 +66,9 @@ def auto_size(video_size):
 def add_arguments(parser, role):
     """The command-line flags shared by make_source.py and make_target.py."""
     layout = LAYOUTS[role]
-    parser.add_argument("--video", default=os.path.join(role_dir(role), VIDEO),
-                        help=f"input video (default: {os.path.join(role_dir(role), VIDEO)}); phone videos are "
+    video = os.path.join(role_dir(role), VIDEO)
+    parser.add_argument("--video", default=video,
+                        help=f"input video (default: {video}); phone videos are "
                              "turned upright from their rotation metadata")
     kept = f", {VIDEO} (the video, for its music)" if role == "source" else ""
     parser.add_argument("--out", default=role_dir(role),

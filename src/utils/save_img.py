@@ -165,8 +165,9 @@ def main(argv=None):
     ap.add_argument("--device", default="0",
                     help="camera index (0 = first webcam), a device such as /dev/video1, or a "
                          "video file (default: 0)")
-    ap.add_argument("--out", default=os.path.join(TARGET_DIR, VIDEO),
-                    help=f"video to write (default: {os.path.join(TARGET_DIR, VIDEO)}, what make_target.py reads)")
+    out = os.path.join(TARGET_DIR, VIDEO)
+    ap.add_argument("--out", default=out,
+                    help=f"video to write (default: {out}, what make_target.py reads)")
     ap.add_argument("--seconds", type=_positive, default=60,
                     help="length of the recording in seconds (default: 60)")
     ap.add_argument("--fps", type=_positive, default=None,
