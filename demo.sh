@@ -9,7 +9,7 @@ SIZE=256x128                      # frame size of every stage: small, so 2 CPU c
 
 step() { echo; echo "=== $* ==="; }
 step "1/9 draw the demo videos (data/demo/)"
-$PY -m src.demo_data --out data/demo --frames-target 300 --frames-source 150 --size 512x256 --still
+$PY -m src.demo.data --out data/demo --frames-target 300 --frames-source 150 --size 512x256 --still
 step "2/9 target poses and labels (data/target/)"
 $PY make_target.py --video data/demo/target.mp4 --out data/target --size $SIZE
 step "3/9 source poses and labels (data/source/)"

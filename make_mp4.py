@@ -5,26 +5,29 @@ the audio is the source video's, cut to the video's length or padded with silenc
 (every frame is kept). A source without audio gives a silent video. See src/encode.py.
 """
 import argparse
+import os
 
 from src.errors import run_main
+from src.layout import KEYPOINTS, RESULT_DIR, SOURCE_DIR, VIDEO
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frames", default="result/target",
-                        help="folder of frames 00000.png... written by transfer.py "
-                             "(default: result/target)")
+    frames = os.path.join(RESULT_DIR, "target")
+    parser.add_argument("--frames", default=frames,
+                        help=f"folder of frames 00000.png... written by transfer.py "
+                             f"(default: {frames})")
     parser.add_argument("--out", default=None,
                         help="video to write (default: the frames folder's name + .mp4, "
                              "e.g. result/target.mp4)")
-    parser.add_argument("--source", default="data/source",
-                        help="source folder of make_source.py / normalization.py: frame rate from "
-                             "its keypoints.npz, panels for --layout side-by-side "
-                             "(default: data/source)")
+    parser.add_argument("--source", default=SOURCE_DIR,
+                        help=f"source folder of make_source.py / normalization.py: frame rate from "
+                             f"its {KEYPOINTS}, panels for --layout side-by-side "
+                             f"(default: {SOURCE_DIR})")
     parser.add_argument("--source-video", default=None,
-                        help="video to take the audio (and, without keypoints.npz, the frame rate) "
-                             "from (default: <source>/mv.mp4, the source video as make_source.py "
+                        help=f"video to take the audio (and, without {KEYPOINTS}, the frame rate) "
+                             f"from (default: <source>/{VIDEO}, the source video as make_source.py "
                              "keeps it; if that is missing the video is silent, while a missing "
                              "file given here is an error)")
     parser.add_argument("--fps", type=float, default=None,

@@ -1,4 +1,4 @@
-"""Pose stage for the target: a video (processed frames, poses, labels; see src/pose_stage.py)
+"""Pose stage for the target: a video (processed frames, poses, labels; see src/pose/stage.py)
 or, with --image, one photo (a still target; see src/still/stage.py).
 
     python make_target.py [--video data/target/mv.mp4] [--out data/target] [--size 1024x512] ...
@@ -8,20 +8,20 @@ or, with --image, one photo (a still target; see src/still/stage.py).
 import argparse
 
 from src.errors import run_main
-from src import pose_stage
+from src.pose import options as pose_options, stage as pose_stage
 from src.still import stage as still_stage
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    pose_stage.add_arguments(parser, "target")
+    pose_options.add_arguments(parser, "target")
     still_stage.add_arguments(parser)
     args = parser.parse_args()
     if args.image:
-        still_stage.run(args.image, args.out, pose_stage.parse_size(args.size), args.background,
+        still_stage.run(args.image, args.out, pose_options.parse_size(args.size), args.background,
                         args.person)
     else:
-        pose_stage.run_stage("target", pose_stage.options_from_args(args))
+        pose_stage.run_stage("target", pose_options.options_from_args(args))
 
 
 if __name__ == "__main__":

@@ -5,15 +5,15 @@
     python train_pose2vid.py --name target --resume     # continue exactly where it stopped
     torchrun --nproc_per_node 2 train_pose2vid.py ...   # several GPUs (or CPU processes)
 
-Every option, its default and its comment live in src/config/train_opt.py; --help lists them.
+Every option, its default and its comment live in src/gan/options.py; --help lists them.
 """
-from src.config.train_opt import parse
 from src.errors import run_main
+from src.gan.options import parse
 
 
 def main():
     opt, given = parse()
-    from src.train import train  # after parsing, so --help does not wait for torch
+    from src.gan.train import train  # after parsing, so --help does not wait for torch
     train(opt, given)
 
 

@@ -21,9 +21,9 @@ sys.path.insert(0, ROOT)
 
 
 def main():
-    from src.files import encode_png
+    from src.io.files import encode_png
+    from src.io.video import VideoReader
     from src.pose.mediapipe_backend import MediaPipeBackend
-    from src.video import VideoReader
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--video", default=os.path.join(ROOT, "..", "shared", "data", "target_edn_subject4.mp4"))

@@ -30,7 +30,7 @@ sys.path.insert(0, ROOT)
 
 def camera_clip(video, size, work):
     """`video` centre-cropped to the shape of `size` and scaled to it (no audio), in work/."""
-    from src.video import VideoReader, ffmpeg_exe
+    from src.io.video import VideoReader, ffmpeg_exe
     w, h = size
     out = os.path.join(work, f"camera_{w}x{h}.mp4")
     if not os.path.isfile(out):
@@ -43,11 +43,12 @@ def camera_clip(video, size, work):
 
 
 def still_target(work, size):
-    from src.demo_data import still_photo
-    from src.files import write_image
+    from src.demo.data import still_photo
+    from src.io.files import write_image
+    from src.layout import KEYPOINTS
     from src.still import stage
     folder = os.path.join(work, f"still_{size[0]}x{size[1]}")
-    if not os.path.isfile(os.path.join(folder, "keypoints.npz")):
+    if not os.path.isfile(os.path.join(folder, KEYPOINTS)):
         photo = os.path.join(work, "still.png")
         write_image(photo, still_photo(size)[0])
         stage.run(photo, folder, size)
@@ -56,9 +57,9 @@ def still_target(work, size):
 
 def stage_times(clip, target, frames=60):
     """Median ms per frame of pose detection (tracking mode, as live) and of drawing."""
+    from src.io.video import VideoReader
     from src.live.calibrate import Calibration
     from src.pose.mediapipe_backend import MediaPipeBackend
-    from src.video import VideoReader
     reader = VideoReader(clip, max_frames=frames)
     backend = MediaPipeBackend(video=True, refine_face=False)
     detect, poses = [], []

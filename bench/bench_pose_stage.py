@@ -35,15 +35,14 @@ sys.path.insert(0, ROOT)
 
 def detector_run(args):
     """Time the detector alone on the frames the stage would feed it."""
-    from src import pose_stage
-    from src.pose import make_backend
-    from src.video import VideoReader
-    options = pose_stage.StageOptions(video=args.video, out="", size=pose_stage.parse_size(args.size),
+    from src.io.video import VideoReader
+    from src.pose import crop, make_backend, options as pose_options, stage as pose_stage
+    options = pose_options.StageOptions(video=args.video, out="", size=pose_options.parse_size(args.size),
                                       pose=args.pose, max_frames=args.max_frames)
     reader = VideoReader(args.video, max_frames=args.max_frames)
-    box, pad_color = pose_stage.prepass(options, reader, None)
-    window = pose_stage.choose_window(reader.size, options.size, box, options.fit)
-    cutter = pose_stage.FrameCutter(pose_stage.detection_window(window), pad_color)
+    box, pad_color = crop.prepass(options, reader, None)
+    window = crop.choose_window(reader.size, options.size, box, options.fit)
+    cutter = crop.FrameCutter(crop.detection_window(window), pad_color)
     frames = [np.array(cutter(frame)) for frame in reader]
     backend = make_backend(args.pose, segment=args.role == "target")
     try:
@@ -69,11 +68,12 @@ def cpu_seconds():
 
 
 def one_run(args, sync=True):
-    from src import files, pose_stage
+    from src.io import files
+    from src.pose import crop, options as pose_options, stage as pose_stage
     files.SYNC = sync
     with tempfile.TemporaryDirectory() as out:
-        options = pose_stage.StageOptions(
-            video=args.video, out=out, size=pose_stage.parse_size(args.size),
+        options = pose_options.StageOptions(
+            video=args.video, out=out, size=pose_options.parse_size(args.size),
             pose=args.pose, max_frames=args.max_frames, smooth=args.smooth)
         start = time.perf_counter()
         track = pose_stage.run_stage(args.role, options)

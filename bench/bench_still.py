@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_still.py fidelity --video ../shared/data/source_aerobics.mp4
                                           [--size 1024x512] [--work /tmp/bench_still]
 
-Both use the demo's still: one frame of the synthetic target (src.demo_data.still_photo), made
+Both use the demo's still: one frame of the synthetic target (src.demo.data.still_photo), made
 into a still target by make_target.py --image's code.
 
 speed: the synthetic source dancer's poses, normalized onto the still, drive it; each frame's
@@ -42,8 +42,8 @@ import numpy as np  # noqa: E402
 
 def make_still(folder, size):
     """The demo's still target in `folder` (MediaPipe runs once)."""
-    from src.demo_data import still_photo
-    from src.files import write_image
+    from src.demo.data import still_photo
+    from src.io.files import write_image
     from src.still import layout, stage
     photo = os.path.join(folder, "still.png")
     write_image(photo, still_photo(size)[0])
@@ -53,15 +53,15 @@ def make_still(folder, size):
 
 def synthetic_poses(still, n, size):
     """n poses of the synthetic source dancer, normalized onto the still."""
-    from src.demo_data import dancer_pose
-    from src.normalize import normalize
+    from src.demo.data import dancer_pose
+    from src.normalize.maths import normalize
     kps = np.stack([dancer_pose("source", t / 15, size).keypoints for t in range(n)])
     return normalize(kps, size, still.keypoints[None], size).keypoints
 
 
 def speed(args):
     import tempfile
-    from src.pose_stage import parse_size
+    from src.pose.options import parse_size
     from src.still import render
     from src.still.transfer import Animator
     size = parse_size(args.size)
@@ -155,24 +155,24 @@ def boundary_loops(triangles):
 
 
 def fidelity(args):
-    from src import normalize_stage, pose_stage
-    from src.keypoints import PoseTrack
-    from src.metrics import pose_distance
-    from src.pose import make_backend
-    from src.still import mesh, render, rig
-    from src.still import transfer as still_transfer
+    from src.evaluate.metrics import pose_distance
+    from src.layout import KEYPOINTS, NORM_KEYPOINTS
+    from src.normalize import stage as normalize_stage
+    from src.pose import make_backend, options as pose_options, stage as pose_stage
+    from src.pose.keypoints import PoseTrack
+    from src.still import mesh, render, rig, transfer as still_transfer
     from src.still.transfer import Animator
-    size = pose_stage.parse_size(args.size)
+    size = pose_options.parse_size(args.size)
     work = args.work
     os.makedirs(work, exist_ok=True)
     still = make_still(work, size)
     target, source, out = (os.path.join(work, d) for d in ("target", "source", "out"))
-    if not os.path.isfile(os.path.join(source, "keypoints.npz")):
-        pose_stage.run_stage("source", pose_stage.StageOptions(video=args.video, out=source,
+    if not os.path.isfile(os.path.join(source, KEYPOINTS)):
+        pose_stage.run_stage("source", pose_options.StageOptions(video=args.video, out=source,
                                                                size=size))
     normalize_stage.run(source, target)
     still_transfer.run(target, source, out, restart=True)
-    poses = PoseTrack.load(os.path.join(source, normalize_stage.KEYPOINTS_NORM)).keypoints
+    poses = PoseTrack.load(os.path.join(source, NORM_KEYPOINTS)).keypoints
 
     animator = Animator(still)
     flips_raw, flips, gaps = [], [], []

@@ -4,7 +4,7 @@
                                 [--steps 3] [--warmup 1] [--batch_size 1] [--vgg preset|on|off]
 
 One training step = G on a pair of frames (temporal feed) + D + VGG losses + both Adam updates,
-exactly src.train.BodyStage.step (the VGG loss as the preset sets it: on for paper, off for cpu,
+exactly src.gan.stages.BodyStage.step (the VGG loss as the preset sets it: on for paper, off for cpu,
 unless --vgg says otherwise). A sample is one frame pair. Each (preset, size) runs in its own
 process so that the CPU peak (max RSS, which includes torch itself and the VGG16 weights) belongs to
 that configuration alone; on CUDA the peak is torch.cuda.max_memory_allocated. Reported: median
@@ -27,10 +27,10 @@ def measure(preset, size, device, steps, warmup, batch_size, vgg):
     """Time BodyStage steps for one configuration; returns a dict of figures."""
     import torch
 
-    from src import checkpoint, losses
-    from src.config.train_opt import make_options
     from src.device import Dist, pick_device
-    from src.train import BodyStage, Runtime
+    from src.gan import losses, networks
+    from src.gan.options import make_options
+    from src.gan.stages import BodyStage, Runtime
 
     overrides = {"on": {"lambda_vgg": 10.0}, "off": {"lambda_vgg": 0.0}}.get(vgg, {})
     opt = make_options(preset=preset, size=size, device=device, batch_size=batch_size, **overrides)
@@ -38,7 +38,7 @@ def measure(preset, size, device, steps, warmup, batch_size, vgg):
     dev = pick_device(device)
     rt = Runtime(opt, Dist(0, 1, dev))
     torch.manual_seed(0)
-    G, D = rt.place(checkpoint.build_generator(opt)), rt.place(checkpoint.build_discriminator(opt))
+    G, D = rt.place(networks.build_generator(opt)), rt.place(networks.build_discriminator(opt))
     stage = BodyStage(opt, rt, G, D, rt.place(losses.VGGLoss(opt.vgg_layer_weights)) if vgg else None)
     w, h = opt.wh
     gen = torch.Generator().manual_seed(0)

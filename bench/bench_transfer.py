@@ -5,7 +5,7 @@
 
 For each preset:size, a randomly initialised checkpoint of that preset (body generator + face
 generator, as train_pose2vid.py saves them) and normalized labels of a synthetic dancer are written
-to a temporary folder; then src.transfer.generate runs over them exactly as transfer.py does, and
+to a temporary folder; then src.gan.transfer.generate runs over them exactly as transfer.py does, and
 the time between consecutive frames is taken after the warm-up frames. Weights do not change the
 speed, so random ones measure what a trained model costs. Reported: median ms per frame, frames/s
 from it, and the load average (the machine may be shared: compare runs taken at similar load).
@@ -26,28 +26,28 @@ def write_checkpoint(folder, preset, size, device):
     """<folder>/latest.pt of an untrained model of `preset` at `size`, with a face generator."""
     import torch
 
-    from src import checkpoint
-    from src.config.train_opt import make_options
+    from src.gan import checkpoint, networks
+    from src.gan.options import make_options
     opt = make_options(preset=preset, size=size, device=device)
     torch.manual_seed(0)
     state = {"options": dataclasses.asdict(opt), "step": 0,
-             "G": checkpoint.build_generator(opt).state_dict(),
-             "faceG": checkpoint.build_face_generator(opt).state_dict()}
+             "G": networks.build_generator(opt).state_dict(),
+             "faceG": networks.build_face_generator(opt).state_dict()}
     checkpoint.save(os.path.join(folder, checkpoint.LATEST), state)
     return opt.wh
 
 
 def measure(preset, size, device, frames, warmup):
-    from src.demo_data import write_normalized_source
-    from src.inference import FramePredictor
-    from src.transfer import SourceLabels, generate
+    from src.demo.data import write_normalized_source
+    from src.gan.inference import FramePredictor
+    from src.gan.transfer import SourceLabels, generate
     with tempfile.TemporaryDirectory() as tmp:
         wh = write_checkpoint(os.path.join(tmp, "ckpt"), preset, size, device)
         write_normalized_source(os.path.join(tmp, "source"), warmup + frames, wh)
         predictor = FramePredictor(os.path.join(tmp, "ckpt"), device=device)
         if predictor.device.type == "cuda":
             import torch
-            torch.backends.cudnn.benchmark = True  # as src.transfer.run does
+            torch.backends.cudnn.benchmark = True  # as src.gan.transfer.run does
         source = SourceLabels(os.path.join(tmp, "source"))
         stamps = [time.perf_counter()]
         for _ in generate(predictor, source, os.path.join(tmp, "out")):

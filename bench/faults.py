@@ -3,7 +3,7 @@
     python bench/faults.py [--trials 20] [--stages make_target,train_face,...] [--seed 0]
                            [--pose mediapipe|json] [--keep DIR]
 
-Setup, in a temporary folder: a synthetic target and source dancer (src/demo_data.py), then one
+Setup, in a temporary folder: a synthetic target and source dancer (src/demo/data.py), then one
 uninterrupted run of every stage in pipeline order; a copy of the folder after each stage is the
 reference. A trial of a stage copies the reference of the stage before it, starts the stage's
 command, kills its whole process group (ffmpeg included) with SIGKILL after a random time
@@ -13,7 +13,7 @@ trial passes when
 - the folder equals the stage's reference: every file there and no other; PNG, npy and other
   files byte for byte, npz array by array, mp4 decoded frame by frame, checkpoints tensor by
   tensor and the training loss log value by value (CPU, fp32: the same losses);
-- no temporary file (.NAME.*.tmp.EXT, as src/files.py names them) is left anywhere.
+- no temporary file (.NAME.*.tmp.EXT, as src/io/files.py names them) is left anywhere.
 The training page (web/) is checked for temporary files only: its plots are not an output.
 
 Stages: make_target, make_source, normalization, train_body (body stage), train_face (face stage,
@@ -36,6 +36,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from src.layout import TRANSFER_MANIFEST  # noqa: E402
 
 STAGES = ["make_target", "make_source", "normalization", "train_body", "train_face", "transfer",
           "make_mp4"]
@@ -77,8 +78,8 @@ def commands(pose):
 
 def make_videos(folder, pose):
     """The two dancer videos (the source with music) and, for --pose json, their poses as JSON."""
-    from src.demo_data import make_dancer_video
-    from src.openpose_json import write_json_dir
+    from src.demo.data import make_dancer_video
+    from src.pose.openpose_json import write_json_dir
     os.makedirs(folder)
     for role, n, audio in (("target", TARGET_FRAMES, False), ("source", SOURCE_FRAMES, True)):
         gt = make_dancer_video(os.path.join(folder, f"{role}.mp4"), role, n, size=VIDEO_SIZE,
@@ -128,7 +129,7 @@ def same_npz(a, b):
 
 
 def same_video(a, b):
-    from src.video import VideoReader, has_audio
+    from src.io.video import VideoReader, has_audio
     fa, fb = list(VideoReader(a)), list(VideoReader(b))
     return (len(fa) == len(fb) and all(np.array_equal(x, y) for x, y in zip(fa, fb))
             and has_audio(a) == has_audio(b))
@@ -168,7 +169,7 @@ def same_checkpoint(a, b):
 
 
 def same_loss_log(a, b):
-    from src.web import LOG_COLUMNS
+    from src.gan.web import LOG_COLUMNS
     with open(a, newline="") as f, open(b, newline="") as g:
         ra, rb = list(csv.DictReader(f)), list(csv.DictReader(g))
     if len(ra) != len(rb):
@@ -201,7 +202,7 @@ def same_file(a, b):
         return same_checkpoint(a, b)
     if os.path.basename(a) == "loss_log.csv":
         return same_loss_log(a, b)
-    if os.path.basename(a) == ".transfer.json":   # names the run's own (absolute) paths
+    if os.path.basename(a) == TRANSFER_MANIFEST:   # names the run's own (absolute) paths
         return same_manifest(a, b)
     return filecmp.cmp(a, b, shallow=False)
 

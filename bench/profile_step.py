@@ -6,8 +6,8 @@ backward passes, the optimisers and the rest, on synthetic frames.
 
 Each (round, root, preset) runs in its own process, the roots alternating within each round, so that
 two versions of the code (--roots: source trees holding src/) are compared on the same machine at the
-same moment. A step is src.train.BodyStage.step on a batch from the real data path (PNG frames read
-and resized by src.data.PairDataset, in the main process). Sections are timed with forward hooks on
+same moment. A step is src.gan.stages.BodyStage.step on a batch from the real data path (PNG frames read
+and resized by src.gan.dataset.PairDataset, in the main process). Sections are timed with forward hooks on
 G, D and the VGG network, optimiser step hooks and a wrapper around Tensor.backward (the step's first
 backward is G's, through D, VGG and G; the second is D's). "G own bwd" is the part of G's backward
 spent in G's layers, from the first gradient reaching G's output to the end of that backward (D's and
@@ -42,8 +42,9 @@ def write_frames(folder, n, size):
     import cv2
     import numpy as np
 
-    from src.files import frame_name, save_npy, write_image
-    from src.keypoints import N_POINTS, PoseTrack
+    from src.io.files import frame_name, save_npy, write_image
+    from src.layout import FACE_BOXES, KEYPOINTS, TARGET_FRAMES, TARGET_LABELS
+    from src.pose.keypoints import N_POINTS, PoseTrack
     w, h = size
     yy, xx = np.mgrid[0:h, 0:w]
     for t in range(n):
@@ -54,11 +55,11 @@ def write_frames(folder, n, size):
         cv2.circle(frame, (cx, h // 6), h // 14, (230, 190, 160), -1)
         cv2.line(label, (cx, h // 6), (cx, h // 2), (255, 0, 0), max(1, h // 64))
         cv2.line(label, (cx, h // 2), (cx - w // 12, h - h // 8), (0, 255, 0), max(1, h // 64))
-        write_image(os.path.join(folder, "train", "train_img", frame_name(t)), frame)
-        write_image(os.path.join(folder, "train", "train_label", frame_name(t)), label)
-    save_npy(os.path.join(folder, "pose.npy"), np.tile(np.array([[0, 0, h // 4, h // 4]], np.int32), (n, 1)))
+        write_image(os.path.join(folder, TARGET_FRAMES, frame_name(t)), frame)
+        write_image(os.path.join(folder, TARGET_LABELS, frame_name(t)), label)
+    save_npy(os.path.join(folder, FACE_BOXES), np.tile(np.array([[0, 0, h // 4, h // 4]], np.int32), (n, 1)))
     PoseTrack(keypoints=np.zeros((n, N_POINTS, 3), np.float32), fps=15, size=size, crop=(0, 0, *size),
-              video_size=size, backend="synthetic").save(os.path.join(folder, "keypoints.npz"))
+              video_size=size, backend="synthetic").save(os.path.join(folder, KEYPOINTS))
 
 
 class Timers:
@@ -83,17 +84,17 @@ def worker(preset, size, steps, warmup):
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from src import checkpoint, losses
-    from src.config.train_opt import make_options
-    from src.data import EpochSampler, PairDataset, TargetFrames, make_loader
     from src.device import Dist, pick_device
-    from src.train import BodyStage, Runtime
+    from src.gan import losses, networks
+    from src.gan.dataset import EpochSampler, PairDataset, TargetFrames, make_loader
+    from src.gan.options import make_options
+    from src.gan.stages import BodyStage, Runtime
 
     opt = make_options(preset=preset, size=size, device="cpu", num_workers=0)
     dev = pick_device("cpu")
     rt = Runtime(opt, Dist(0, 1, dev))
     torch.manual_seed(0)
-    G, D = rt.place(checkpoint.build_generator(opt)), rt.place(checkpoint.build_discriminator(opt))
+    G, D = rt.place(networks.build_generator(opt)), rt.place(networks.build_discriminator(opt))
     vgg = rt.place(losses.VGGLoss(opt.vgg_layer_weights)) if opt.lambda_vgg > 0 else None
     stage = BodyStage(opt, rt, G, D, vgg)
 

@@ -37,6 +37,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from src.layout import KEYPOINTS, NORM_KEYPOINTS  # noqa: E402
 
 CONFIGS = {
     "full": ["--preset", "cpu", "--background", "none"],     # the cpu preset on the full frame
@@ -78,7 +79,7 @@ def run(cmd, log, env=None, wait=True):
 
 def prepare_target(args):
     target = os.path.join(args.work, "target")
-    if not os.path.isfile(os.path.join(target, "keypoints.npz")):
+    if not os.path.isfile(os.path.join(target, KEYPOINTS)):
         print(f"make_target: {args.video} -> {target}", flush=True)
         run([sys.executable, "make_target.py", "--video", args.video, "--out", target, "--size", args.size,
              "--max-frames", str(args.frames)], os.path.join(args.work, "make_target.log"))
@@ -123,9 +124,9 @@ def flops_per_step(args, target, name):
     from torch.utils.data import default_collate
     from torch.utils.flop_counter import FlopCounterMode
 
-    from src.config.train_opt import parse
     from src.device import setup, teardown
-    from src.train import Trainer
+    from src.gan.options import parse
+    from src.gan.train import Trainer
 
     opt, given = parse([*body_flags(args, name), "--name", "flops_" + name, "--dataroot", target,
                         "--checkpoints_dir", os.path.join(args.work, "flops")])
@@ -152,10 +153,10 @@ def evaluate(args, target, name):
 def transfer_flicker(args, target, name):
     """Flicker of a transfer of --transfer-source by model `name` (and of the real target frames)."""
     source = os.path.join(args.work, "source")
-    if not os.path.isfile(os.path.join(source, "keypoints.npz")):
+    if not os.path.isfile(os.path.join(source, KEYPOINTS)):
         run([sys.executable, "make_source.py", "--video", args.transfer_source, "--out", source, "--size",
              args.size], os.path.join(args.work, "make_source.log"))
-    if not os.path.isfile(os.path.join(source, "keypoints_norm.npz")):
+    if not os.path.isfile(os.path.join(source, NORM_KEYPOINTS)):
         run([sys.executable, "normalization.py", "--source", source, "--target", target],
             os.path.join(args.work, "normalization.log"))
     frames = os.path.join(args.work, "transfer", name)
@@ -163,7 +164,7 @@ def transfer_flicker(args, target, name):
          "--source", source, "--out", frames, "--device", "cpu"], os.path.join(args.work, f"transfer_{name}.log"))
     out = os.path.join(args.work, "eval_transfer", name)
     run([sys.executable, "-m", "src.evaluate", "--frames", frames, "--keypoints",
-         os.path.join(source, "keypoints_norm.npz"), "--out", out, "--device", "cpu"],
+         os.path.join(source, NORM_KEYPOINTS), "--out", out, "--device", "cpu"],
         os.path.join(args.work, f"eval_transfer_{name}.log"))
     with open(os.path.join(out, "metrics.json")) as f:
         return json.load(f)["temporal"]["flicker"]

@@ -1,7 +1,7 @@
 """One body training step of the paper preset on random data, for ../shared/bench-ref/bench_vs_ref.py.
 
 bench_vs_ref.py calls build(w, h, vgg_on, seed) and times the step function it returns. The step is
-src.train.BodyStage.step exactly as training builds it (paper preset, batch 1, start of epoch 1).
+src.gan.stages.BodyStage.step exactly as training builds it (paper preset, batch 1, start of epoch 1).
 
     EDN_BENCH_WINDOW=128x128 python ../shared/bench-ref/bench_vs_ref.py --size 256x128
 
@@ -14,10 +14,10 @@ import subprocess
 
 import torch
 
-from src import checkpoint, losses
-from src.config.train_opt import make_options
 from src.device import Dist, pick_device
-from src.train import BodyStage, Runtime, body_lr
+from src.gan import losses, networks
+from src.gan.options import make_options
+from src.gan.stages import BodyStage, Runtime, body_lr
 
 
 def _n_params(net):
@@ -33,7 +33,7 @@ def build(w, h, vgg_on, seed):
                        background="plate" if window else "none", **overrides)
     rt = Runtime(opt, Dist(0, 1, pick_device("cpu")))
     torch.manual_seed(seed)
-    G, D = checkpoint.build_generator(opt), checkpoint.build_discriminator(opt)
+    G, D = networks.build_generator(opt), networks.build_discriminator(opt)
     for net in (G, D):
         rt.place(net)
     vgg = rt.place(losses.VGGLoss(opt.vgg_layer_weights)) if opt.lambda_vgg > 0 else None
@@ -41,7 +41,7 @@ def build(w, h, vgg_on, seed):
     stage.set_lr(body_lr(opt, 0))
 
     gen = torch.Generator().manual_seed(seed)
-    # What the loader yields (src/data.py): uint8 labels and images of a frame pair, cut to the
+    # What the loader yields (src/gan/dataset.py): uint8 labels and images of a frame pair, cut to the
     # window in plate mode, with the plate under the window and the person masks.
     batch = {"label": torch.randint(0, 256, (1, 2, 3, wh, ww), dtype=torch.uint8, generator=gen),
              "image": torch.randint(0, 256, (1, 2, 3, wh, ww), dtype=torch.uint8, generator=gen),

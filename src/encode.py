@@ -12,10 +12,10 @@ import numpy as np
 from tqdm import tqdm
 
 from src.errors import UserError
-from src.files import list_frames, read_image, remove_temporaries
-from src.keypoints import PoseTrack
-from src.pose_stage import SOURCE_VIDEO
-from src.video import VideoReader, VideoWriter, has_audio
+from src.io.files import list_frames, read_image, remove_temporaries
+from src.io.video import VideoReader, VideoWriter, has_audio
+from src.layout import KEYPOINTS, NORM_LABELS, SOURCE_DIR, SOURCE_FRAMES, VIDEO
+from src.pose.keypoints import PoseTrack
 
 DEFAULT_FPS = 25.0
 GIF_WIDTH = 320       # preview width in pixels
@@ -25,7 +25,7 @@ GIF_MAX_FPS = 10.0    # and fewer frames per second, to stay small
 
 def source_fps(source_dir, source_video):
     """The source's frame rate: from its keypoints file, else its video's header, else None."""
-    kp_path = os.path.join(source_dir, "keypoints.npz")
+    kp_path = os.path.join(source_dir, KEYPOINTS)
     if os.path.isfile(kp_path):
         return PoseTrack.load(kp_path, "make_source.py").fps
     if source_video and os.path.isfile(source_video):
@@ -62,7 +62,7 @@ class Panels:
     """Builds side-by-side frames: source frame | label | result, all at the result's height."""
 
     def __init__(self, source_dir, n_frames, size):
-        self.folders = [os.path.join(source_dir, "test_img"), os.path.join(source_dir, "test_label")]
+        self.folders = [os.path.join(source_dir, SOURCE_FRAMES), os.path.join(source_dir, NORM_LABELS)]
         self.lists = []
         for folder, stage in zip(self.folders, ["make_source.py", "normalization.py"]):
             frames = list_frames(folder)
@@ -100,7 +100,7 @@ def gif_path_for(out):
     return os.path.splitext(out)[0] + ".gif"
 
 
-def encode(frames_dir, out, source_dir="data/source", source_video=None, fps=None, audio=True,
+def encode(frames_dir, out, source_dir=SOURCE_DIR, source_video=None, fps=None, audio=True,
            layout="single", gif=False):
     """Encode frames_dir/*.png into `out` (see the module docstring). Returns the paths written."""
     frames = list_frames(frames_dir)
@@ -108,13 +108,13 @@ def encode(frames_dir, out, source_dir="data/source", source_video=None, fps=Non
         raise UserError(f"{frames_dir}: no frames (*.png) to encode; run transfer.py first")
     explicit_video = source_video is not None
     if source_video is None:
-        source_video = os.path.join(source_dir, SOURCE_VIDEO)
+        source_video = os.path.join(source_dir, VIDEO)
 
     if fps is None:
         fps = source_fps(source_dir, source_video)
         if fps is None:
             fps = DEFAULT_FPS
-            print(f"note: no source frame rate found (no {source_dir}/keypoints.npz or source "
+            print(f"note: no source frame rate found (no {os.path.join(source_dir, KEYPOINTS)} or source "
                   f"video); using {fps:g} frames/s (set it with --fps)")
     audio_from = audio_source(source_video, explicit_video) if audio else None
 

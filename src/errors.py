@@ -1,4 +1,4 @@
-"""User-facing errors: one line on stderr, exit code 2, never a traceback."""
+"""User-facing messages: errors (one line on stderr, exit code 2, never a traceback) and notes."""
 import sys
 
 
@@ -16,3 +16,10 @@ def run_main(main):
     except KeyboardInterrupt:
         print("interrupted: outputs written so far are complete; re-run to finish", file=sys.stderr)
         sys.exit(130)
+
+
+def note(message):
+    """A line for the user on stderr (stdout stays free for the scripts' summaries), above any
+    progress bar."""
+    from tqdm import tqdm
+    tqdm.write(message, file=sys.stderr)

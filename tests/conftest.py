@@ -13,11 +13,11 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from src import checkpoint  # noqa: E402  (after the path above)
-from src.config.train_opt import make_options, parse  # noqa: E402
-from src.demo_data import write_normalized_source  # noqa: E402
-from src.files import frame_name, save_npy, write_image  # noqa: E402
-from src.keypoints import B, N_POINTS, PoseTrack, face_boxes  # noqa: E402
+from src.demo.data import write_normalized_source  # noqa: E402
+from src.gan import checkpoint, networks  # noqa: E402  (after the path above)
+from src.gan.options import make_options, parse  # noqa: E402
+from src.io.files import frame_name, save_npy, write_image  # noqa: E402
+from src.pose.keypoints import B, N_POINTS, PoseTrack, face_boxes  # noqa: E402
 
 
 # --- a finished make_target.py folder, and tiny training runs on it ------------------------------
@@ -99,13 +99,13 @@ def tiny_args(tmp_path, *extra, dataroot=None):
 
 def run_training(args):
     """train_pose2vid.py with these command-line arguments, in this process."""
-    from src.train import train
+    from src.gan.train import train
     return train(*parse(args))
 
 
 def read_losses(ckpt_dir):
     """{step: {loss name: float}} from loss_log.csv (blank cells left out)."""
-    from src.web import LOSS_COLUMNS, read_log
+    from src.gan.web import LOSS_COLUMNS, read_log
     return {int(r["step"]): {k: float(r[k]) for k in LOSS_COLUMNS if r[k] != ""}
             for r in read_log(os.path.join(ckpt_dir, "loss_log.csv"))}
 
@@ -118,9 +118,9 @@ def random_checkpoint(folder, seed=0, face=True, size=(64, 32)):
     opt = make_options(size=f"{size[0]}x{size[1]}", ngf=8, n_downsample=2, n_blocks=1, face_ngf=8,
                        face_n_downsample=2, face_n_blocks=1, device="cpu")
     state = {"options": dataclasses.asdict(opt), "step": seed,
-             "G": checkpoint.build_generator(opt).state_dict()}
+             "G": networks.build_generator(opt).state_dict()}
     if face:
-        face_g = checkpoint.build_face_generator(opt)
+        face_g = networks.build_face_generator(opt)
         face_g.head[1].reset_parameters()  # untrained but not the identity a fresh one is
         state["faceG"] = face_g.state_dict()
     checkpoint.save(os.path.join(folder, checkpoint.LATEST), state)

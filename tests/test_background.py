@@ -1,12 +1,12 @@
-"""Background plates (src/background.py) on generated frames whose true background is known."""
+"""Background plates (src/pose/background.py) on generated frames whose true background is known."""
 import json
 
 import numpy as np
 import pytest
 
-from src import background
-from src.demo_data import dancer_pose, draw_dancer
-from src.keypoints import B
+from src.demo.data import dancer_pose, draw_dancer
+from src.pose import background
+from src.pose.keypoints import B
 
 SIZE = (256, 128)
 

@@ -1,4 +1,4 @@
-"""Checkpoints (src/checkpoint.py) and the inference API built on them (src/inference.py)."""
+"""Checkpoints (src/gan/checkpoint.py) and the inference API built on them (src/gan/inference.py)."""
 import os
 import random
 
@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from conftest import make_target_dir, run_training, tiny_args
-from src import checkpoint
 from src.errors import UserError
-from src.files import read_image
+from src.gan import checkpoint
+from src.io.files import read_image
 
 torch.set_num_threads(1)
 
@@ -37,7 +37,7 @@ def test_unreadable_or_missing_checkpoints_are_user_errors(tmp_path):
     (tmp_path / "latest.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(UserError, match="not a readable checkpoint"):
         checkpoint.load(str(tmp_path / "latest.pt"))
-    from src.inference import FramePredictor
+    from src.gan.inference import FramePredictor
     with pytest.raises(UserError, match="no checkpoint .*run train_pose2vid.py --name nobody first"):
         FramePredictor(tmp_path / "nobody")
 
@@ -72,7 +72,7 @@ def trained(tmp_path_factory):
 
 
 def test_frame_predictor_makes_frames_at_the_training_size_from_its_previous_output(trained):
-    from src.inference import FramePredictor
+    from src.gan.inference import FramePredictor
     folder, root = trained
     predictor = FramePredictor(folder, device="cpu")
     assert predictor.size == (64, 32) and predictor.has_face
@@ -94,7 +94,7 @@ def test_frame_predictor_makes_frames_at_the_training_size_from_its_previous_out
 
 
 def test_face_refinement_changes_only_the_face_box(trained):
-    from src.inference import FramePredictor
+    from src.gan.inference import FramePredictor
     folder, root = trained
     predictor = FramePredictor(folder, device="cpu")
     label = read_image(os.path.join(root, "train", "train_label", "00002.png"))
@@ -112,8 +112,8 @@ def test_face_refinement_changes_only_the_face_box(trained):
 
 def test_checkpoint_of_another_version_is_a_clear_error(tmp_path):
     import torch
-    from src import checkpoint
     from src.errors import UserError
+    from src.gan import checkpoint
     path = tmp_path / "latest.pt"
     torch.save({"options": {}, "step": 3, "G": {}}, path)      # older layout: no "done", no "rng"...
     try:

@@ -1,4 +1,4 @@
-"""Training options (src/config/train_opt.py): defaults, presets, command-line overrides, --help."""
+"""Training options (src/gan/options.py): defaults, presets, command-line overrides, --help."""
 import dataclasses
 import os
 import subprocess
@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from src.config.train_opt import (PRESETS, TrainOptions, build_parser, field_comments,
-                                  merge_with_checkpoint, parse)
 from src.errors import UserError
+from src.gan.options import (PRESETS, TrainOptions, build_parser, field_comments,
+                             merge_with_checkpoint, parse)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from conftest import make_target_dir, random_checkpoint, read_losses, run_training, tiny_args
-from src import checkpoint
-from src.checkpoint import load
-from src.config.train_opt import make_options
 from src.device import Dist
-from src.inference import FramePredictor
-from src.train import Runtime
+from src.gan import networks
+from src.gan.checkpoint import load
+from src.gan.inference import FramePredictor
+from src.gan.options import make_options
+from src.gan.stages import Runtime
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -42,7 +42,7 @@ def test_channels_last_generator_gives_the_contiguous_result():
     opt = make_options(preset="cpu", device="cuda")
     rt = Runtime(opt, Dist(0, 1, torch.device("cuda")))
     torch.manual_seed(0)
-    G = checkpoint.build_generator(opt)
+    G = networks.build_generator(opt)
     plain = copy.deepcopy(G).cuda()
     rt.place(G)
     assert G.body[1].weight.is_contiguous(memory_format=torch.channels_last)

@@ -6,7 +6,7 @@ import sys
 import torch
 
 from conftest import make_target_dir, read_losses, tiny_args
-from src.checkpoint import load
+from src.gan.checkpoint import load
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -3,10 +3,11 @@ import os
 import numpy as np
 import pytest
 
-from src.demo_data import PERSONS, _background, dancer_pose, draw_dancer, gt_path, main, make_dancer_video
+from src.demo.data import (PERSONS, _background, dancer_pose, draw_dancer, gt_path, main,
+                           make_dancer_video)
 from src.errors import UserError
-from src.keypoints import B, PoseTrack
-from src.video import VideoReader, has_audio
+from src.io.video import VideoReader, has_audio
+from src.pose.keypoints import B, PoseTrack
 
 SIZE = (256, 128)
 

@@ -21,7 +21,7 @@ def test_runs_as_a_file_from_another_folder(script, tmp_path):
     assert proc.stdout.startswith("usage:")
 
 
-@pytest.mark.parametrize("module", ["src.evaluate", "src.demo_data", "src.utils.save_img"])
+@pytest.mark.parametrize("module", ["src.evaluate", "src.demo.data", "src.utils.save_img"])
 def test_runs_as_a_module(module):
     proc = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)

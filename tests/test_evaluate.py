@@ -1,4 +1,4 @@
-"""The evaluation script (src/evaluate.py) on tiny synthetic target data and random checkpoints."""
+"""The evaluation script (src/evaluate/) on tiny synthetic target data and random checkpoints."""
 import dataclasses
 import json
 import math
@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from conftest import make_target_dir
-from src import checkpoint
-from src.config.train_opt import make_options
 from src.errors import UserError
-from src.keypoints import PoseTrack
+from src.gan import checkpoint, networks
+from src.gan.options import make_options
+from src.pose.keypoints import PoseTrack
 
 torch.set_num_threads(1)
 
@@ -30,9 +30,9 @@ def random_checkpoint(folder, dataroot, holdout=HOLDOUT, seed=0, face=True):
     opt = make_options(dataroot=str(dataroot), holdout=holdout, size="64x32", ngf=8, n_downsample=2,
                        n_blocks=1, face_ngf=8, face_n_blocks=1, device="cpu")
     state = {"options": dataclasses.asdict(opt), "step": 0,
-             "G": checkpoint.build_generator(opt).state_dict()}
+             "G": networks.build_generator(opt).state_dict()}
     if face:
-        face_g = checkpoint.build_face_generator(opt)
+        face_g = networks.build_face_generator(opt)
         face_g.head[1].reset_parameters()  # untrained but not the identity a fresh one is
         state["faceG"] = face_g.state_dict()
     checkpoint.save(os.path.join(folder, checkpoint.LATEST), state)
@@ -67,9 +67,9 @@ def evaluated(tmp_path_factory):
     b = random_checkpoint(tmp / "ckpt" / "b", root, seed=1, face=False)
     held_kps = PoseTrack.load(os.path.join(root, "keypoints.npz")).keypoints[7:]
     patch = pytest.MonkeyPatch()
-    patch.setattr("src.evaluate.make_backend", lambda name, device, video: ShiftedTruth(held_kps))
+    patch.setattr("src.evaluate.heldout.make_backend", lambda name, device, video: ShiftedTruth(held_kps))
     out = tmp / "out"
-    from src.evaluate import main
+    from src.evaluate.cli import main
     import contextlib
     import io
     printed = io.StringIO()
@@ -157,8 +157,8 @@ def test_html_page_links_only_files_that_exist(evaluated):
 
 
 def test_held_out_frames_are_never_trained_on(tmp_path):
-    from src.data import split_indices
-    from src.evaluate import evaluate
+    from src.evaluate.heldout import evaluate
+    from src.gan.dataset import split_indices
     for n, holdout in [(10, 0.3), (1000, 0.2), (7, 0.5)]:
         train, held = split_indices(n, holdout)
         assert not set(train) & set(held) and len(held) > 0
@@ -172,7 +172,7 @@ def test_held_out_frames_are_never_trained_on(tmp_path):
 
 
 def test_missing_inputs_are_user_errors(tmp_path):
-    from src.evaluate import evaluate
+    from src.evaluate.heldout import evaluate
     with pytest.raises(UserError, match="keypoints.npz: not found.*run make_target.py"):
         evaluate("t", dataroot=str(tmp_path / "nothing"), device="cpu")
     root = make_target_dir(tmp_path / "target", n=N_FRAMES, size=(64, 32))
@@ -196,7 +196,7 @@ def test_command_line_error_is_one_line_and_exit_code_2(tmp_path):
 def test_with_the_real_mediapipe_detector(tmp_path):
     """The default detector runs on the generated frames; it finds nobody in untrained 64x32 output,
     which counts as every point missed (and no distance)."""
-    from src.evaluate import evaluate
+    from src.evaluate.heldout import evaluate
     root = make_target_dir(tmp_path / "target", n=N_FRAMES, size=(64, 32))
     ckpt = random_checkpoint(tmp_path / "ckpt" / "t", root)
     report = evaluate(ckpt, dataroot=root, device="cpu", max_frames=2, out_dir=str(tmp_path / "out"))
@@ -219,7 +219,7 @@ OFFSETS = (0, 1, 4, 9)          # grey change 1, 3, 5 between the frames: flicke
 def write_generated(folder, offsets=OFFSETS):
     """Frames 00000.png... of a flat-textured background that brightens by known steps, with a
     'person' of random pixels in the box; and their poses. Returns the keypoints file."""
-    from src.files import frame_name, write_image
+    from src.io.files import frame_name, write_image
     rng = np.random.default_rng(0)
     w, h = FRAMES_SIZE
     base = rng.integers(20, 201, (h, w, 3)).astype(np.int16)
@@ -239,7 +239,7 @@ def write_generated(folder, offsets=OFFSETS):
 def test_frames_mode_writes_the_flicker_of_generated_frames(tmp_path):
     import contextlib
     import io
-    from src.evaluate import main
+    from src.evaluate.cli import main
     keypoints = write_generated(str(tmp_path / "result"))
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
@@ -260,7 +260,7 @@ def test_frames_mode_writes_the_flicker_of_generated_frames(tmp_path):
 
 
 def test_frames_mode_still_frames_give_zero_flicker(tmp_path):
-    from src.evaluate import evaluate_frames
+    from src.evaluate.frames import evaluate_frames
     keypoints = write_generated(str(tmp_path / "frames"), offsets=(5, 5, 5))
     report = evaluate_frames(str(tmp_path / "frames"), keypoints, device="cpu", out_dir=str(tmp_path / "o"))
     # the person's pixels change (random), the background does not
@@ -276,8 +276,8 @@ def test_frames_mode_still_frames_give_zero_flicker(tmp_path):
     ("too few poses", r"gen: 4 frames, but .*short\.npz has only 2 poses; pass --keypoints"),
 ])
 def test_frames_mode_bad_input_is_a_user_error(tmp_path, case, message):
-    from src.evaluate import evaluate_frames
-    from src.keypoints import PoseTrack
+    from src.evaluate.frames import evaluate_frames
+    from src.pose.keypoints import PoseTrack
     keypoints = write_generated(str(tmp_path / "gen"))
     frames = {"no folder": tmp_path / "missing", "empty": tmp_path / "empty"}.get(case, tmp_path / "gen")
     (tmp_path / "empty").mkdir()

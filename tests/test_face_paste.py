@@ -1,7 +1,7 @@
 """The refined face is pasted back with a feathered edge: no square seam, nothing outside changes."""
 import torch
 
-from src.data import feather_mask, paste
+from src.gan.images import feather_mask, paste
 
 
 def test_feather_mask_is_one_inside_and_falls_to_the_edge():

@@ -1,4 +1,4 @@
-"""Atomic, durable writes and the PNG encoder (src/files.py)."""
+"""Atomic, durable writes and the PNG encoder (src/io/files.py)."""
 import errno
 import os
 import struct
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from src import files
-from src.files import atomic_path, encode_png, keep_copy, read_image, save_npz, write_image
-from src.video import VideoWriter
+from src.io import files
+from src.io.files import atomic_path, encode_png, keep_copy, read_image, save_npz, write_image
+from src.io.video import VideoWriter
 
 
 @pytest.fixture

@@ -1,14 +1,14 @@
-"""The previous-frame feed at inference (src/inference.py) is the one training uses (src/train.py)."""
+"""The previous-frame feed at inference (src/gan/inference.py) is the one training uses (src/gan/stages.py)."""
 import dataclasses
 
 import numpy as np
 import torch
 
-from src import checkpoint
-from src.config.train_opt import make_options
-from src.data import to_model, to_rgb
-from src.inference import FramePredictor
-from src.train import PairGenerator
+from src.gan import checkpoint, networks
+from src.gan.images import to_model, to_rgb
+from src.gan.inference import FramePredictor
+from src.gan.options import make_options
+from src.gan.stages import PairGenerator
 
 torch.set_num_threads(1)
 SIZE = (64, 32)
@@ -18,7 +18,7 @@ def tiny_model(folder):
     torch.manual_seed(3)
     opt = make_options(size=f"{SIZE[0]}x{SIZE[1]}", ngf=8, n_downsample=2, n_blocks=1,
                        device="cpu")
-    generator = checkpoint.build_generator(opt)
+    generator = networks.build_generator(opt)
     checkpoint.save(folder / checkpoint.LATEST, {"options": dataclasses.asdict(opt), "step": 0,
                                                  "G": generator.state_dict()})
     return generator.eval()

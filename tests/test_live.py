@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from src.errors import UserError
-from src.files import read_image
-from src.keypoints import B, N_POINTS
+from src.io.files import read_image
+from src.io.video import VideoReader, VideoWriter
 from src.live import calibrate, loop, show
 from src.live.camera import Camera, VideoCamera
 from src.live.one_euro import OneEuro, PoseFilter, alpha
-from src.video import VideoReader, VideoWriter
+from src.pose.keypoints import B, N_POINTS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TWO_PI = 2 * math.pi
@@ -264,8 +264,8 @@ def test_video_camera_plays_in_real_time(tmp_path):
 def live_setup(tmp_path_factory):
     """A still target made from the demo's drawn dancer, and a 2-s video of the source dancer
     to play as the camera."""
-    from src.demo_data import make_dancer_video, still_photo
-    from src.files import write_image
+    from src.demo.data import make_dancer_video, still_photo
+    from src.io.files import write_image
     tmp = tmp_path_factory.mktemp("live")
     photo, _ = still_photo((512, 256))
     write_image(str(tmp / "still.png"), photo)
@@ -325,10 +325,10 @@ def test_model_target_draws_what_transfer_draws(tmp_path):
     """A trained model driven live gives, pose for pose, the frames transfer.py writes for the
     same normalized poses (same labels, the previous frame fed back, the face refined)."""
     from conftest import normalized_source, random_checkpoint
-    from src.files import frame_name
-    from src.keypoints import PoseTrack
+    from src.gan.transfer import run as transfer
+    from src.io.files import frame_name
     from src.live.targets import ModelTarget, open_target
-    from src.transfer import run as transfer
+    from src.pose.keypoints import PoseTrack
     size = (64, 32)
     random_checkpoint(tmp_path / "ckpt" / "face", size=size)
     source = normalized_source(tmp_path / "source", n=4, size=size)

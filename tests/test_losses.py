@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from src.losses import GANLoss, VGGLoss, feature_matching_loss
-from src.models.networks import MultiscaleDiscriminator
+from src.gan.losses import GANLoss, VGGLoss, feature_matching_loss
+from src.gan.networks import MultiscaleDiscriminator
 
 torch.set_num_threads(1)
 

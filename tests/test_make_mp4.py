@@ -10,10 +10,10 @@ import pytest
 from conftest import make_target_dir, random_checkpoint, synthetic_keypoints
 from src.encode import encode
 from src.errors import UserError
-from src.files import frame_name, write_image
-from src.keypoints import PoseTrack
-from src.openpose_json import write_json_dir
-from src.video import VideoReader, ffmpeg_exe, has_audio
+from src.io.files import frame_name, write_image
+from src.io.video import VideoReader, ffmpeg_exe, has_audio
+from src.pose.keypoints import PoseTrack
+from src.pose.openpose_json import write_json_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N, FPS, SIZE = 12, 15.0, (64, 48)

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from src.keypoints import B, FACE, LHAND, RHAND
 from src.pose import mediapipe_backend as mpb
+from src.pose.keypoints import B, FACE, LHAND, RHAND
 from src.pose.mediapipe_backend import FACE_FROM_MESH, map_landmarks
 
 SIZE = (400, 200)
@@ -38,7 +38,7 @@ COPIED = [(0, 0), (2, 12), (3, 14), (4, 16), (5, 11), (6, 13), (7, 15), (9, 24),
 
 def test_the_literal_tables_agree_with_mediapipe_and_the_keypoint_layout():
     from mediapipe.python.solutions.pose import PoseLandmark
-    from src.keypoints import BODY_25_NAMES
+    from src.pose.keypoints import BODY_25_NAMES
     for name, i in MEDIAPIPE.items():
         assert PoseLandmark[name.upper()].value == i, name
     assert list(BODY_25_NAMES) == BODY_25

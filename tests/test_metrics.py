@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from src.metrics import PSNR_CAP, Lpips, pose_distance, psnr, ssim
-from src.render import JOINT_COLORS, render_label
+from src.evaluate.metrics import PSNR_CAP, Lpips, pose_distance, psnr, ssim
+from src.pose.render import JOINT_COLORS, render_label
 
 SIZE = (128, 128)
 

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from src.models.networks import (FaceGenerator, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator,
-                                 init_weights)
+from src.gan.networks import (FaceGenerator, GlobalGenerator, LocalEnhancer,
+                              MultiscaleDiscriminator, init_weights)
 
 torch.set_num_threads(1)
 

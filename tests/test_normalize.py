@@ -6,11 +6,11 @@ import sys
 import numpy as np
 import pytest
 
-from src import normalize as norm
 from src.errors import UserError
-from src.files import read_image, write_image
-from src.keypoints import B, FACE, LHAND, N_POINTS, PoseTrack
-from src.normalize_stage import run
+from src.io.files import read_image, write_image
+from src.normalize import maths as norm
+from src.normalize.stage import run
+from src.pose.keypoints import B, FACE, LHAND, N_POINTS, PoseTrack
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET_SIZE = (256, 128)

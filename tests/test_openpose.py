@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from src.errors import UserError
-from src.keypoints import B, N_POINTS
 from src.pose import openpose_net, paf_decode
+from src.pose.keypoints import B, N_POINTS
 from src.pose.openpose_backend import OpenPoseBackend, parse_scales
 from src.pose.people import MainPersonTracker, choose_main_person, coco18_to_137
 
@@ -361,7 +361,7 @@ def drawn_clip(tmp_path_factory):
     """A 4-frame mp4 of a drawn figure waving one arm."""
     import cv2
 
-    from src.video import VideoWriter
+    from src.io.video import VideoWriter
 
     clip = tmp_path_factory.mktemp("clip") / "clip.mp4"
     with VideoWriter(clip, fps=10, size=(128, 160)) as writer:

@@ -1,4 +1,4 @@
-"""OpenPose JSON import/export (src/openpose_json.py)."""
+"""OpenPose JSON import/export (src/pose/openpose_json.py)."""
 import json
 import os
 
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from src.errors import UserError
-from src.keypoints import B, BODY, FACE, LHAND, RHAND
-from src.openpose_json import _main_people, json_name, read_json_dir, read_people, write_json_dir
+from src.pose.keypoints import B, BODY, FACE, LHAND, RHAND
+from src.pose.openpose_json import (_main_people, json_name, read_json_dir, read_people,
+                                    write_json_dir)
 
 
 def random_track(n, seed=0):

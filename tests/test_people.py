@@ -1,7 +1,7 @@
 """Finding the frames where a pose track switches to another person (src/pose/people.py)."""
 import numpy as np
 
-from src.keypoints import B, N_POINTS
+from src.pose.keypoints import B, N_POINTS
 from src.pose.people import identity_jumps
 
 

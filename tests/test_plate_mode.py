@@ -9,12 +9,14 @@ import pytest
 import torch
 
 from conftest import TINY, make_target_dir, normalized_source, read_losses
-from src import background, checkpoint
-from src.config.train_opt import make_options, parse
 from src.errors import UserError
-from src.files import frame_name, list_frames, read_image, write_image
-from src.inference import FramePredictor
-from src.keypoints import PoseTrack
+from src.gan import checkpoint, networks
+from src.gan.inference import FramePredictor
+from src.gan.options import make_options, parse
+from src.io.files import frame_name, list_frames, read_image, write_image
+from src.layout import TARGET_MASKS
+from src.pose import background
+from src.pose.keypoints import PoseTrack
 
 torch.set_num_threads(1)
 SIZE = (64, 32)
@@ -26,7 +28,7 @@ def plate_target(root, n=8, plate=True):
     make_target_dir(root, n=n, size=SIZE)
     track = PoseTrack.load(os.path.join(root, "keypoints.npz"))
     for t in range(n):
-        write_image(os.path.join(root, background.MASK_DIR, frame_name(t)),
+        write_image(os.path.join(root, TARGET_MASKS, frame_name(t)),
                     background.keypoint_mask(track.keypoints[t], SIZE))
     image = np.zeros((SIZE[1], SIZE[0], 3), np.uint8) + np.uint8(PLATE_RGB)
     background.write_plate(root, background.Plate(image if plate else None, 0.0, 0.0 if plate else 0.9, n,
@@ -35,7 +37,7 @@ def plate_target(root, n=8, plate=True):
 
 
 def train(tmp_path, *extra, dataroot=None):
-    from src.train import train as run
+    from src.gan.train import train as run
     args = ["--dataroot", dataroot or str(tmp_path / "target"), "--checkpoints_dir", str(tmp_path / "ckpt"),
             "--name", "t", *TINY, *extra]
     return run(*parse(args))
@@ -140,7 +142,7 @@ def test_inference_feeds_the_previous_composite_cut_at_the_current_window(plate_
 
 
 def test_transfer_with_a_plate_model_keeps_the_plate_outside_the_window(plate_checkpoint, tmp_path):
-    from src.transfer import run
+    from src.gan.transfer import run
     source = normalized_source(tmp_path / "source", n=5, size=SIZE)
     summary = run("t", source, str(tmp_path / "out"), str(plate_checkpoint / "ckpt"), device="cpu")
     assert summary["made"] == 5
@@ -156,13 +158,13 @@ def test_transfer_with_a_plate_model_keeps_the_plate_outside_the_window(plate_ch
 
 def test_full_frame_checkpoint_from_before_plate_mode_still_transfers(tmp_path):
     """A checkpoint whose options have no 'background' (written before plate mode) is full frame."""
-    from src.transfer import run
+    from src.gan.transfer import run
     torch.manual_seed(0)
     opt = make_options(size="64x32", ngf=8, n_downsample=2, n_blocks=1, device="cpu", background="none")
     options = dataclasses.asdict(opt)
     del options["background"], options["lambda_alpha"]
     checkpoint.save(tmp_path / "ckpt" / "old" / "latest.pt",
-                    {"options": options, "step": 3, "G": checkpoint.build_generator(opt).state_dict()})
+                    {"options": options, "step": 3, "G": networks.build_generator(opt).state_dict()})
     predictor = FramePredictor(tmp_path / "ckpt" / "old", device="cpu")
     assert predictor.plate is None and predictor.window_track(np.zeros((2, 137, 3)), SIZE) is None
     source = normalized_source(tmp_path / "source", n=3, size=SIZE)

@@ -1,6 +1,6 @@
-"""The pose stages (make_target.py / make_source.py, src/pose_stage.py) on generated videos.
+"""The pose stages (make_target.py / make_source.py, src/pose/stage.py) on generated videos.
 
-The real MediaPipe detector runs on short synthetic dancer clips (src/demo_data.py) whose
+The real MediaPipe detector runs on short synthetic dancer clips (src/demo/data.py) whose
 ground-truth keypoints are known. Bad inputs run the scripts in subprocesses and check the exit
 code, the one-line error naming the file, and that no finished-looking output was written.
 """
@@ -16,15 +16,16 @@ import cv2
 import numpy as np
 import pytest
 
-from src import pose_stage
-from src.demo_data import background_path, make_dancer_video
+from src.demo.data import background_path, make_dancer_video
 from src.errors import UserError
-from src.files import list_frames, read_image
-from src.keypoints import BODY, LHAND, RHAND, B, PoseTrack
-from src.openpose_json import json_name
+from src.io.files import list_frames, read_image
+from src.io.video import VideoReader, VideoWriter, ffmpeg_exe
 from src.pose import make_backend
-from src.pose_stage import FrameCutter, Window, choose_window, parse_size
-from src.video import VideoReader, VideoWriter, ffmpeg_exe
+from src.pose.crop import CropWindow, FrameCutter, choose_window
+from src.pose.keypoints import B, BODY, LHAND, RHAND, PoseTrack
+from src.pose.openpose_json import json_name
+from src.pose.options import auto_size, parse_size
+from src.pose.streaming import read_ahead
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = (512, 256)
@@ -340,7 +341,7 @@ def test_very_large_frames_work_as_source(dancer, tmp_path):
     assert len(list_frames(out / "test_label_ori")) == 3
     assert np.load(out / "pose_source.npy").shape == (3, 2)
     # The crop kept the person: its keypoints, mapped back to the 512x256 clip, match the truth.
-    window = Window(*track.crop, track.video_size, track.size)
+    window = CropWindow(*track.crop, track.video_size, track.size)
     in_big = window.to_video(track.keypoints)
     in_clip = in_big.copy()
     in_clip[..., 0] = (in_big[..., 0] + 0.5) * 512 / 4000 - 0.5
@@ -373,7 +374,7 @@ def test_memory_does_not_grow_with_video_length(tmp_path):
     kp[:25] = [[300 + 2 * i, 100 + 10 * i, 1] for i in range(25)]
     json_dir = tmp_path / "json"
     json_dir.mkdir()
-    from src.openpose_json import write_json_dir
+    from src.pose.openpose_json import write_json_dir
     write_json_dir(json_dir, np.repeat(kp[None], 200, axis=0), "clip")
     rss = {}
     for n in (64, 200):
@@ -414,7 +415,7 @@ def test_window_grows_and_pads_when_the_person_does_not_fit():
 
 
 def test_cutter_pads_with_the_colour_and_points_map_both_ways():
-    window = Window(-50, 0, 150, 100, (100, 100), (400, 200))
+    window = CropWindow(-50, 0, 150, 100, (100, 100), (400, 200))
     frame = np.zeros((100, 100, 3), np.uint8)
     frame[:, :, 1] = 200
     out = FrameCutter(window, pad_color=(10, 20, 30))(frame)
@@ -431,9 +432,9 @@ def test_cutter_pads_with_the_colour_and_points_map_both_ways():
 def test_parse_size():
     assert parse_size("1024x512") == (1024, 512)
     assert parse_size("auto") is None and parse_size("AUTO") is None
-    assert pose_stage.auto_size((1080, 1920)) == (512, 1024)     # portrait phone clip
-    assert pose_stage.auto_size((1920, 1080)) == (1024, 512)
-    assert pose_stage.auto_size((720, 720)) == (1024, 512)
+    assert auto_size((1080, 1920)) == (512, 1024)     # portrait phone clip
+    assert auto_size((1920, 1080)) == (1024, 512)
+    assert auto_size((720, 720)) == (1024, 512)
     for bad in ("1024", "axb", "1023x512", "8x8"):
         with pytest.raises(UserError, match="--size"):
             parse_size(bad)
@@ -447,10 +448,10 @@ def test_read_ahead_hands_on_errors_and_stops_early():
 
     got = []
     with pytest.raises(UserError, match="boom"):
-        for item in pose_stage.read_ahead(items(), 1):
+        for item in read_ahead(items(), 1):
             got.append(item)
     assert got == [1, 2]
-    for item in pose_stage.read_ahead(iter(range(1000)), 2):
+    for item in read_ahead(iter(range(1000)), 2):
         if item == 3:
             break
 
@@ -462,7 +463,7 @@ def test_read_ahead_does_not_hang_when_the_consumer_fails_near_the_end():
 
     def consume():
         try:
-            for _ in pose_stage.read_ahead(iter(range(5)), 4):
+            for _ in read_ahead(iter(range(5)), 4):
                 time.sleep(0.3)   # the reader fills the queue meanwhile
                 raise RuntimeError("detector failed")
         except RuntimeError as err:
@@ -479,7 +480,7 @@ def test_default_size_follows_a_portrait_videos_orientation(tmp_path):
     video = tmp_path / "phone.mp4"
     gt = make_dancer_video(video, "target", 3, size=(180, 320), fps=15, seed=2)
     json_dir = tmp_path / "json"
-    from src.openpose_json import write_json_dir
+    from src.pose.openpose_json import write_json_dir
     write_json_dir(json_dir, gt.keypoints, "phone")
     proc = ok(run_script("make_target.py", "--video", video, "--out", tmp_path / "out",
                          "--pose", "json", "--json-dir", json_dir))
@@ -502,7 +503,7 @@ def test_a_track_that_switches_person_is_reported_with_its_frames(dancer, tmp_pa
     kps = gt.keypoints[:20].copy()
     present = kps[..., 2] > 0
     kps[8:14, :, 0] = np.where(present[8:14], kps[8:14, :, 0] + 180, 0)   # someone beside
-    from src.openpose_json import write_json_dir
+    from src.pose.openpose_json import write_json_dir
     write_json_dir(tmp_path / "json", kps, "dance")
     proc = ok(run_script("make_target.py", "--video", video, "--out", tmp_path / "out",
                          "--size", "512x256", "--pose", "json", "--json-dir", tmp_path / "json",

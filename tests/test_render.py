@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from src.keypoints import B
-from src.files import read_image
-from src.render import (BODY_COLORS, BODY_LIMBS, HAND_COLORS, LIMB_FILL, render_label,
-                        render_patch, write_label)
+from src.io.files import read_image
+from src.pose.keypoints import B
+from src.pose.render import (BODY_COLORS, BODY_LIMBS, HAND_COLORS, LIMB_FILL, render_label,
+                             render_patch, write_label)
 
 SIZE = (1024, 512)
 # A standing person in a 1024x512 frame: joint name -> (x, y).

@@ -6,10 +6,10 @@ import sys
 import numpy as np
 import pytest
 
-from src.demo_data import make_dancer_video
+from src.demo.data import make_dancer_video
 from src.errors import UserError
+from src.io.video import VideoReader
 from src.utils.save_img import at_rate, main, open_device, record
-from src.video import VideoReader
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -1,9 +1,9 @@
-"""Temporal clean-up (src/smoothing.py) on keypoint tracks with known values."""
+"""Temporal clean-up (src/pose/smoothing.py) on keypoint tracks with known values."""
 import numpy as np
 import pytest
 
-from src import smoothing
-from src.smoothing import clean_track, fill_gaps, smooth
+from src.pose import smoothing
+from src.pose.smoothing import clean_track, fill_gaps, smooth
 
 
 def track(xy, conf=1.0):

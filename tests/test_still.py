@@ -12,10 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
-from src.keypoints import B, N_POINTS, PoseTrack
-from src.still import layout, mesh, render, rig, stage
+from src.pose.keypoints import B, N_POINTS, PoseTrack
+from src.still import layout, mesh, render, rig, stage, transfer as still_transfer
 from src.still.transfer import Animator
-from src.still import transfer as still_transfer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZE = (512, 448)
@@ -265,7 +264,7 @@ def test_backgrounds_paint_the_person_out(figure):
 
 def test_transfer_leaves_a_video_target_to_the_model(tmp_path):
     from src.errors import UserError
-    from src.transfer import run
+    from src.gan.transfer import run
     target = tmp_path / "target"
     PoseTrack(keypoints=np.repeat(figure_keypoints()[None], 3, 0), fps=15, size=SIZE,
               crop=(0, 0, *SIZE), video_size=SIZE, backend="mediapipe").save(
@@ -287,8 +286,8 @@ def make_target(image, out):
 
 
 def refusal_images(folder):
-    from src.demo_data import TARGET, _background, dancer_pose, draw_dancer
-    from src.files import write_image
+    from src.demo.data import TARGET, _background, dancer_pose, draw_dancer
+    from src.io.files import write_image
     size = (512, 256)
     pose = dancer_pose(TARGET, 18.8, size)       # a moment of the dance with the arms held out
     photo, truth = draw_dancer(pose, size), pose.keypoints
@@ -325,8 +324,8 @@ def test_end_to_end_on_a_generated_dancer(tmp_path):
     """make_target.py --image on a synthetic dancer (a JPEG turned by its EXIF orientation),
     normalization.py, transfer.py: one frame per source pose, and MediaPipe sees the driving pose."""
     from PIL import Image
-    from src.demo_data import dancer_pose, still_photo
-    from src.metrics import pose_distance
+    from src.demo.data import dancer_pose, still_photo
+    from src.evaluate.metrics import pose_distance
     from src.pose import make_backend
     size = (512, 256)
     photo, truth = still_photo(size)
@@ -372,8 +371,8 @@ def test_two_dancers_the_larger_or_the_one_picked(tmp_path):
     """Two generated dancers (MediaPipe finds one per look): the larger one is animated, and
     --person 2 picks the other (numbered from the left)."""
     import dataclasses
-    from src.demo_data import TARGET, dancer_pose, draw_dancer, still_time
-    from src.files import write_image
+    from src.demo.data import TARGET, dancer_pose, draw_dancer, still_time
+    from src.io.files import write_image
     size, t = (512, 256), still_time()
     left = dancer_pose(dataclasses.replace(TARGET, center_x=0.27, height=0.6), t, size)
     right = dancer_pose(dataclasses.replace(TARGET, center_x=0.73, height=0.45), t, size)

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from src.keypoints import B, LHAND, N_POINTS, RHAND
+from src.pose.keypoints import B, LHAND, N_POINTS, RHAND
 from src.still import layout, limbs, rig, stage
 from src.still.transfer import Animator
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from src.errors import UserError
-from src.keypoints import B, N_POINTS, PoseTrack
+from src.pose.keypoints import B, N_POINTS, PoseTrack
 from src.still import framing, joints, people, rig, stage
 from src.still.transfer import Animator
 from test_still import draw_figure, figure_keypoints

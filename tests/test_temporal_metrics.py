@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from src.metrics import (Lpips, background_flicker, flicker_pair, grey, outside_box, person_box,
-                         temporal_lpips, tlp)
+from src.evaluate.metrics import (Lpips, background_flicker, flicker_pair, grey, outside_box,
+                                  person_box, temporal_lpips, tlp)
 
 H, W = 40, 60
 # Present points span x 20..30, y 10..30: a box 20 px high, grown by a quarter of that (5 px) on

@@ -1,4 +1,4 @@
-"""Training stage (train_pose2vid.py / src/train.py): data, overfitting, resume, NaN guard, web page.
+"""Training stage (train_pose2vid.py / src/gan/train.py): data, overfitting, resume, NaN guard, web page.
 
 Every test builds its own tiny target folder (synthetic frames, labels, pose.npy, keypoints.npz).
 """
@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from conftest import make_target_dir, read_losses, run_training, tiny_args
-from src.config.train_opt import parse
 from src.errors import UserError
-from src.files import frame_name
+from src.gan.options import parse
+from src.io.files import frame_name
 
 torch.set_num_threads(1)
 
@@ -23,7 +23,7 @@ torch.set_num_threads(1)
 
 @pytest.mark.parametrize("n,holdout", [(10, 0.2), (7, 0.3), (5, 0.0), (101, 0.25), (3, 0.5)])
 def test_holdout_split_never_overlaps(n, holdout):
-    from src.data import split_indices
+    from src.gan.dataset import split_indices
     train, held = split_indices(n, holdout)
     assert not set(train) & set(held)
     assert sorted([*train, *held]) == list(range(n))
@@ -32,7 +32,7 @@ def test_holdout_split_never_overlaps(n, holdout):
 
 
 def test_training_pairs_stay_out_of_the_held_out_frames(tmp_path):
-    from src.data import PairDataset, TargetFrames, split_indices
+    from src.gan.dataset import PairDataset, TargetFrames, split_indices
     frames = TargetFrames(make_target_dir(tmp_path / "target", n=10))
     train, held = split_indices(len(frames), 0.3)
     dataset = PairDataset(frames, train, (64, 32))
@@ -45,7 +45,7 @@ def test_training_pairs_stay_out_of_the_held_out_frames(tmp_path):
 
 
 def test_missing_or_inconsistent_target_data_is_a_user_error(tmp_path):
-    from src.data import TargetFrames
+    from src.gan.dataset import TargetFrames
     with pytest.raises(UserError, match="run make_target.py first"):
         TargetFrames(str(tmp_path / "nowhere"))
     root = make_target_dir(tmp_path / "a", n=4, write_keypoints=False)
@@ -62,9 +62,10 @@ def test_missing_or_inconsistent_target_data_is_a_user_error(tmp_path):
 
 
 def test_flip_redraws_labels_with_sides_swapped(tmp_path):
-    from src.data import PairDataset, TargetFrames, resize_frame
-    from src.keypoints import flip_horizontal
-    from src.render import render_label
+    from src.gan.dataset import PairDataset, TargetFrames
+    from src.gan.images import resize_frame
+    from src.pose.keypoints import flip_horizontal
+    from src.pose.render import render_label
     frames = TargetFrames(make_target_dir(tmp_path / "target", n=6))
     plain = PairDataset(frames, range(6), (64, 32))
     flipped = PairDataset(frames, range(6), (64, 32), flip=True, seed=3)
@@ -86,7 +87,7 @@ def test_flip_redraws_labels_with_sides_swapped(tmp_path):
 def test_worker_processes_deliver_every_epoch_after_the_parent_used_opencv(tmp_path):
     """Workers forked from a process whose OpenCV thread pool is running hang at their first cv2
     call; the loader starts them from a fork server instead. Items match the in-process ones."""
-    from src.data import EpochSampler, PairDataset, TargetFrames, make_loader
+    from src.gan.dataset import EpochSampler, PairDataset, TargetFrames, make_loader
     frames = TargetFrames(make_target_dir(tmp_path / "target", n=5))
     cv2.cvtColor(np.zeros((1024, 2048, 3), np.uint8), cv2.COLOR_RGB2BGR)  # starts OpenCV's threads
     dataset = PairDataset(frames, range(5), (64, 32), flip=True, seed=1)
@@ -108,7 +109,7 @@ def test_worker_processes_deliver_every_epoch_after_the_parent_used_opencv(tmp_p
 def test_learning_rates_follow_pix2pixhd():
     """pix2pixHD (niter 2, niter_decay 4, lr 2e-4) lowers the rate by 2e-4 / 4 = 5e-5 at the end of
     each epoch after epoch 2 (1-based): 2e-4 for epochs 1-3, then 1.5e-4, 1e-4 and 5e-5."""
-    from src.train import body_lr, face_lr
+    from src.gan.stages import body_lr, face_lr
     opt = parse(["--niter", "2", "--niter_decay", "4", "--lr", "2e-4", "--face_epochs", "5"])[0]
     assert [body_lr(opt, e) for e in range(6)] == pytest.approx([2e-4, 2e-4, 2e-4, 1.5e-4, 1e-4, 5e-5])
     # face: 5 epochs = 2 at the full rate, then a decay over 3: 2e-4 less 2e-4 / 3 per epoch after the 3rd
@@ -120,8 +121,8 @@ def test_learning_rates_follow_pix2pixhd():
 def test_tiny_run_overfits_four_frames(tmp_path):
     """L1 of the generated frames (temporal feed, as at inference) on the 4 training frames falls
     from about 55 to about 15 grey levels in 150 steps (measured); assert well short of that."""
-    from src.files import list_frames, read_image
-    from src.inference import FramePredictor
+    from src.gan.inference import FramePredictor
+    from src.io.files import list_frames, read_image
     root = make_target_dir(tmp_path / "target", n=4)
     args = tiny_args(tmp_path, "--niter", "100", "--niter_decay", "0", "--face_epochs", "0", dataroot=root)
 
@@ -160,7 +161,7 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
     for step in a:
         for name, value in a[step].items():
             assert b[step][name] == pytest.approx(value, rel=1e-4, abs=1e-6), (step, name)
-    from src.checkpoint import load
+    from src.gan.checkpoint import load
     sa, sb = load(whole["checkpoint"]), load(resumed["checkpoint"])
     for net in ("G", "D", "faceG", "faceD"):
         for key in sa[net]:
@@ -180,9 +181,9 @@ def test_existing_checkpoint_needs_resume_and_finished_runs_stop(tmp_path):
 
 
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    import src.losses
-    from src.checkpoint import load
-    real_fm = src.losses.feature_matching_loss
+    import src.gan.losses
+    from src.gan.checkpoint import load
+    real_fm = src.gan.losses.feature_matching_loss
     calls = []
 
     def poisoned(*args):
@@ -190,7 +191,7 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pat
         loss = real_fm(*args)
         return loss * float("nan") if len(calls) >= 8 else loss
 
-    monkeypatch.setattr(src.losses, "feature_matching_loss", poisoned)
+    monkeypatch.setattr(src.gan.losses, "feature_matching_loss", poisoned)
     root = make_target_dir(tmp_path / "target", n=6)
     latest = tmp_path / "ckpt" / "t" / "latest.pt"
     with pytest.raises(UserError) as err:
@@ -225,7 +226,7 @@ def test_web_page_and_loss_plot_link_only_existing_files(tmp_path):
 
 
 def test_face_stage_alone_refines_a_trained_generator(tmp_path):
-    from src.checkpoint import load
+    from src.gan.checkpoint import load
     root = make_target_dir(tmp_path / "target", n=4)
     args = tiny_args(tmp_path, "--niter", "1", "--niter_decay", "0", "--face_epochs", "0", dataroot=root)
     body = load(run_training(args)["checkpoint"])
@@ -238,7 +239,7 @@ def test_face_stage_alone_refines_a_trained_generator(tmp_path):
 
 
 def test_a_new_face_stage_may_build_another_face_generator(tmp_path):
-    from src.checkpoint import load
+    from src.gan.checkpoint import load
     root = make_target_dir(tmp_path / "target", n=4)
     args = tiny_args(tmp_path, "--niter", "1", "--niter_decay", "0", "--face_epochs", "1", dataroot=root)
     first = load(run_training(args)["checkpoint"])
@@ -258,8 +259,8 @@ def test_a_new_face_stage_may_build_another_face_generator(tmp_path):
 
 def test_local_enhancer_starts_from_a_trained_global_model(tmp_path):
     from src import device
-    from src.checkpoint import load
-    from src.train import Trainer
+    from src.gan.checkpoint import load
+    from src.gan.train import Trainer
     root = make_target_dir(tmp_path / "target", n=4, size=(128, 64))
     run_training(tiny_args(tmp_path, "--niter", "1", "--niter_decay", "0", "--face_epochs", "0",
                            dataroot=root))
@@ -275,7 +276,7 @@ def test_local_enhancer_starts_from_a_trained_global_model(tmp_path):
 
 def test_vgg_weights_choose_the_layers_of_the_perceptual_loss(tmp_path):
     from src import device
-    from src.train import Trainer
+    from src.gan.train import Trainer
     root = make_target_dir(tmp_path / "target", n=4, size=(128, 64))
     opt, given = parse(tiny_args(tmp_path, "--lambda_vgg", "1", "--vgg_weights", "1/32,1/16,1/8,0,0",
                                  "--face_epochs", "0", dataroot=root))
@@ -286,7 +287,7 @@ def test_vgg_weights_choose_the_layers_of_the_perceptual_loss(tmp_path):
 
 def test_loss_plot_with_a_stage_that_just_started(tmp_path):
     """500 body rows smooth over 5 steps; a face stage 3 rows old must still plot."""
-    from src.web import LossLog, plot_losses
+    from src.gan.web import LossLog, plot_losses
     log = LossLog(str(tmp_path / "loss_log.csv"))
     for step in range(1, 504):
         stage = "body" if step <= 500 else "face"

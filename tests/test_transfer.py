@@ -1,4 +1,4 @@
-"""transfer.py / src/transfer.py on tiny random checkpoints and a few synthetic normalized labels."""
+"""transfer.py / src/gan/transfer.py on tiny random checkpoints and a few synthetic normalized labels."""
 import os
 import subprocess
 import sys
@@ -9,10 +9,11 @@ import torch
 
 from conftest import normalized_source, random_checkpoint
 from src.errors import UserError
-from src.files import frame_name, list_frames, read_image, write_image
-from src.inference import FramePredictor
-from src.normalize_stage import HEADS_NORM, LABEL_DIR
-from src.transfer import FEED_STATE, MANIFEST, SourceLabels, run
+from src.gan.inference import FramePredictor
+from src.gan.transfer import SourceLabels, run
+from src.io.files import frame_name, list_frames, read_image, write_image
+from src.layout import (FEED_STATE, NORM_HEADS as HEADS_NORM, NORM_LABELS as LABEL_DIR,
+                        TRANSFER_MANIFEST as MANIFEST)
 
 torch.set_num_threads(1)
 

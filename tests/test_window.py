@@ -1,9 +1,9 @@
-"""The person-following window (src/window.py) and alpha compositing (src/composite.py), on
+"""The person-following window (src/gan/window.py) and alpha compositing (src/gan/composite.py), on
 keypoints and tensors with values worked out by hand."""
 import numpy as np
 import torch
 
-from src import composite, window
+from src.gan import composite, window
 
 FRAME = (256, 128)
 

@@ -2,8 +2,8 @@
 
 normalization.py fits a whole source video at once; live, there is no whole video. The first
 `seconds` in which the camera sees the person's head and an ankle calibrate them: their median
-ankle row and body height (src/normalize.py's measure) become a single-depth source, which
-src/normalize.py maps onto the target as it maps a dancer who stays on one spot: the calibrated
+ankle row and body height (src/normalize/maths.py's measure) become a single-depth source, which
+src/normalize/maths.py maps onto the target as it maps a dancer who stays on one spot: the calibrated
 ankle row goes to the target's close row, the body height to the target's there. After that,
 every frame goes through the same per-frame transform as normalization.py's (stepping closer
 moves the figure down, a jump keeps its height). A frame without an ankle takes the transform of
@@ -11,8 +11,8 @@ the last frame that had one. restart() (the window's `r` key) calibrates again.
 """
 import numpy as np
 
-from src import normalize as norm
 from src.errors import UserError
+from src.normalize import maths as norm
 
 SECONDS = 1.0
 MIN_FRAMES = 3   # poses needed in the calibration time, however slow the camera

@@ -19,7 +19,7 @@ import time
 import cv2
 
 from src.errors import UserError
-from src.video import VideoReader
+from src.io.video import VideoReader
 
 Frame = collections.namedtuple("Frame", "index time rgb")   # time: time.monotonic() on arrival
 DEFAULT_FPS = 30.0   # a webcam that does not say its rate

@@ -8,7 +8,7 @@ import numpy as np
 
 from src.encode import fit_height
 from src.errors import UserError
-from src.video import VideoWriter
+from src.io.video import VideoWriter
 
 WINDOW = "Everybody Dance Now - live (q quits, r recalibrates)"
 

@@ -10,10 +10,10 @@ import os
 
 import numpy as np
 
-from src.data import scale_face_box
-from src.inference import FramePredictor
-from src.keypoints import PoseTrack, head_center
-from src.render import render_label
+from src.gan.images import scale_face_box
+from src.gan.inference import FramePredictor
+from src.pose.keypoints import PoseTrack, head_center
+from src.pose.render import render_label
 from src.still import layout
 from src.still.transfer import Animator
 

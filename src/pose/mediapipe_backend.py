@@ -3,7 +3,7 @@
 MediaPipe Holistic (mediapipe 0.10.21, models inside the wheel, CPU) finds one person per frame:
 33 body landmarks, a 468-point face mesh (478 with the iris points of refine_face_landmarks)
 and 21 points per hand, as fractions of the image size. This module is the one place where
-those are mapped onto OpenPose's BODY_25 + face 70 + hands 21 + 21 (see src/keypoints.py).
+those are mapped onto OpenPose's BODY_25 + face 70 + hands 21 + 21 (see src/pose/keypoints.py).
 
 Coordinates: MediaPipe's x = 0 and x = 1 are the left and right edges of the image, so a pixel
 index is x * width - 0.5 (OpenPose puts pixel centres on integers).
@@ -34,7 +34,7 @@ import sys
 import cv2
 import numpy as np
 
-from src.keypoints import B, FACE, LHAND, N_POINTS, RHAND
+from src.pose.keypoints import B, FACE, LHAND, N_POINTS, RHAND
 
 VISIBILITY_THRESHOLD = 0.5
 SMALL_TOE_BACK = 0.2
@@ -141,7 +141,7 @@ def map_landmarks(pose, face, left_hand, right_hand, size,
     return out
 
 
-class _QuietStderr:
+class QuietStderr:
     """Silences file descriptor 2 while MediaPipe runs.
 
     MediaPipe and TFLite log from C++ straight to fd 2 (start-up chatter, and one-time warnings
@@ -167,6 +167,46 @@ class _QuietStderr:
         os.close(self._null)
 
 
+class Holistic:
+    """The one MediaPipe Holistic set-up of the project, quiet on stderr: process(rgb) -> result.
+
+    video=True runs it in tracking mode (static_image_mode=False): after the first frame it
+    follows the person from the previous landmarks instead of running the person detector on
+    every frame, which is both faster and steadier, and MediaPipe's own landmark filter
+    (smooth_landmarks) is on; video=False looks at every image afresh (photos, sampled frames).
+    model_complexity stays 1: the wheel ships only that body model (0 and 2 would be
+    downloaded). refine_face adds the iris points for the pupils. segment=True also computes the
+    person's segmentation mask (result.segmentation_mask, float in [0, 1], None when nobody is
+    found; about 17% more time). warm_up starts the graph (which logs) on a blank frame now.
+    """
+
+    def __init__(self, video=True, segment=False, refine_face=True, warm_up=False):
+        self._quiet = QuietStderr()
+        with self._quiet:
+            from mediapipe.python.solutions import holistic
+            self._model = holistic.Holistic(
+                static_image_mode=not video, model_complexity=1, smooth_landmarks=video,
+                refine_face_landmarks=refine_face, enable_segmentation=segment)
+            if warm_up:
+                self._model.process(np.zeros((64, 64, 3), np.uint8))
+
+    def process(self, rgb):
+        with self._quiet:
+            return self._model.process(np.ascontiguousarray(rgb))
+
+    def close(self):
+        if self._model is not None:
+            self._model.close()
+            self._model = None
+            self._quiet.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 def _landmarks(result, with_visibility=False):
     if result is None:
         return None
@@ -175,16 +215,19 @@ def _landmarks(result, with_visibility=False):
     return np.array([(p.x, p.y) for p in result.landmark])
 
 
+def keypoints_of(result, size, visibility_threshold=VISIBILITY_THRESHOLD):
+    """A Holistic result -> one (137, 3) pose in pixels of a `size` (w, h) image (map_landmarks);
+    the result may come from a smaller copy of that image (landmarks are fractions of it)."""
+    return map_landmarks(_landmarks(result.pose_landmarks, with_visibility=True),
+                         _landmarks(result.face_landmarks), _landmarks(result.left_hand_landmarks),
+                         _landmarks(result.right_hand_landmarks), size, visibility_threshold)
+
+
 class MediaPipeBackend:
     """Pose backend "mediapipe": detect_batch(list of RGB frames) -> (N, 137, 3).
 
-    video=True runs Holistic in tracking mode (static_image_mode=False): after the first frame
-    it follows the person from the previous landmarks instead of running the person detector
-    on every frame, which is both faster and steadier, and MediaPipe's own landmark filter
-    (smooth_landmarks) is on. model_complexity stays 1: the wheel ships only that body model
-    (0 and 2 would be downloaded). refine_face_landmarks adds the iris points for the pupils.
-    segment=True also runs Holistic's person segmentation (about 17% more time): use
-    detect_batch_with_masks() then.
+    video: consecutive frames of a video (Holistic's tracking mode), or unrelated images.
+    segment=True also gives the person masks: use detect_batch_with_masks() then.
     """
     name = "mediapipe"
     batch_size = 1  # Holistic takes one frame at a time
@@ -193,14 +236,8 @@ class MediaPipeBackend:
                  segment=False):
         self.visibility_threshold = visibility_threshold
         self.segments = segment
-        self._quiet = _QuietStderr()
-        with self._quiet:
-            from mediapipe.python.solutions import holistic
-            self._holistic = holistic.Holistic(
-                static_image_mode=not video, model_complexity=1, smooth_landmarks=video,
-                refine_face_landmarks=refine_face, enable_segmentation=segment)
-            # The graph starts (and logs) on the first frame: do that now, while quiet.
-            self._holistic.process(np.zeros((64, 64, 3), np.uint8))
+        self._holistic = Holistic(video=video, segment=segment, refine_face=refine_face,
+                                  warm_up=True)
 
     def detect(self, frame):
         """One RGB uint8 frame (H, W, 3) -> (137, 3)."""
@@ -213,23 +250,14 @@ class MediaPipeBackend:
         return kps, [m for _, m in found]
 
     def _detect(self, frame):
-        frame = np.ascontiguousarray(frame)
-        with self._quiet:
-            result = self._holistic.process(frame)
+        result = self._holistic.process(frame)
         mask = None
         if self.segments:
             seg = result.segmentation_mask  # float in [0, 1]; None when nobody is found
             # convertScaleAbs scales, rounds and saturates in one pass (a tenth of numpy's time).
             mask = (np.zeros(frame.shape[:2], np.uint8) if seg is None
                     else cv2.convertScaleAbs(seg, alpha=255))
-        return self._map(result, frame), mask
-
-    def _map(self, result, frame):
-        return map_landmarks(_landmarks(result.pose_landmarks, with_visibility=True),
-                             _landmarks(result.face_landmarks),
-                             _landmarks(result.left_hand_landmarks),
-                             _landmarks(result.right_hand_landmarks),
-                             (frame.shape[1], frame.shape[0]), self.visibility_threshold)
+        return keypoints_of(result, (frame.shape[1], frame.shape[0]), self.visibility_threshold), mask
 
     def detect_batch(self, frames):
         if not len(frames):
@@ -240,4 +268,3 @@ class MediaPipeBackend:
         if self._holistic is not None:
             self._holistic.close()
             self._holistic = None
-            self._quiet.close()

@@ -17,10 +17,10 @@ import torch.nn.functional as F
 
 from src.device import pick_device
 from src.errors import UserError
-from src.keypoints import N_POINTS
 from src.pose import paf_decode
-from src.pose.people import MainPersonTracker, coco18_to_137
+from src.pose.keypoints import N_POINTS, resize_keypoints
 from src.pose.openpose_net import DEFAULT_WEIGHTS, STRIDE, load_network
+from src.pose.people import MainPersonTracker, coco18_to_137
 
 BOX_SIZE = 368                     # network input height at scale 1, as in the original
 DEFAULT_SCALES = (0.5, 1.0, 1.5, 2.0)
@@ -139,9 +139,5 @@ class OpenPoseBackend:
 
 def _to_frame(person, map_w, map_h, frame_w, frame_h):
     """A Person decoded on (map_w, map_h) maps, with its keypoints moved to frame pixels."""
-    kp = person.keypoints.copy()
-    ok = kp[:, 2] > 0
-    # Pixel centres line up: map pixel x covers frame pixels around (x + 0.5) * ratio - 0.5.
-    kp[ok, 0] = (kp[ok, 0] + 0.5) * frame_w / map_w - 0.5
-    kp[ok, 1] = (kp[ok, 1] + 0.5) * frame_h / map_h - 0.5
+    kp = resize_keypoints(person.keypoints, (map_w, map_h), (frame_w, frame_h))
     return paf_decode.Person(kp, person.score)

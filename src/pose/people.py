@@ -6,8 +6,8 @@ Numpy only, so reading OpenPose JSON files does not load torch.
 """
 import numpy as np
 
-from src.keypoints import B, BODY, N_POINTS
 from src.pose import paf_decode
+from src.pose.keypoints import B, BODY, N_POINTS
 
 # COCO-18 joint i -> BODY_25 index (the names are the same; BODY_25 adds MidHip and the feet).
 COCO_TO_BODY25 = np.array([B[name] for name in paf_decode.COCO_NAMES])

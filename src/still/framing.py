@@ -6,7 +6,7 @@ the bottom edge, hair on the top one), the photo is extended there by PAD x the 
 lie beyond an edge (a knees-up or upper-body photo, see src/still/joints.py), the person is cut
 off there: the window is then slid to that edge, so that the cut stays on the frame's edge.
 
-The window is chosen as for a video frame (src/pose_stage.py choose_window). Wherever the photo
+The window is chosen as for a video frame (src/pose/crop.py choose_window). Wherever the photo
 has to be extended (the room above, or a window wider than the photo), it is extended the same
 way: its edge row (or column), with the person's pixels on it (their mask grown by EDGE_GROW)
 replaced by the background beside them (interpolated along the edge), repeated outward.
@@ -16,7 +16,7 @@ import math
 import cv2
 import numpy as np
 
-from src.pose_stage import Window, choose_window
+from src.pose.crop import CropWindow, choose_window
 from src.still.joints import EDGE_TOUCH, outside
 
 PAD = 0.1          # room added at an edge the person touches, x the person's height
@@ -90,7 +90,7 @@ def slide_to_cuts(window, cut):
     x0, y0 = window.x0, window.y0
     x0 = 0 if cut["left"] else vw - ww if cut["right"] else x0
     y0 = 0 if cut["top"] else vh - wh if cut["bottom"] else y0
-    return Window(x0, y0, x0 + ww, y0 + wh, window.video_size, window.size)
+    return CropWindow(x0, y0, x0 + ww, y0 + wh, window.video_size, window.size)
 
 
 def frame(photo, mask, kp, out_of_view, size):

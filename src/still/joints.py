@@ -27,7 +27,7 @@ import dataclasses
 import numpy as np
 
 from src.errors import UserError
-from src.keypoints import B
+from src.pose.keypoints import B
 from src.still.photo import TIP
 
 TORSO_PER_SHOULDERS = 1.2   # neck to mid-hip, x the shoulder width

@@ -19,13 +19,13 @@ import os
 import numpy as np
 
 from src.errors import UserError
-from src.files import read_image, save_npz
-from src.keypoints import PoseTrack
+from src.io.files import read_image, save_npz
+from src.layout import KEYPOINTS as KEYPOINTS_FILE
+from src.pose.keypoints import PoseTrack
 
 STILL_DIR = "still"
 PHOTO, MASK, BACKGROUND, BODY, MESH, PREVIEW = ("photo.png", "mask.png", "background.png",
                                                 "body.png", "mesh.npz", "preview.png")
-KEYPOINTS_FILE = "keypoints.npz"
 
 
 def still_path(target_dir, name):

@@ -36,7 +36,7 @@ import dataclasses
 import cv2
 import numpy as np
 
-from src.keypoints import B, LHAND, RHAND
+from src.pose.keypoints import B, LHAND, RHAND
 from src.still import rig
 
 MIN_HALF_WIDTH = 0.012   # x body height: the thinnest arm band's half width

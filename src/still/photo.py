@@ -32,25 +32,14 @@ def detect(photo, max_side=DETECT_MAX_SIDE):
     """(keypoints (137, 3) in photo pixels, person probability (H, W) float32 or None) of one
     person, the detector seeing the photo at most `max_side` large. Body joints are kept down to
     a visibility of UNSURE."""
-    # The backend module's mapping and its stderr silencer; Holistic itself is made here because
-    # the still needs the segmentation mask, which the video backend does not compute.
-    from src.pose.mediapipe_backend import _QuietStderr, _landmarks, map_landmarks
+    from src.pose.mediapipe_backend import Holistic, keypoints_of
     h, w = photo.shape[:2]
     shrink = min(1.0, max_side / max(h, w))
     small = photo if shrink == 1 else cv2.resize(photo, None, fx=shrink, fy=shrink,
                                                  interpolation=cv2.INTER_AREA)
-    quiet = _QuietStderr()
-    try:
-        with quiet:
-            from mediapipe.python.solutions import holistic
-            with holistic.Holistic(static_image_mode=True, model_complexity=1,
-                                   enable_segmentation=True, refine_face_landmarks=True) as model:
-                result = model.process(np.ascontiguousarray(small))
-    finally:
-        quiet.close()
-    kp = map_landmarks(_landmarks(result.pose_landmarks, with_visibility=True),
-                       _landmarks(result.face_landmarks), _landmarks(result.left_hand_landmarks),
-                       _landmarks(result.right_hand_landmarks), (w, h), UNSURE)
+    with Holistic(video=False, segment=True) as model:   # the still needs the mask
+        result = model.process(small)
+    kp = keypoints_of(result, (w, h), UNSURE)
     prob = result.segmentation_mask
     if prob is not None and shrink != 1:
         prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -19,7 +19,7 @@ All of it happens inside the bounding box of the deformed mesh.
 import cv2
 import numpy as np
 
-from src.keypoints import B
+from src.pose.keypoints import B
 from src.still import rig
 
 SUBPIXEL = 4   # fixed-point bits for cv2.fillConvexPoly

@@ -32,7 +32,7 @@ import dataclasses
 import cv2
 import numpy as np
 
-from src.keypoints import B, LHAND, RHAND
+from src.pose.keypoints import B, LHAND, RHAND
 from src.still import mesh
 
 # Rig points: the 25 BODY_25 joints, then the far end of each hand (for the hand bones).

@@ -15,10 +15,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from src.errors import UserError
-from src.files import write_image
-from src.keypoints import B, PoseTrack
-from src.pose_stage import auto_size, check_output_folder, note
+from src.errors import UserError, note
+from src.io.files import write_image
+from src.pose.keypoints import B, PoseTrack
+from src.pose.options import auto_size
+from src.pose.stage import check_output_folder
 from src.still import framing, joints, layout, limbs, mesh, people, render, rig
 from src.still.photo import TIP, fill_holes, read_photo
 

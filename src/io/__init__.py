@@ -1,0 +1,1 @@
+"""Reading and writing: atomic files, streamed video, frames kept across re-runs."""

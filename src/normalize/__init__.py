@@ -1,0 +1,1 @@
+"""Normalization (normalization.py): the source's poses mapped onto the target's body and place."""
