@@ -3,8 +3,9 @@
 Two threads, so that the detection of frame t+1 overlaps the drawing of frame t:
     detector thread: takes the camera's newest frame, finds the pose (MediaPipe in tracking
                      mode), filters it (One Euro), maps it onto the target (calibration), and
-                     hands it on through a one-place queue; while that place is full it waits,
-                     and the camera meanwhile drops frames (counted), as a real one would.
+                     hands it on through a one-place queue; it takes the next frame when the
+                     main thread has taken that pose. Meanwhile the camera drops frames
+                     (counted), as a real one would.
     main thread:     draws the target in that pose, shows camera | result, records, sends.
 The main thread owns the window because GUI toolkits want their calls on one thread.
 
@@ -59,6 +60,9 @@ class Detector(threading.Thread):
     def run(self):
         try:
             while not self.stop.is_set():
+                # The next frame is taken only once the drawing thread has taken the last pose:
+                # taken earlier, it would wait, growing stale, while that pose is drawn.
+                self.out.join()
                 frame = self.camera.take()
                 if frame is None:
                     break
@@ -91,6 +95,7 @@ def run(camera, target, detector, window=None, recorder=None, virtual=None, seco
     try:
         while True:
             pose = detector.out.get()
+            detector.out.task_done()
             if pose is None:
                 break
             frame = pose.frame
@@ -119,8 +124,9 @@ def run(camera, target, detector, window=None, recorder=None, virtual=None, seco
         # Poses made but not shown: the one in the queue (and one the detector may still put).
         while detector.is_alive() or not detector.out.empty():
             try:
-                if detector.out.get(timeout=0.1) is not None:
-                    in_flight += 1
+                late = detector.out.get(timeout=0.1)
+                detector.out.task_done()
+                in_flight += late is not None
             except queue.Empty:
                 pass
         for sink in (recorder, virtual, window):

@@ -9,6 +9,7 @@ import collections
 import os
 
 import numpy as np
+import torch
 
 from src.gan.images import scale_face_box
 from src.gan.inference import FramePredictor
@@ -41,6 +42,10 @@ class ModelTarget:
 
     def __init__(self, checkpoint_dir, target_dir, device="auto", which="latest"):
         self.predictor = FramePredictor(checkpoint_dir, device=device, which=which)
+        if self.predictor.device.type == "cpu":
+            # Half the cores: the detector thread runs beside the model and needs the rest
+            # (with all of them, the two fight over the cores and the loop runs slower).
+            torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
         track = PoseTrack.load(os.path.join(target_dir, layout.KEYPOINTS_FILE), "make_target.py")
         self.keypoints, self.size = track.keypoints, tuple(track.size)
         self.history = collections.deque(maxlen=WINDOW_HISTORY)
