@@ -36,7 +36,7 @@ sys.path.insert(0, ROOT)
 def detector_run(args):
     """Time the detector alone on the frames the stage would feed it."""
     from src.io.video import VideoReader
-    from src.pose import crop, make_backend, options as pose_options, stage as pose_stage
+    from src.pose import crop, make_backend, options as pose_options
     options = pose_options.StageOptions(video=args.video, out="", size=pose_options.parse_size(args.size),
                                       pose=args.pose, max_frames=args.max_frames)
     reader = VideoReader(args.video, max_frames=args.max_frames)
@@ -69,7 +69,7 @@ def cpu_seconds():
 
 def one_run(args, sync=True):
     from src.io import files
-    from src.pose import crop, options as pose_options, stage as pose_stage
+    from src.pose import options as pose_options, stage as pose_stage
     files.SYNC = sync
     with tempfile.TemporaryDirectory() as out:
         options = pose_options.StageOptions(

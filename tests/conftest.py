@@ -112,11 +112,13 @@ def read_losses(ckpt_dir):
 
 # --- what transfer.py reads: a checkpoint and a normalized source ------------------------------
 
-def random_checkpoint(folder, seed=0, face=True, size=(64, 32)):
-    """<folder>/latest.pt of an untrained tiny model, laid out as train_pose2vid.py saves it."""
+def random_checkpoint(folder, seed=0, face=True, size=(64, 32), **options):
+    """<folder>/latest.pt of an untrained tiny model, laid out as train_pose2vid.py saves it.
+    options: training options that differ from the tiny model's (e.g. dataroot, holdout)."""
     torch.manual_seed(seed)
-    opt = make_options(size=f"{size[0]}x{size[1]}", ngf=8, n_downsample=2, n_blocks=1, face_ngf=8,
-                       face_n_downsample=2, face_n_blocks=1, device="cpu")
+    tiny = dict(size=f"{size[0]}x{size[1]}", ngf=8, n_downsample=2, n_blocks=1, face_ngf=8,
+                face_n_downsample=2, face_n_blocks=1, device="cpu")
+    opt = make_options(**{**tiny, **options})
     state = {"options": dataclasses.asdict(opt), "step": seed,
              "G": networks.build_generator(opt).state_dict()}
     if face:

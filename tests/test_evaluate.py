@@ -1,5 +1,4 @@
 """The evaluation script (src/evaluate/) on tiny synthetic target data and random checkpoints."""
-import dataclasses
 import json
 import math
 import os
@@ -11,10 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import make_target_dir
+from conftest import make_target_dir, random_checkpoint as tiny_checkpoint
 from src.errors import UserError
-from src.gan import checkpoint, networks
-from src.gan.options import make_options
 from src.pose.keypoints import PoseTrack
 
 torch.set_num_threads(1)
@@ -25,18 +22,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def random_checkpoint(folder, dataroot, holdout=HOLDOUT, seed=0, face=True):
-    """checkpoints/<name>/latest.pt of an untrained 64x32 model (what FramePredictor reads)."""
-    torch.manual_seed(seed)
-    opt = make_options(dataroot=str(dataroot), holdout=holdout, size="64x32", ngf=8, n_downsample=2,
-                       n_blocks=1, face_ngf=8, face_n_blocks=1, device="cpu")
-    state = {"options": dataclasses.asdict(opt), "step": 0,
-             "G": networks.build_generator(opt).state_dict()}
-    if face:
-        face_g = networks.build_face_generator(opt)
-        face_g.head[1].reset_parameters()  # untrained but not the identity a fresh one is
-        state["faceG"] = face_g.state_dict()
-    checkpoint.save(os.path.join(folder, checkpoint.LATEST), state)
-    return str(folder)
+    """checkpoints/<name>/latest.pt of an untrained 64x32 model (what FramePredictor reads),
+    trained on `dataroot` with `holdout` as far as evaluation knows."""
+    return tiny_checkpoint(folder, seed=seed, face=face, dataroot=str(dataroot), holdout=holdout,
+                           face_n_downsample=3)
 
 
 class ShiftedTruth:

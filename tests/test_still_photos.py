@@ -5,7 +5,6 @@ The photos are the stick figure of tests/test_still.py (skeleton and mask drawn 
 a fake detector stands in for MediaPipe and "finds" the figures still unpainted in the image it
 is given, so that the expected joints, paddings and choices are literals worked out by hand.
 """
-import os
 
 import cv2
 import numpy as np

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from src.pose.crop import CropWindow, choose_window
-from src.still.joints import EDGE_TOUCH, outside
+from src.still.joints import EDGE_TOUCH
 
 PAD = 0.1          # room added at an edge the person touches, x the person's height
 EDGE_GROW = 0.02   # the person on an edge line: their mask grown by this x their height (the
