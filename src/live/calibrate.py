@@ -2,9 +2,10 @@
 
 normalization.py fits a whole source video at once; live, there is no whole video. The first
 `seconds` in which the camera sees the person's head and an ankle calibrate them: their median
-ankle row and body height (src/normalize/maths.py's measure) become a single-depth source, which
-src/normalize/maths.py maps onto the target as it maps a dancer who stays on one spot: the calibrated
-ankle row goes to the target's close row, the body height to the target's there. After that,
+ankle row and body height (measured as src/normalize/maths.py measures them) become a
+single-depth source, which that module maps onto the target as it maps a dancer who stays on
+one spot: the calibrated ankle row goes to the target's close row, the body height to the
+target's there. After that,
 every frame goes through the same per-frame transform as normalization.py's (stepping closer
 moves the figure down, a jump keeps its height). A frame without an ankle takes the transform of
 the last frame that had one. restart() (the window's `r` key) calibrates again.

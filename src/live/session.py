@@ -1,6 +1,7 @@
 """transfer.py --camera: build the live pipeline from the command line's choices and run it."""
 import os
 
+from src import layout
 from src.errors import UserError
 from src.live import calibrate, camera as cameras, loop, show, targets
 from src.live.one_euro import PoseFilter
@@ -56,7 +57,7 @@ def run(camera, target_dir="data/target", name="target", checkpoints_dir="checkp
         cam = cameras.open_camera(camera, mirror)
         calibration = calibrate.Calibration(target.keypoints, target.size, cam.size,
                                             calibrate_seconds,
-                                            target_name=os.path.join(target_dir, "keypoints.npz"))
+                                            target_name=os.path.join(target_dir, layout.KEYPOINTS))
         if virtual is not None:
             virtual.fps = cam.fps
         recorder = show.Recorder(record, cam.fps) if record else None
