@@ -48,7 +48,7 @@ T_POSE_FRAMES = 90          # driven over this many frames from the T-pose photo
 CANDIDATES = 5              # arms-down photos tried before giving up on the protocol
 N_STRIPS = 4                # side-by-side PNGs per protocol
 GAN = "plate"               # bench/quality_budget.py's configuration
-ROWS = ("still", "unmoved photo", "GAN")
+NAMES = {"ssim": "SSIM", "lpips": "LPIPS-Alex", "lpips_vgg": "LPIPS-VGG"}
 COLUMNS = [("whole", "ssim"), ("body", "ssim"), ("whole", "lpips"), ("body", "lpips"),
            ("whole", "lpips_vgg"), ("body", "lpips_vgg")]
 
@@ -191,15 +191,15 @@ def save_strips(args, name, target, frames, rows, size):
 
 
 def table(name, photo, frames, result):
-    print(f"\n{name}: photo frame {photo}, driven by frames {frames[0]}-{frames[-1]} ({len(frames)})")
-    head = " | ".join(f"{m.replace('lpips_vgg', 'LPIPS-VGG').replace('lpips', 'LPIPS-Alex').replace('ssim', 'SSIM')} {r}"
-                      for r, m in COLUMNS)
-    print(f"{'':<14} | {head} | body LPIPS / unmoved (Alex, VGG)")
+    """Print one protocol's rows; the last column: body LPIPS over the unmoved photo's."""
+    print(f"\n{name}: photo frame {photo}, driven by frames {frames[0]}-{frames[1]}")
+    heads = [f"{NAMES[m]} {region}" for region, m in COLUMNS]
+    print(f"{'':<14} | {' | '.join(heads)} | body LPIPS / unmoved (Alex, VGG)")
     base = result["unmoved photo"]["body"]
     for row, m in result.items():
-        cells = " | ".join(f"{m[r][k]:>{len(c)}.3f}" for (r, k), c in zip(COLUMNS, head.split(" | ")))
-        ratio = f"{m['body']['lpips'] / base['lpips']:.2f}x, {m['body']['lpips_vgg'] / base['lpips_vgg']:.2f}x"
-        print(f"{row:<14} | {cells} | {ratio}")
+        cells = " | ".join(f"{m[region][k]:>{len(h)}.3f}" for (region, k), h in zip(COLUMNS, heads))
+        ratios = f"{m['body']['lpips'] / base['lpips']:.2f}x, {m['body']['lpips_vgg'] / base['lpips_vgg']:.2f}x"
+        print(f"{row:<14} | {cells} | {ratios}")
 
 
 def main():
@@ -265,7 +265,7 @@ def main():
         report["protocols"][name] = {"photo_frame": photo, "frames": [frames[0], frames[-1]],
                                      "metrics": result, "strips": strips}
     for name, p in report["protocols"].items():
-        table(name, p["photo_frame"], list(range(p["frames"][0], p["frames"][1] + 1)), p["metrics"])
+        table(name, p["photo_frame"], p["frames"], p["metrics"])
     if predictor is not None:
         print(f"\nGAN: {GAN} (cpu preset) trained on frames 0-799 for {budget:g} min: {steps} steps; "
               f"the T-pose frames are among its training frames")
