@@ -167,6 +167,27 @@ def test_head_tilts_with_the_eyes_not_with_the_nose():
                                                    abs=1e-3)
 
 
+def test_head_stays_upright_when_the_face_turns_away():
+    eyes = {"REye": (246, 112), "LEye": (266, 112)}       # a 20-px eye line in the photo
+    rest = rig.rig_points(figure_keypoints(eyes))
+    head = rig.BONE_INDEX["head"]
+    # A back view: the detector's eyes come out swapped, and tilted 30 degrees.
+    a = math.radians(30)
+    back = {"REye": (256 + 10 * math.cos(a), 112 + 10 * math.sin(a)),
+            "LEye": (256 - 10 * math.cos(a), 112 - 10 * math.sin(a))}
+    assert rig.retarget(rest, rig.rig_points(figure_keypoints(back))).angles[head] == 0
+    # A side view: the eye line shrinks to 8 px (less than half of 20 at the same torso length)
+    # and tilts 30 degrees: the head keeps its photo angle.
+    side = {"REye": (256 - 4 * math.cos(a), 112 - 4 * math.sin(a)),
+            "LEye": (256 + 4 * math.cos(a), 112 + 4 * math.sin(a))}
+    assert rig.retarget(rest, rig.rig_points(figure_keypoints(side))).angles[head] == 0
+    # 12 px (over half) is still a face to the camera: the head tilts the 30 degrees.
+    near = {"REye": (256 - 6 * math.cos(a), 112 - 6 * math.sin(a)),
+            "LEye": (256 + 6 * math.cos(a), 112 + 6 * math.sin(a))}
+    pose = rig.retarget(rest, rig.rig_points(figure_keypoints(near)))
+    assert pose.angles[head] == pytest.approx(a, abs=1e-6)
+
+
 def test_limbs_in_front_or_behind():
     photo = figure_keypoints()
     parts = lambda names: [rig.PARTS.index(n) for n in names]

@@ -9,7 +9,8 @@ or stretch the person. A bone whose joints the driving pose lacks keeps its phot
 to its parent bone, and so does a bone the caller fixes (one reaching out of the photo's view);
 feet and hands turn at most TURN_LIMIT from theirs. The head tilts with the
 line between the eyes (at most HEAD_TURN_LIMIT), not with the nose, which swings aside when the
-face turns.
+face turns; a face turned sideways or away (eye line short or swapped) leaves the head upright
+on the torso.
 
 The figure is then moved so that its torso joints and ankles sit, on average, where the driving
 pose has them: with other limb lengths not every joint can match, and this spreads the
@@ -74,6 +75,7 @@ ANCHORS = TORSO_POINTS + [B["RAnkle"], B["LAnkle"]]
 TURN_LIMIT = {BONE_INDEX["r_foot"]: 90.0, BONE_INDEX["l_foot"]: 90.0,
               BONE_INDEX["r_hand"]: 120.0, BONE_INDEX["l_hand"]: 120.0}
 HEAD_TURN_LIMIT = 45.0  # degrees the head tilts at most from its photo angle to the torso
+EYE_SPAN_MIN = 0.5      # eye line shorter than this x the photo's (at the same size): face turned
 # The joints a still needs (the rig has no bone without them; src/still/joints.py completes them).
 REQUIRED = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
             "MidHip", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "RBigToe", "LBigToe"]
@@ -270,6 +272,25 @@ class Pose:
     points: np.ndarray    # (N_RIG_POINTS, 2)
 
 
+def torso_scale(drv_xy, drv_ok, rest_xy):
+    """The driving figure's size over the photo's, from neck to mid-hip (1 when unknown). The
+    torso's length hardly changes as the body turns, unlike its width."""
+    neck, hip = B["Neck"], B["MidHip"]
+    if not (drv_ok[neck] and drv_ok[hip]):
+        return 1.0
+    rest_len = np.linalg.norm(rest_xy[neck] - rest_xy[hip])
+    return float(np.linalg.norm(drv_xy[neck] - drv_xy[hip]) / rest_len) if rest_len > 0 else 1.0
+
+
+def facing_camera(across, across_rest, scale):
+    """True when the driving eye line `across` (right eye to left) shows a face turned to the
+    camera as in the photo: pointing the photo's way, and at least EYE_SPAN_MIN of the photo's
+    eye span (x scale) long. A face turned sideways shows its eyes close together, a back view
+    shows them swapped (the detector guesses them), and neither tilts reliably with the head."""
+    long_enough = np.linalg.norm(across) >= EYE_SPAN_MIN * scale * np.linalg.norm(across_rest)
+    return bool(across @ across_rest > 0 and long_enough)
+
+
 def retarget(rest, driving, fixed=()):
     """Pose of the photo's skeleton (rig points `rest`) that follows the directions of `driving`
     (rig points of the driving pose, same layout; present = driving[:, 2] > 0). Bones in `fixed`
@@ -287,10 +308,16 @@ def retarget(rest, driving, fixed=()):
         elif name == "head" and rest[B["REye"], 2] > 0 and rest[B["LEye"], 2] > 0 \
                 and drv_ok[B["REye"]] and drv_ok[B["LEye"]]:
             # The line between the eyes tilts with the head but not when the face turns aside,
-            # which swings the nose off the neck's line.
+            # which swings the nose off the neck's line. A face turned away from the camera
+            # shows no eye line to trust: the head then keeps its photo angle to the torso.
             eyes = [B["REye"], B["LEye"]]
-            turn = _angle(np.subtract(*drv_xy[eyes[::-1]])) - _angle(np.subtract(*rest_xy[eyes[::-1]]))
-            angles[i] = _limit(turn, parent_angle, HEAD_TURN_LIMIT)
+            across_rest = np.subtract(*rest_xy[eyes[::-1]])
+            across = np.subtract(*drv_xy[eyes[::-1]])
+            if facing_camera(across, across_rest, torso_scale(drv_xy, drv_ok, rest_xy)):
+                turn = _angle(across) - _angle(across_rest)
+                angles[i] = _limit(turn, parent_angle, HEAD_TURN_LIMIT)
+            else:
+                angles[i] = parent_angle
         elif drv_ok[s] and drv_ok[e] and not (e in HAND_ENDS and min(driving[e, 2], rest[e, 2]) < 1):
             # (A hand whose end was made up, in the photo or the driving pose, follows the forearm.)
             angles[i] = _wrap(_angle(drv_xy[e] - drv_xy[s]) - _angle(d_rest))
