@@ -1,9 +1,9 @@
 """The photo of a still target: reading it upright, one look of the detector, the person's
 region of its mask.
 
-MediaPipe Holistic in static-image mode gives the pose and, with enable_segmentation, the
-person's mask (the video backend skips the mask). It finds one person per look: finding several
-is src/still/people.py, completing what the photo does not show is src/still/joints.py.
+MediaPipe Holistic in static-image mode, set up by the pose backend with segmentation on, gives
+the pose and the person's mask. It finds one person per look: finding several is
+src/still/people.py, completing what the photo does not show is src/still/joints.py.
 """
 import os
 
