@@ -39,6 +39,13 @@ def scale_face_box(box, from_size, to_size):
     return np.array([x0, y0, x0 + side, y0 + side], np.int64)
 
 
+def face_box_around(centre, size):
+    """The square face crop (x0, y0, x1, y1) around a head centre (x, y) in a frame of size (w, h),
+    as training cut them (scale_face_box at the same size)."""
+    cx, cy = centre
+    return scale_face_box(np.array([cx, cy, cx, cy]), size, size)
+
+
 def to_chw_uint8(rgb):
     """(H, W, 3) uint8 array -> (3, H, W) uint8 tensor."""
     return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))

@@ -29,7 +29,7 @@ import torch
 from tqdm import tqdm
 
 from src.errors import UserError
-from src.gan.images import scale_face_box
+from src.gan.images import face_box_around
 from src.gan.inference import FramePredictor
 from src.io.files import frame_name, list_frames, read_image, save_npz, write_image
 from src.io.resume import prepare_output
@@ -94,8 +94,7 @@ class SourceLabels:
         cx, cy = self.heads[i]
         if np.isnan(cx) or np.isnan(cy):
             return None
-        # The square of keypoints.face_crop_side(label size) around the centre, kept inside the frame.
-        return scale_face_box(np.array([cx, cy, cx, cy]), self.size, self.size)
+        return face_box_around((cx, cy), self.size)
 
 
 def check_size(source, predictor):

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import torch
 
-from src.gan.images import scale_face_box
+from src.gan.images import face_box_around
 from src.gan.inference import FramePredictor
 from src.pose.keypoints import PoseTrack, head_center
 from src.pose.render import render_label
@@ -60,7 +60,7 @@ class ModelTarget:
         self.history.append(kp)
         windows = p.window_track(np.stack(self.history), self.size)
         centre = head_center(kp) if p.has_face else None
-        box = None if centre is None else scale_face_box(np.tile(centre, 2), self.size, self.size)
+        box = None if centre is None else face_box_around(centre, self.size)
         frame = p.predict(render_label(kp, self.size), face_box=box,
                           window=None if windows is None else windows[-1])
         return p.at_frame_size(frame)
