@@ -52,6 +52,9 @@ CONFIGS = {
     # own decay (after COMMON, so these win), on the cpu preset's networks.
     "plate_e20": ["--preset", "cpu", "--background", "plate", "--niter", "20", "--niter_decay", "20"],
     "plate_e100": ["--preset", "cpu", "--background", "plate", "--niter", "100", "--niter_decay", "100"],
+    # The cpu preset's 30-minute run on 2 cores: 6 + 3 epochs of 800 frames with the decay (give it
+    # --budget-min 0, and --face-min 5 for the face stage's epoch).
+    "cpu30": ["--preset", "cpu", "--background", "plate", "--niter", "6", "--niter_decay", "3"],
     "paper": ["--preset", "paper", "--background", "plate"],  # the paper's networks in plate mode
     # The GAN loss averaged over D's 2 scales instead of summed (pix2pixHD): the generator's GAN
     # term halves next to the others, which is the same, for Adam, as doubling all the others.
