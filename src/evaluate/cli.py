@@ -1,7 +1,7 @@
 """Evaluate a trained model on the target's held-out frames, as the paper does.
 
     python -m src.evaluate --name target [--compare OTHER] [--holdout 0.2] [--max-frames N]
-    python -m src.evaluate --frames result/target [--keypoints data/source/keypoints_norm.npz]
+    python -m src.evaluate --frames result/target [--keypoints data/source/keypoints_norm.npz] [--name target]
 
 The held-out evaluation is src/evaluate/heldout.py, the --frames one src/evaluate/frames.py.
 """
@@ -10,7 +10,7 @@ import os
 
 from src.errors import run_main
 from src.evaluate.frames import FRAMES_OUT, evaluate_frames, frames_table
-from src.evaluate.heldout import evaluate
+from src.evaluate.heldout import evaluate, resolve_checkpoint
 from src.evaluate.report import format_table, json_safe
 from src.layout import NORM_KEYPOINTS, RESULT_DIR, SOURCE_DIR, TARGET_DIR
 
@@ -18,8 +18,10 @@ from src.layout import NORM_KEYPOINTS, RESULT_DIR, SOURCE_DIR, TARGET_DIR
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m src.evaluate", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--name", default="target",
-                   help="checkpoint to evaluate: a name under checkpoints/ or a checkpoint folder (default target)")
+    p.add_argument("--name", default=None,
+                   help="checkpoint to evaluate: a name under checkpoints/ or a checkpoint folder (default "
+                        "target); with --frames, the plate-mode model that made them, to measure speckle "
+                        "and the window edge against its plate")
     p.add_argument("--dataroot", default=TARGET_DIR,
                    help=f"target folder written by make_target.py (default {TARGET_DIR})")
     p.add_argument("--holdout", type=float, default=None,
@@ -49,14 +51,15 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     if args.frames:
+        checkpoint = resolve_checkpoint(args.name)[1] if args.name else None
         report = evaluate_frames(args.frames, keypoints=args.keypoints, device=args.device,
-                                 max_frames=args.max_frames, out_dir=args.out)
+                                 max_frames=args.max_frames, out_dir=args.out, checkpoint=checkpoint)
         title, header, rows = frames_table(json_safe(report))
         print(format_table(None, header, rows, title))
         out = args.out or os.path.join(args.frames, FRAMES_OUT)
         print(f"wrote {os.path.join(out, 'metrics.json')} and {os.path.join(out, 'index.html')}")
         return
-    report = evaluate(args.name, dataroot=args.dataroot, holdout=args.holdout, device=args.device,
+    report = evaluate(args.name or "target", dataroot=args.dataroot, holdout=args.holdout, device=args.device,
                       compare=args.compare, max_frames=args.max_frames, out_dir=args.out,
                       pose_backend=args.pose_backend, worst_by=args.worst_by)
     print(format_table(json_safe(report)))

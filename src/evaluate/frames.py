@@ -2,7 +2,10 @@
 
 --frames measures a folder of generated frames that has no ground truth (a transfer result): the
 background flicker and the frame-to-frame LPIPS, with the person boxes taken from the poses the
-frames were made from (--keypoints). It writes <frames>/eval_frames/ unless --out says otherwise.
+frames were made from (--keypoints). Given the plate-mode model that made them (--name), it also
+measures the speckle and the window edge against that model's plate (src/evaluate/plate.py), the
+window placed along the poses as transfer.py places it. It writes <frames>/eval_frames/ unless --out
+says otherwise.
 
 """
 import datetime
@@ -16,8 +19,11 @@ from tqdm import tqdm
 from src.device import pick_device
 from src.errors import UserError
 from src.evaluate.metrics import Lpips, TemporalMeter, outside_box, person_box
-from src.evaluate.report import (FLICKER_SETTING, HTML_STYLE, IMAGES_DIR, N_EXAMPLES,
-                                 TEMPORAL_NOTE, html_table, json_safe, temporal_rows)
+from src.evaluate.plate import PlateMeter, speckle_box
+from src.evaluate.report import (FLICKER_SETTING, HTML_STYLE, IMAGES_DIR, N_EXAMPLES, SPECKLE_SETTING,
+                                 TEMPORAL_NOTE, WINDOW_EDGE_SETTING, html_table, json_safe,
+                                 plate_rows, temporal_rows)
+from src.gan.inference import FramePredictor
 from src.io.files import frame_name, list_frames, read_image, write_bytes, write_image
 from src.layout import NORM_KEYPOINTS, SOURCE_DIR
 from src.pose.keypoints import PoseTrack, resize_keypoints
@@ -65,15 +71,34 @@ def measured_view(frame, box):
     return view
 
 
+def plate_windows(checkpoint, kps, size):
+    """(PlateMeter, window boxes (x0, y0, x1, y1) per frame) for frames of `size` made by the
+    plate-mode model in `checkpoint` from the poses kps (at that size); (None, None) for a
+    full-frame model."""
+    predictor = FramePredictor(checkpoint, device="cpu")
+    if predictor.plate is None:
+        return None, None
+    corners = predictor.window_track(kps, size)
+    plate = predictor.frame_plate if tuple(size) == predictor.frame_size else predictor.plate_rgb()
+    if (plate.shape[1], plate.shape[0]) != tuple(size):
+        raise UserError(f"{checkpoint}: its plate is {plate.shape[1]}x{plate.shape[0]} but the frames are "
+                        f"{size[0]}x{size[1]}; pass --name the model that made the frames")
+    boxes = ([predictor.window_at_frame_size(c) for c in corners] if tuple(size) == predictor.frame_size
+             else [(x, y, x + predictor.window_size[0], y + predictor.window_size[1]) for x, y in corners])
+    return PlateMeter(plate), boxes
+
+
 def evaluate_frames(frames_dir, keypoints=os.path.join(SOURCE_DIR, NORM_KEYPOINTS), device="auto",
-                    max_frames=None, out_dir=None):
+                    max_frames=None, out_dir=None, checkpoint=None):
     """Temporal numbers of generated frames that have no ground truth (a transfer result): the
-    background flicker and the frame-to-frame LPIPS. Returns the report, also in out_dir/metrics.json."""
+    background flicker and the frame-to-frame LPIPS; with the plate-mode model's checkpoint, its
+    speckle and window edge too. Returns the report, also in out_dir/metrics.json."""
     if max_frames is not None and max_frames < 2:
         raise UserError(f"--max-frames {max_frames}: flicker needs at least 2 frames")
     paths, kps, size = generated_frames(frames_dir, keypoints, max_frames)
     device = str(pick_device(device))
     meter = TemporalMeter(Lpips(device))
+    plate, windows = plate_windows(checkpoint, kps, size) if checkpoint else (None, None)
     shown = set(np.linspace(0, len(paths) - 1, min(N_EXAMPLES, len(paths))).round().astype(int).tolist())
     examples = []
     for i, path in enumerate(tqdm(paths, desc="evaluate", unit="frame")):
@@ -83,6 +108,8 @@ def evaluate_frames(frames_dir, keypoints=os.path.join(SOURCE_DIR, NORM_KEYPOINT
                             f"{size[0]}x{size[1]}; the frames must come from one transfer run")
         box = person_box(kps[i])
         meter.add(frame, box)
+        if plate is not None:
+            plate.add(frame, speckle_box(kps[i]), windows[i])
         if i in shown:
             examples.append((i, measured_view(frame, box)))
     report = {
@@ -90,8 +117,10 @@ def evaluate_frames(frames_dir, keypoints=os.path.join(SOURCE_DIR, NORM_KEYPOINT
         "frames_dir": frames_dir, "keypoints": keypoints, "n_frames": len(paths), "size": list(size),
         "device": device,
         "settings": {"lpips_step": "mean AlexNet LPIPS between consecutive frames, whole frame",
-                     "flicker": FLICKER_SETTING},
-        "temporal": meter.summary(),
+                     "flicker": FLICKER_SETTING, "speckle": SPECKLE_SETTING,
+                     "window_edge": WINDOW_EDGE_SETTING},
+        "temporal": meter.summary(), "checkpoint": checkpoint,
+        "plate": None if plate is None else plate.summary(),
     }
     out_dir = out_dir or os.path.join(frames_dir, FRAMES_OUT)
     write_frames_report(out_dir, json_safe(report), examples)
@@ -102,7 +131,9 @@ def frames_table(report):
     """(title, header, rows) of the --frames table."""
     title = (f"{report['n_frames']} generated frames of {report['frames_dir']} at {report['size'][0]}x"
              f"{report['size'][1]}; person boxes from {report['keypoints']}")
-    return title, ["metric", "generated frames"], temporal_rows([report["temporal"]], ("lpips_step", "flicker"))
+    rows = temporal_rows([report["temporal"]], ("lpips_step", "flicker"))
+    rows += [row[:2] for row in plate_rows([report.get("plate")])]  # the plate is the reference
+    return title, ["metric", "generated frames"], rows
 
 
 def write_frames_report(out_dir, report, examples):

@@ -25,8 +25,10 @@ from src.device import pick_device
 from src.errors import UserError
 from src.evaluate.metrics import (SSIM_RADIUS, Lpips, TemporalMeter, nanmean, person_box,
                                   pose_distance, psnr, ssim)
+from src.evaluate.plate import PlateMeter, speckle_box
 from src.evaluate.report import (BODY_MARGIN, FLICKER_SETTING, IMAGE_METRICS, LPIPS_NETS,
-                                 N_EXAMPLES, REGIONS, json_safe, write_report)
+                                 N_EXAMPLES, REGIONS, SPECKLE_SETTING, WINDOW_EDGE_SETTING, json_safe,
+                                 write_report)
 from src.gan.dataset import TargetFrames, split_indices
 from src.gan.images import resize_frame, scale_face_box
 from src.gan.inference import FramePredictor
@@ -134,13 +136,13 @@ def badness(metrics, worst_by):
     return value if worst_by == "lpips" else -value
 
 
-def run_frames(frames, held, body_boxes, person_boxes, predictors, size, lpips, pose_backend, device,
-               worst_by):
-    """Generate every held-out frame with each model and measure it, in one pass.
+def run_frames(frames, held, kps, predictors, size, lpips, pose_backend, device, worst_by):
+    """Generate every held-out frame with each model and measure it, in one pass; kps: the held-out
+    poses at the model size.
 
-    Returns per-run per-frame metrics, per-run and real-frame TemporalMeters, per-run detected
-    keypoints, the detector's keypoints on the real frames, and the strip rows (label, fakes, real)
-    of the example and worst frames. Only those few rows and the previous frames are kept, so
+    Returns per-run per-frame metrics, per-run and real-frame TemporalMeters, per-run PlateMeters
+    (None for a full-frame model), per-run detected keypoints, the detector's keypoints on the real
+    frames, and the strip rows (label, fakes, real) of the example and worst frames. Only those few rows and the previous frames are kept, so
     memory does not grow with the number of frames.
     """
     n = len(held)
@@ -149,6 +151,9 @@ def run_frames(frames, held, body_boxes, person_boxes, predictors, size, lpips, 
     per_frame = [{r: {m: [] for m in IMAGE_METRICS} for r in REGIONS} for _ in predictors]
     poses = [PoseSequence(pose_backend, device) for _ in range(len(predictors) + 1)]
     temporal = [TemporalMeter(lpips["lpips"]) for _ in range(len(predictors) + 1)]  # runs, then real
+    plates = [PlateMeter(p.plate_rgb()) if p.plate is not None else None for p in predictors]
+    body_boxes = [body_box(kp, size) for kp in kps]
+    person_boxes = [person_box(kp) for kp in kps]
     for predictor in predictors:
         predictor.reset()  # the first held-out frame starts from a blank previous frame
     # Plate-mode models: the window follows the held-out poses, placed along them as transfer does.
@@ -174,6 +179,10 @@ def run_frames(frames, held, body_boxes, person_boxes, predictors, size, lpips, 
             for seq, meter, img in zip(poses, temporal, fakes + [real]):
                 seq.add(img)
                 meter.add(img, person_boxes[pos])
+            for plate, p, fake, w in zip(plates, predictors, fakes, windows):
+                if plate is not None:
+                    (x, y), (ww, wh) = w[pos], p.window_size
+                    plate.add(fake, speckle_box(kps[pos]), (x, y, x + ww, y + wh), real=real)
             row = (resize_frame(label, size), fakes, real)
             if pos in example_at:
                 examples.append((pos, row))
@@ -186,7 +195,7 @@ def run_frames(frames, held, body_boxes, person_boxes, predictors, size, lpips, 
         raise
     found = [seq.result() for seq in poses]
     worst = [(pos, row) for _, pos, row in sorted(worst, key=lambda w: (-w[0], w[1]))]
-    return per_frame, temporal, found[:-1], found[-1], examples, worst
+    return per_frame, temporal, plates, found[:-1], found[-1], examples, worst
 
 
 def summarize(per_frame):
@@ -230,19 +239,18 @@ def evaluate(name, dataroot=TARGET_DIR, holdout=None, device="auto", compare=Non
                             max_frames)
     # Everything is measured at the model's size: real frames, crops and keypoints.
     kps = resize_keypoints(frames.track.keypoints[held], frames.track.size, size)
-    body_boxes = [body_box(kp, size) for kp in kps]
-    person_boxes = [person_box(kp) for kp in kps]
     lpips = {m: Lpips(device, net=net) for m, net in LPIPS_NETS.items()}
 
-    per_frame, temporal, found, found_real, examples, worst = run_frames(
-        frames, held, body_boxes, person_boxes, predictors, size, lpips, pose_backend, device, worst_by)
+    per_frame, temporal, plates, found, found_real, examples, worst = run_frames(
+        frames, held, kps, predictors, size, lpips, pose_backend, device, worst_by)
     runs = []
-    for (run_name, folder), predictor, run_frames_, meter, run_found in zip(
-            checkpoints, predictors, per_frame, temporal, found):
+    for (run_name, folder), predictor, run_frames_, meter, plate, run_found in zip(
+            checkpoints, predictors, per_frame, temporal, plates, found):
         run_frames_["pose_distance"] = [pose_distance(k, f)["all"]["distance"] for k, f in zip(kps, run_found)]
         runs.append({"name": run_name, "checkpoint": predictor.checkpoint, "step": int(predictor.step),
                      "has_face_model": bool(predictor.has_face), "metrics": summarize(run_frames_),
                      "temporal": meter.summary(real=temporal[-1]),
+                     "plate": None if plate is None else plate.summary(),
                      "pose": pose_distance(kps, run_found), "per_frame": run_frames_})
     report = {
         "created": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -257,6 +265,7 @@ def evaluate(name, dataroot=TARGET_DIR, holdout=None, device="auto", compare=Non
                             "real_t-1)|, AlexNet, whole frame",
                      "lpips_step": "mean AlexNet LPIPS between consecutive frames, whole frame",
                      "flicker": FLICKER_SETTING,
+                     "speckle": SPECKLE_SETTING, "window_edge": WINDOW_EDGE_SETTING,
                      "body_crop": f"box of the body keypoints + {BODY_MARGIN} of its longer side",
                      "face_crop": f"face box of {FACE_BOXES} at the model size (the crop the face GAN refines)",
                      "pose": "input keypoints vs detected in the generated frames, px at the model size"},

@@ -155,15 +155,17 @@ def grey(img):
     return img[..., :3].astype(np.float64) @ np.array(GREY_WEIGHTS)
 
 
-def person_box(kp, margin=FLICKER_MARGIN):
-    """(x0, y0, x1, y1) of the present points of one pose (137, 3), each side moved out by `margin`
-    times the box's height; None when no point is present."""
+def person_box(kp, margin=FLICKER_MARGIN, vertical=None):
+    """(x0, y0, x1, y1) of the present points of one pose (137, 3), the left and right sides moved
+    out by `margin` times the box's height, the top and bottom by `vertical` times it (default:
+    `margin` too); None when no point is present."""
     box = point_box(kp)
     if box is None:
         return None
     x0, y0, x1, y1 = box
-    grow = margin * (y1 - y0)
-    return (float(x0 - grow), float(y0 - grow), float(x1 + grow), float(y1 + grow))
+    side = margin * (y1 - y0)
+    updown = (margin if vertical is None else vertical) * (y1 - y0)
+    return (float(x0 - side), float(y0 - updown), float(x1 + side), float(y1 + updown))
 
 
 def outside_box(box, size):

@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from src.evaluate.metrics import FLICKER_MARGIN
+from src.evaluate.plate import EDGE_BAND, EDGE_GAP, SPECKLE_LEVELS, SPECKLE_SIDE, SPECKLE_UPDOWN
 from src.io.files import frame_name, write_bytes, write_image
 
 # face_unrefined: the face crop of the generator's frame before the face GAN refines it (models with
@@ -18,6 +19,12 @@ from src.io.files import frame_name, write_bytes, write_image
 REGIONS = ("whole", "body", "face", "face_unrefined")
 FLICKER_SETTING = (f"mean |grey change| 0-255 (BT.601 luma) between consecutive frames over pixels "
                    f"outside the keypoints' box grown by {FLICKER_MARGIN} of its height, in both frames")
+SPECKLE_SETTING = (f"share of the pixels outside the keypoints' box (grown by {SPECKLE_SIDE} of its height "
+                   f"sideways, {SPECKLE_UPDOWN} up and down) more than {SPECKLE_LEVELS} grey levels from "
+                   f"the background plate; plate-mode models")
+WINDOW_EDGE_SETTING = (f"mean over the window's sides of |step - the real frame's step across the same line|, "
+                       f"a step being the mean grey of a {EDGE_BAND}-px band inside (past {EDGE_GAP} px) "
+                       f"- a {EDGE_BAND}-px band outside; the real-frames column: the plate's own")
 IMAGE_METRICS = ("ssim", "psnr", "lpips", "lpips_vgg")
 LPIPS_NETS = {"lpips": "alex", "lpips_vgg": "vgg"}   # metric name -> LPIPS trunk
 METRIC_NAMES = {"ssim": "SSIM", "psnr": "PSNR", "lpips": "LPIPS", "lpips_vgg": "LPIPS-VGG"}
@@ -47,7 +54,9 @@ def fmt(value, metric):
         return f"{value:.2f}"
     if metric in ("missed",):
         return f"{100 * value:.1f}%"
-    if metric in ("distance", "flicker"):
+    if metric in ("speckle",):
+        return f"{100 * value:.3f}%"
+    if metric in ("distance", "flicker", "window_edge"):
         return f"{value:.2f}"
     return f"{value:.4f}"
 
@@ -61,6 +70,20 @@ def temporal_rows(columns, keys=tuple(TEMPORAL_ROWS)):
     """Table rows of the temporal numbers; columns: one summary dict (TemporalMeter) or None each."""
     return [[TEMPORAL_ROWS[k]] + ["" if c is None or k not in c else fmt(c[k], k) for c in columns]
             for k in keys]
+
+
+PLATE_ROWS = {"speckle": "speckle outside the person (lower is better)",
+              "window_edge": "window edge (grey levels, lower is better)"}
+
+
+def plate_rows(summaries):
+    """Table rows of the plate-mode numbers: one column per PlateMeter summary (None: a full-frame
+    model), then the reference (real frames) of the first plate-mode one; [] without any."""
+    ref = next((s for s in summaries if s is not None), None)
+    if ref is None:
+        return []
+    return [[what] + ["" if s is None else fmt(s[k], k) for s in summaries] + [fmt(ref["reference_" + k], k)]
+            for k, what in PLATE_ROWS.items()]
 
 
 def table_rows(report):
@@ -78,6 +101,7 @@ def table_rows(report):
             rows.append([f"{region} {METRIC_NAMES[m]} ({better} is better)"]
                         + [fmt(r["metrics"][region][m], m) for r in runs] + [""])
     rows += temporal_rows([r["temporal"] for r in runs] + [report["real_temporal"]])
+    rows += plate_rows([r.get("plate") for r in runs])
     for key, what in (("distance", "pose distance {} (px)"), ("missed", "pose missed {}")):
         for g in POSE_GROUPS:
             rows.append([what.format(g)] + [fmt(r["pose"][g][key], key) for r in runs]

@@ -153,6 +153,15 @@ class FramePredictor:
         self._alpha = (corner[0], alpha[0, 0].cpu().numpy())  # for at_frame_size()
         return paste_window(self.plate[0], frame[0], corner[0])[None]
 
+    def plate_rgb(self):
+        """Plate mode: the background plate at .size, RGB uint8 (what the window is drawn over)."""
+        return to_rgb(self.plate[0])
+
+    def window_at_frame_size(self, corner):
+        """The window at `corner` (x0, y0 at .size) as (x0, y0, x1, y1) in pixels of .frame_size."""
+        (x, y), (ww, wh), (w, h), (fw, fh) = corner, self.window_size, self.size, self.frame_size
+        return round(x * fw / w), round(y * fh / h), round((x + ww) * fw / w), round((y + wh) * fh / h)
+
     def at_frame_size(self, frame):
         """Plate mode: the frame predict() just made (RGB uint8 at .size) over the plate at
         .frame_size. The window is scaled up, colour and alpha alike; where the 8-bit alpha is 0
@@ -160,9 +169,8 @@ class FramePredictor:
         if self._alpha is None or self.frame_size == tuple(self.size):
             return frame
         (x, y), alpha = self._alpha
-        (ww, wh), (w, h), (fw, fh) = self.window_size, self.size, self.frame_size
-        x0, y0 = round(x * fw / w), round(y * fh / h)
-        x1, y1 = round((x + ww) * fw / w), round((y + wh) * fh / h)
+        ww, wh = self.window_size
+        x0, y0, x1, y1 = self.window_at_frame_size((x, y))
         up = lambda a: cv2.resize(a, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)  # noqa: E731
         a = np.round(up(alpha) * 255)[..., None] / 255
         out = self.frame_plate.copy()
