@@ -98,3 +98,42 @@ def test_vgg_loss_weights_drop_layers_and_stop_the_trunk_early():
     assert VGGLoss((0, 0, 3, 0, 0))(x, y).item() == pytest.approx(3 * one_hot[2], rel=1e-5)
     with pytest.raises(ValueError, match="5 non-negative numbers"):
         VGGLoss((1, 1, 1))
+
+
+def person_mask(h=40, w=10, rows=(0, 20), cols=(3, 6)):
+    """(1, 1, h, w) mask: 1 on a rectangle of rows x cols (half-open), 0 elsewhere."""
+    m = torch.zeros(1, 1, h, w)
+    m[..., rows[0]:rows[1], cols[0]:cols[1]] = 1
+    return m
+
+
+def test_shadow_zone_is_a_tenth_of_the_height_under_the_feet():
+    from src.gan.losses import shadow_zone
+    # A person 20 rows tall (rows 0-19) in columns 3-5: the feet are rows 18-19 (the lowest 10%),
+    # the zone 2 rows (10% of 20) under them, rows 20-21, in columns 3-5.
+    zone = shadow_zone(person_mask())
+    assert zone.shape == (1, 1, 40, 10) and zone.sum() == 6
+    assert zone[0, 0, 20:22, 3:6].all()
+    # Legs apart: only the columns of the feet get a zone, not the gap between them.
+    legs = person_mask(rows=(0, 20), cols=(0, 10))
+    legs[..., 10:20, 4:6] = 0
+    zone = shadow_zone(legs)
+    assert zone.sum() == 2 * 8 and not zone[0, 0, 20:22, 4:6].any()
+    # Nobody in the window: no zone; a mask on the window's bottom edge: nothing below it.
+    assert not shadow_zone(torch.zeros(2, 2, 8, 8)).any()
+    assert not shadow_zone(person_mask(rows=(20, 40))).any()
+
+
+def test_alpha_loss_is_the_l1_to_the_mask_outside_the_shadow_zone():
+    from src.gan.losses import alpha_loss
+    mask = person_mask()
+    assert alpha_loss(mask.clone(), mask).item() == 0.0
+    # alpha 0.5 everywhere: 0.5 off on every pixel, the 6 of the zone left out: 0.5 * 394 / 400.
+    assert alpha_loss(torch.full_like(mask, 0.5), mask).item() == pytest.approx(0.4925)
+    # Alpha drawn in the zone (a shadow) costs nothing; the same alpha beside the person does.
+    shadow = mask.clone()
+    shadow[..., 20:22, 3:6] = 1
+    beside = mask.clone()
+    beside[..., 0:2, 7:10] = 1
+    assert alpha_loss(shadow, mask).item() == 0.0
+    assert alpha_loss(beside, mask).item() == pytest.approx(6 / 400)

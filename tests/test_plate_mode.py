@@ -3,6 +3,7 @@ compositing at inference and in transfer, and full-frame checkpoints from before
 import dataclasses
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -191,3 +192,38 @@ def test_frames_at_the_targets_frame_size_keep_the_full_size_plate(tmp_path):
     frame = predictor.at_frame_size(predictor.predict(np.full((32, 64, 3), 255, np.uint8), window=(0, 0)))
     assert (frame[2 * 4 + 2:2 * (wh - 4) - 2, 2 * 4 + 2:2 * (ww - 4) - 2] == 255).all()
     assert np.array_equal(frame[:, 2 * ww:], big[:, 2 * ww:])       # right of the window: the plate
+
+
+def test_frames_evaluation_measures_speckle_against_the_models_plate(plate_checkpoint, tmp_path):
+    import contextlib
+    import io
+    from src.evaluate.cli import main
+    source = normalized_source(tmp_path / "source", n=4, size=SIZE)
+    clean, dusty = tmp_path / "clean", tmp_path / "dusty"
+    plate = np.zeros((SIZE[1], SIZE[0], 3), np.uint8) + np.uint8(PLATE_RGB)
+    for t in range(4):
+        write_image(os.path.join(clean, frame_name(t)), plate)          # the plate: nothing drawn
+        write_image(os.path.join(dusty, frame_name(t)), plate + 20)     # every pixel 20 levels off
+    keypoints = os.path.join(source, "keypoints_norm.npz")
+    ckpt = str(plate_checkpoint / "ckpt" / "t")
+    results = {}
+    for name, folder in (("clean", clean), ("dusty", dusty)):
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+            main(["--frames", str(folder), "--keypoints", keypoints, "--name", ckpt, "--device", "cpu"])
+        results[name] = (json.loads((folder / "eval_frames" / "metrics.json").read_text())["plate"],
+                         printed.getvalue())
+    (clean_plate, clean_out), (dusty_plate, dusty_out) = results["clean"], results["dusty"]
+    assert clean_plate["speckle"] == 0.0 and clean_plate["window_edge"] == 0.0 and clean_plate["frames"] == 4
+    assert dusty_plate["speckle"] == 1.0            # every pixel outside the person is off by 20 > 12
+    assert dusty_plate["window_edge"] == pytest.approx(0.0, abs=1e-9)   # evenly off: no rectangle
+    assert re.search(r"^speckle outside the person \(lower is better\)\s+100\.000%$", dusty_out, re.M)
+    assert re.search(r"^speckle outside the person \(lower is better\)\s+0\.000%$", clean_out, re.M)
+
+
+def test_a_new_model_records_its_alpha_floor_and_one_from_before_the_floor_has_none(plate_checkpoint, tmp_path):
+    state = torch.load(plate_checkpoint / "ckpt" / "t" / "latest.pt", weights_only=False)
+    assert state["options"]["alpha_floor"] == 0.1
+    del state["options"]["alpha_floor"]
+    checkpoint.save(tmp_path / "old" / "latest.pt", state)
+    assert FramePredictor(tmp_path / "old", device="cpu").options.alpha_floor == 0.0

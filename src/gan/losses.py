@@ -1,5 +1,8 @@
 """Training losses of pix2pixHD / Everybody Dance Now: least-squares GAN, discriminator feature
-matching and the VGG16 perceptual loss. The loss weights (10 and 10 in the paper) are the caller's."""
+matching and the VGG16 perceptual loss; and plate mode's alpha loss. The loss weights (10 and 10
+in the paper) are the caller's."""
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -63,3 +66,31 @@ class VGGLoss(nn.Module):
         for w, fx, fy in zip(self.weights, self.vgg(x), target):
             loss = loss + w * F.l1_loss(fx.float(), fy.float())
         return loss
+
+
+FEET_SHARE = 0.1     # the feet: the person mask's lowest tenth of its height
+SHADOW_DEPTH = 0.1   # the zone under them, this share of the mask's height deep
+
+
+def shadow_zone(masks):
+    """(N, C, h, w) bool: for each person mask (N, C, h, w, 1 = person) the background pixels at most
+    SHADOW_DEPTH of the mask's height below its feet (its pixels in the lowest FEET_SHARE of its
+    rows), in the feet's columns: where shadows and floor reflections fall, which the mask leaves
+    out but the real frames show."""
+    person = masks > 0.5
+    zone = torch.zeros_like(person)
+    for n, c in zip(*torch.nonzero(person.flatten(2).any(-1), as_tuple=True)):
+        rows = torch.nonzero(person[n, c].any(-1)).flatten()
+        top, bottom = int(rows[0]), int(rows[-1])
+        height = bottom - top + 1
+        feet = person[n, c].clone()
+        feet[:math.ceil(bottom + 1 - FEET_SHARE * height)] = False
+        for k in range(1, math.ceil(SHADOW_DEPTH * height) + 1):
+            zone[n, c, k:] |= feet[:-k]
+    return zone & ~person
+
+
+def alpha_loss(alpha, masks):
+    """Plate mode's alpha loss: mean L1 between alpha and the person masks (both (N, C, h, w) in
+    [0, 1]) over the window, the shadow zone under the feet counted as 0 (alpha is free there)."""
+    return ((alpha - masks).abs() * (~shadow_zone(masks)).to(alpha.dtype)).mean()

@@ -8,7 +8,8 @@ Body stage, one step on a pair of consecutive frames (t, t+1):
     G loss = LSGAN + 10 * feature matching + 10 * VGG16 perceptual;  D loss = LSGAN (real + fake) / 2
 Plate mode (when make_target.py found a static camera; src/pose/background.py, src/gan/window.py): G draws
 only a window that follows the person, as colour + alpha over the background plate, and every
-frame above is that composite (src/gan/composite.py); G loss + lambda_alpha * L1(alpha, person mask).
+frame above is that composite (src/gan/composite.py); G loss + lambda_alpha * L1(alpha, person mask),
+left out under the feet, where shadows and reflections are the generator's to draw (losses.alpha_loss).
 Face stage (after the body stage, G frozen): a square crop around the face of each generated
 frame is refined by the face generator, face = crop(fake) + F(crop(label), crop(fake)), judged by
 its own discriminator against the real crop; F loss = LSGAN + 10 * feature matching + 10 * VGG16
@@ -26,7 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from src import device as devices
 from src.gan import losses
-from src.gan.composite import composite
+from src.gan.composite import colour_and_alpha, composite
 from src.gan.images import FACE_FEATHER, crop, paste, to_model
 
 
@@ -38,12 +39,13 @@ class PairGenerator(nn.Module):
     serves the next one, which is how G is used at inference (it feeds its own outputs).
     With a plate (plate mode) each frame is G's colour composited over it with G's alpha, and the
     composite is what the next frame is fed. Returns (fake_t, fake_t1, alpha_t, alpha_t1); the
-    alphas are None without a plate.
+    alphas are G's own, before the floor (what the mask supervises: it keeps a gradient where the
+    floor hides the pixel), None without a plate.
     """
 
-    def __init__(self, generator):
+    def __init__(self, generator, alpha_floor=0.0):
         super().__init__()
-        self.generator = generator
+        self.generator, self.alpha_floor = generator, alpha_floor
 
     def forward(self, label_t, label_t1, plate=None):
         fake_t, alpha_t = self._frame(torch.cat([label_t, torch.zeros_like(label_t)], dim=1), plate)
@@ -52,7 +54,9 @@ class PairGenerator(nn.Module):
 
     def _frame(self, inputs, plate):
         out = self.generator(inputs)
-        return (out, None) if plate is None else composite(out, plate)
+        if plate is None:
+            return out, None
+        return composite(out, plate, floor=self.alpha_floor)[0], colour_and_alpha(out)[1]
 
 
 class FaceRefiner(nn.Module):
@@ -187,7 +191,7 @@ class BodyStage(_GANStage):
 
     def __init__(self, opt, rt, G, D, vgg):
         self.opt, self.rt, self.G, self.D, self.vgg = opt, rt, G, D, vgg
-        self.pair = rt.ddp(PairGenerator(G))
+        self.pair = rt.ddp(PairGenerator(G, opt.alpha_floor))
         self.D_train = rt.ddp(D)
         self.optG, self.optD = _adam(G.parameters(), opt), _adam(D.parameters(), opt)
         self.optims = (self.optG, self.optD)
@@ -212,8 +216,8 @@ class BodyStage(_GANStage):
             g_vgg = (opt.lambda_vgg * self.vgg(torch.cat([fake_t, fake_t1]), torch.cat([real_t, real_t1]))
                      if opt.lambda_vgg > 0 else torch.zeros((), device=rt.device))
             # Plate mode: alpha follows the person mask (weakly: the other losses may still draw
-            # what the mask misses, such as the shadow), so G cannot redraw the background.
-            g_alpha = (opt.lambda_alpha * (torch.cat([alpha_t, alpha_t1], 1) - masks).abs().mean()
+            # what the mask misses, such as hair), so G cannot redraw the background.
+            g_alpha = (opt.lambda_alpha * losses.alpha_loss(torch.cat([alpha_t, alpha_t1], 1), masks)
                        if plate is not None else torch.zeros((), device=rt.device))
             loss_G = g_gan + g_feat + g_vgg + g_alpha
         self.optG.zero_grad(set_to_none=True)
@@ -243,7 +247,7 @@ class FaceStage(_GANStage):
     def __init__(self, opt, rt, G, FG, FD, vgg):
         self.opt, self.rt, self.FD, self.vgg = opt, rt, FD, vgg
         # G is frozen here by running it under no_grad (its weights stay trainable for the body stage).
-        self.pair = PairGenerator(G)
+        self.pair = PairGenerator(G, opt.alpha_floor)
         self.refiner = rt.ddp(FaceRefiner(FG))
         self.FD_train = rt.ddp(FD)
         self.optF, self.optFD = _adam(FG.parameters(), opt), _adam(FD.parameters(), opt)
