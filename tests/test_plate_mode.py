@@ -63,9 +63,10 @@ def test_training_over_a_plate_learns_alpha_and_saves_the_plate(tmp_path, capsys
     assert all("G_alpha" in losses[s] for s in range(1, 5)) and losses[1]["G_alpha"] > 0
 
 
-def test_plate_mode_resume_gives_the_same_losses(tmp_path):
+@pytest.mark.parametrize("augment", [[], ["--d_augment"]], ids=["plain", "d_augment"])
+def test_plate_mode_resume_gives_the_same_losses(tmp_path, augment):
     plate_target(tmp_path / "target")
-    common = ["--niter", "2", "--niter_decay", "0", "--face_epochs", "0"]
+    common = ["--niter", "2", "--niter_decay", "0", "--face_epochs", "0", *augment]
     a = tmp_path / "a"
     b = tmp_path / "b"
     train(a, *common, dataroot=str(tmp_path / "target"))

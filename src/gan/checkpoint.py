@@ -8,7 +8,8 @@ A checkpoint is one torch file (a dict of tensors and plain values, loaded with 
   epoch       epochs of that stage completed; done: samples of the next epoch already trained
               on (by each process), skipped when resuming in the middle of an epoch
   step        global step count (both stages); lr: the learning rate of the next step
-  rng         python, numpy, torch CPU (and CUDA) random states
+  rng         python, numpy, torch CPU (and CUDA) random states; augment_rng: the body stage's
+              discriminator-augmentation generator (src/gan/augment.py)
   plate, window   plate mode only: the background plate (H, W, 3) uint8 at the training size and
               the window's (w, h); frame_plate: the plate at the target's frame size
 The data order needs no state of its own: each epoch's permutation comes from seed + epoch.

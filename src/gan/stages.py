@@ -6,6 +6,7 @@ Body stage, one step on a pair of consecutive frames (t, t+1):
     fake_t+1 = G(label_t+1, fake_t)         temporal smoothing: G sees its previous output
     D judges pairs: real (label_t, label_t+1, image_t, image_t+1) vs fake (..., fake_t, fake_t+1)
     G loss = LSGAN + 10 * feature matching + 10 * VGG16 perceptual;  D loss = LSGAN (real + fake) / 2
+    With --d_augment, D sees every pair of the step moved and cut alike (src/gan/augment.py).
 Plate mode (when make_target.py found a static camera; src/pose/background.py, src/gan/window.py): G draws
 only a window that follows the person, as colour + alpha over the background plate, and every
 frame above is that composite (src/gan/composite.py); G loss + lambda_alpha * L1(alpha, person mask),
@@ -27,6 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from src import device as devices
 from src.gan import losses
+from src.gan.augment import Augment
 from src.gan.composite import colour_and_alpha, composite
 from src.gan.images import FACE_FEATHER, crop, paste, to_model
 
@@ -196,6 +198,7 @@ class BodyStage(_GANStage):
         self.optG, self.optD = _adam(G.parameters(), opt), _adam(D.parameters(), opt)
         self.optims = (self.optG, self.optD)
         self.gan = losses.GANLoss()
+        self.augment_rng = torch.Generator().manual_seed(opt.seed)
 
     def step(self, batch):
         """Train on one batch; returns ({loss name: value}, sample images (label, fake, real))."""
@@ -208,11 +211,12 @@ class BodyStage(_GANStage):
         fake = torch.cat([label_t, label_t1, fake_t, fake_t1], dim=1)
         # D judges the real and the (detached) fake pairs once, as in pix2pixHD: the real half serves
         # feature matching now and, with the fake half, D's own update after G's.
-        preds = self.judge(self.D_train, real, fake)
+        augment = Augment(real.shape, self.augment_rng, opt.d_augment)
+        preds = self.judge(self.D_train, augment(real), augment(fake))
         n = real.shape[0]
 
         with rt.autocast():
-            g_gan, g_feat = self.generator_losses(D, preds, fake, opt.num_D)
+            g_gan, g_feat = self.generator_losses(D, preds, augment(fake), opt.num_D)
             g_vgg = (opt.lambda_vgg * self.vgg(torch.cat([fake_t, fake_t1]), torch.cat([real_t, real_t1]))
                      if opt.lambda_vgg > 0 else torch.zeros((), device=rt.device))
             # Plate mode: alpha follows the person mask (weakly: the other losses may still draw
@@ -233,11 +237,14 @@ class BodyStage(_GANStage):
         return named, (label_t1[0], fake_t1[0], real_t1[0])
 
     def state(self):
-        return {"optG": self.optG.state_dict(), "optD": self.optD.state_dict()}
+        return {"optG": self.optG.state_dict(), "optD": self.optD.state_dict(),
+                "augment_rng": self.augment_rng.get_state()}
 
     def load_state(self, state):
         self.optG.load_state_dict(state["optG"])
         self.optD.load_state_dict(state["optD"])
+        if "augment_rng" in state:
+            self.augment_rng.set_state(state["augment_rng"])
 
 
 class FaceStage(_GANStage):
