@@ -290,3 +290,38 @@ def test_frames_mode_command_line_error_is_one_line_and_exit_code_2(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
     assert "missing: no such folder; pass --frames" in proc.stderr
+
+
+class FaceEveryOtherFrame:
+    """Stand-in detector: all 70 face points in frames 0, 2, 4..., none in the others; checks it is
+    given the frames scaled up 4 times."""
+
+    def __init__(self):
+        self.seen, self.batch_size = 0, 1
+
+    def detect_batch(self, frames):
+        out = np.zeros((len(frames), 137, 3), np.float32)
+        for k, frame in enumerate(frames):
+            assert frame.shape == (4 * FRAMES_SIZE[1], 4 * FRAMES_SIZE[0], 3)
+            if (self.seen + k) % 2 == 0:
+                out[k, 25:95] = (1, 1, 1)
+        self.seen += len(frames)
+        return out
+
+    def close(self):
+        pass
+
+
+def test_frames_mode_with_face_reports_the_face_rows(tmp_path, monkeypatch):
+    import contextlib
+    import io
+    from src.evaluate.cli import main
+    monkeypatch.setattr("src.evaluate.heldout.make_backend", lambda name, device, video: FaceEveryOtherFrame())
+    keypoints = write_generated(str(tmp_path / "result"))
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+        main(["--frames", str(tmp_path / "result"), "--keypoints", keypoints, "--device", "cpu", "--face"])
+    face = json.loads((tmp_path / "result" / "eval_frames" / "metrics.json").read_text())["face"]
+    assert face["frames"] == 4 and face["hit_rate"] == 0.5      # frames 0 and 2 of 4
+    assert len(face["per_frame"]["flicker"]) == 3 and len(face["per_frame"]["noise"]) == 4
+    assert re.search(r"^face found by the detector\s+50\.0%$", printed.getvalue(), re.M)

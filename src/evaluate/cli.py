@@ -45,6 +45,9 @@ def parse_args(argv=None):
     p.add_argument("--keypoints", default=os.path.join(SOURCE_DIR, NORM_KEYPOINTS),
                    help="with --frames: the poses the frames were made from, for the person boxes "
                         f"(default {os.path.join(SOURCE_DIR, NORM_KEYPOINTS)})")
+    p.add_argument("--face", action="store_true",
+                   help="with --frames: also measure the face crop (its flicker and noise) and how often "
+                        "the pose detector finds the face")
     return p.parse_args(argv)
 
 
@@ -53,7 +56,8 @@ def main(argv=None):
     if args.frames:
         checkpoint = resolve_checkpoint(args.name)[1] if args.name else None
         report = evaluate_frames(args.frames, keypoints=args.keypoints, device=args.device,
-                                 max_frames=args.max_frames, out_dir=args.out, checkpoint=checkpoint)
+                                 max_frames=args.max_frames, out_dir=args.out, checkpoint=checkpoint,
+                                 face=args.face, pose_backend=args.pose_backend)
         title, header, rows = frames_table(json_safe(report))
         print(format_table(None, header, rows, title))
         out = args.out or os.path.join(args.frames, FRAMES_OUT)

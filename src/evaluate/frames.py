@@ -4,8 +4,9 @@
 background flicker and the frame-to-frame LPIPS, with the person boxes taken from the poses the
 frames were made from (--keypoints). Given the plate-mode model that made them (--name), it also
 measures the speckle and the window edge against that model's plate (src/evaluate/plate.py), the
-window placed along the poses as transfer.py places it. It writes <frames>/eval_frames/ unless --out
-says otherwise.
+window placed along the poses as transfer.py places it. With --face it measures the face crop
+(src/evaluate/face.py): its flicker and noise, and the pose detector's face hit rate. It writes
+<frames>/eval_frames/ unless --out says otherwise.
 
 """
 import datetime
@@ -18,10 +19,12 @@ from tqdm import tqdm
 
 from src.device import pick_device
 from src.errors import UserError
+from src.evaluate.face import FACE_SETTING, FaceMeter, face_box
+from src.evaluate.heldout import PoseSequence
 from src.evaluate.metrics import Lpips, TemporalMeter, outside_box, person_box
 from src.evaluate.plate import PlateMeter, speckle_box
 from src.evaluate.report import (FLICKER_SETTING, HTML_STYLE, IMAGES_DIR, N_EXAMPLES, SPECKLE_SETTING,
-                                 TEMPORAL_NOTE, WINDOW_EDGE_SETTING, html_table, json_safe,
+                                 TEMPORAL_NOTE, WINDOW_EDGE_SETTING, face_rows, html_table, json_safe,
                                  plate_rows, temporal_rows)
 from src.gan.inference import FramePredictor
 from src.io.files import frame_name, list_frames, read_image, write_bytes, write_image
@@ -89,38 +92,50 @@ def plate_windows(checkpoint, kps, size):
 
 
 def evaluate_frames(frames_dir, keypoints=os.path.join(SOURCE_DIR, NORM_KEYPOINTS), device="auto",
-                    max_frames=None, out_dir=None, checkpoint=None):
+                    max_frames=None, out_dir=None, checkpoint=None, face=False, pose_backend="mediapipe"):
     """Temporal numbers of generated frames that have no ground truth (a transfer result): the
     background flicker and the frame-to-frame LPIPS; with the plate-mode model's checkpoint, its
-    speckle and window edge too. Returns the report, also in out_dir/metrics.json."""
+    speckle and window edge too; with face=True, the face crop's numbers. Returns the report, also
+    in out_dir/metrics.json."""
     if max_frames is not None and max_frames < 2:
         raise UserError(f"--max-frames {max_frames}: flicker needs at least 2 frames")
     paths, kps, size = generated_frames(frames_dir, keypoints, max_frames)
     device = str(pick_device(device))
     meter = TemporalMeter(Lpips(device))
     plate, windows = plate_windows(checkpoint, kps, size) if checkpoint else (None, None)
+    faces = FaceMeter() if face else None
+    detector = PoseSequence(pose_backend, device) if face else None
     shown = set(np.linspace(0, len(paths) - 1, min(N_EXAMPLES, len(paths))).round().astype(int).tolist())
     examples = []
-    for i, path in enumerate(tqdm(paths, desc="evaluate", unit="frame")):
-        frame = read_image(path)
-        if (frame.shape[1], frame.shape[0]) != size:
-            raise UserError(f"{path}: {frame.shape[1]}x{frame.shape[0]}, but {paths[0]} is "
-                            f"{size[0]}x{size[1]}; the frames must come from one transfer run")
-        box = person_box(kps[i])
-        meter.add(frame, box)
-        if plate is not None:
-            plate.add(frame, speckle_box(kps[i]), windows[i])
-        if i in shown:
-            examples.append((i, measured_view(frame, box)))
+    try:
+        for i, path in enumerate(tqdm(paths, desc="evaluate", unit="frame")):
+            frame = read_image(path)
+            if (frame.shape[1], frame.shape[0]) != size:
+                raise UserError(f"{path}: {frame.shape[1]}x{frame.shape[0]}, but {paths[0]} is "
+                                f"{size[0]}x{size[1]}; the frames must come from one transfer run")
+            box = person_box(kps[i])
+            meter.add(frame, box)
+            if plate is not None:
+                plate.add(frame, speckle_box(kps[i]), windows[i])
+            if faces is not None:
+                faces.add(frame, face_box(kps[i], size))
+                detector.add(faces.detector_view(frame))
+            if i in shown:
+                examples.append((i, measured_view(frame, box)))
+    except BaseException:
+        if detector is not None:
+            detector.close()
+        raise
     report = {
         "created": datetime.datetime.now().isoformat(timespec="seconds"),
         "frames_dir": frames_dir, "keypoints": keypoints, "n_frames": len(paths), "size": list(size),
         "device": device,
         "settings": {"lpips_step": "mean AlexNet LPIPS between consecutive frames, whole frame",
                      "flicker": FLICKER_SETTING, "speckle": SPECKLE_SETTING,
-                     "window_edge": WINDOW_EDGE_SETTING},
+                     "window_edge": WINDOW_EDGE_SETTING, "face": FACE_SETTING},
         "temporal": meter.summary(), "checkpoint": checkpoint,
         "plate": None if plate is None else plate.summary(),
+        "face": None if faces is None else faces.summary(detector.result()),
     }
     out_dir = out_dir or os.path.join(frames_dir, FRAMES_OUT)
     write_frames_report(out_dir, json_safe(report), examples)
@@ -133,6 +148,7 @@ def frames_table(report):
              f"{report['size'][1]}; person boxes from {report['keypoints']}")
     rows = temporal_rows([report["temporal"]], ("lpips_step", "flicker"))
     rows += [row[:2] for row in plate_rows([report.get("plate")])]  # the plate is the reference
+    rows += face_rows(report.get("face"))
     return title, ["metric", "generated frames"], rows
 
 

@@ -72,6 +72,19 @@ def temporal_rows(columns, keys=tuple(TEMPORAL_ROWS)):
             for k in keys]
 
 
+FACE_ROWS = {"flicker": "face crop flicker (grey levels)", "noise": "face crop noise (grey levels)",
+             "hit_rate": "face found by the detector"}
+
+
+def face_rows(summary):
+    """Rows of a FaceMeter summary (None: [])."""
+    if summary is None:
+        return []
+    return [[what, "-" if k not in summary else
+             (f"{100 * summary[k]:.1f}%" if k == "hit_rate" else fmt(summary[k], "flicker"))]
+            for k, what in FACE_ROWS.items()]
+
+
 PLATE_ROWS = {"speckle": "speckle outside the person (lower is better)",
               "window_edge": "window edge (grey levels, lower is better)"}
 
