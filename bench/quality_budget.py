@@ -4,6 +4,7 @@
                                    [--size 256x128] [--frames 1000]
                                    [--transfer-source ../shared/data/source_aerobics.mp4]
                                    [--face-min 10 --face-epochs 1 --face-flags="--face_ngf 64 ..."]
+                                   [--evaluate-only]
 
 1. make_target.py on the first --frames (1000) frames of EDN subject 4
    (../shared/data/target_edn_subject4.mp4) at --size (256x128), once (kept in --work): frames, labels,
@@ -21,9 +22,13 @@
 3. FLOPs of one training step (G forward + backward through the pair, D, losses, both updates),
    counted exactly with torch's FlopCounterMode on a real batch of each configuration.
 4. src.evaluate on the held-out last 20% (frames 800-999): LPIPS (AlexNet and VGG) and SSIM of the
-   body crop, the face crop and the whole frame, tLP and background flicker (generated and real).
+   body crop, the face crop and the whole frame, tLP and background flicker (generated and real),
+   and for plate-mode models the speckle and the window edge (src/evaluate/plate.py).
 5. With --transfer-source: the source video's poses are normalized onto the target and each model
-   transfers them; src.evaluate measures the flicker of those frames (no ground truth).
+   transfers them; src.evaluate measures the flicker, speckle and window edge of those frames (no
+   ground truth). With --face-min, each model transfers them a second time without its face stage
+   (its body weights alone), and the face crop of both transfers is measured (src/evaluate/face.py).
+--evaluate-only skips training and measures the checkpoints already in --work.
 
 Prints one row per configuration; everything lands in --work (checkpoints, eval pages, logs).
 """
@@ -108,9 +113,17 @@ def train_all(args, target):
                                "--dataroot", target, "--checkpoints_dir", os.path.join(args.work, "ckpt"),
                                "--max_minutes", str(args.budget_min), "--resume"]
                         for name in args.configs}, "train")
-    import torch
-    return {name: int(torch.load(os.path.join(args.work, "ckpt", name, "latest.pt"), map_location="cpu",
-                                 weights_only=True)["step"]) for name in args.configs}
+    return trained_steps(args)
+
+
+def trained_steps(args):
+    """{name: body steps} of the models in --work (their loss logs' last body step)."""
+    import csv
+    steps = {}
+    for name in args.configs:
+        with open(os.path.join(args.work, "ckpt", name, "loss_log.csv")) as f:
+            steps[name] = max(int(r["step"]) for r in csv.DictReader(f) if r["stage"] == "body")
+    return steps
 
 
 def train_faces(args, target):
@@ -153,8 +166,22 @@ def evaluate(args, target, name):
         return json.load(f)
 
 
-def transfer_flicker(args, target, name):
-    """Flicker of a transfer of --transfer-source by model `name` (and of the real target frames)."""
+def body_only(args, name):
+    """A copy of model `name`'s checkpoint without its face stage (body.pt beside it): the face stage
+    leaves the body's weights as they were, so this is the model before it."""
+    import torch
+    folder = os.path.join(args.work, "ckpt", name)
+    state = torch.load(os.path.join(folder, "latest.pt"), map_location="cpu", weights_only=True)
+    for key in ("faceG", "faceD", "optFG", "optFD"):
+        state.pop(key, None)
+    path = os.path.join(folder, "body.pt")
+    torch.save(state, path)
+    return path
+
+
+def measure_transfer(args, target, name):
+    """{with_face: metrics.json of src.evaluate --frames} of transfers of --transfer-source by model
+    `name`: with its face stage (True) and, with --face-min, without it (False)."""
     source = os.path.join(args.work, "source")
     if not os.path.isfile(os.path.join(source, KEYPOINTS)):
         run([sys.executable, "make_source.py", "--video", args.transfer_source, "--out", source, "--size",
@@ -162,15 +189,22 @@ def transfer_flicker(args, target, name):
     if not os.path.isfile(os.path.join(source, NORM_KEYPOINTS)):
         run([sys.executable, "normalization.py", "--source", source, "--target", target],
             os.path.join(args.work, "normalization.log"))
-    frames = os.path.join(args.work, "transfer", name)
-    run([sys.executable, "transfer.py", "--name", name, "--checkpoints", os.path.join(args.work, "ckpt"),
-         "--source", source, "--out", frames, "--device", "cpu"], os.path.join(args.work, f"transfer_{name}.log"))
-    out = os.path.join(args.work, "eval_transfer", name)
-    run([sys.executable, "-m", "src.evaluate", "--frames", frames, "--keypoints",
-         os.path.join(source, NORM_KEYPOINTS), "--out", out, "--device", "cpu"],
-        os.path.join(args.work, f"eval_transfer_{name}.log"))
-    with open(os.path.join(out, "metrics.json")) as f:
-        return json.load(f)["temporal"]["flicker"]
+    reports = {}
+    for with_face in ([True, False] if args.face_min > 0 else [True]):
+        tag = name if with_face else name + "_noface"
+        frames = os.path.join(args.work, "transfer", tag)
+        which = "latest" if with_face else body_only(args, name)
+        run([sys.executable, "transfer.py", "--name", name, "--checkpoints", os.path.join(args.work, "ckpt"),
+             "--which", which, "--source", source, "--out", frames, "--device", "cpu", "--restart"],
+            os.path.join(args.work, f"transfer_{tag}.log"))
+        out = os.path.join(args.work, "eval_transfer", tag)
+        run([sys.executable, "-m", "src.evaluate", "--frames", frames, "--keypoints",
+             os.path.join(source, NORM_KEYPOINTS), "--out", out, "--device", "cpu",
+             "--name", os.path.join(args.work, "ckpt", name)] + (["--face"] if args.face_min > 0 else []),
+            os.path.join(args.work, f"eval_transfer_{tag}.log"))
+        with open(os.path.join(out, "metrics.json")) as f:
+            reports[with_face] = json.load(f)
+    return reports
 
 
 def main():
@@ -195,19 +229,25 @@ def main():
                     "1000); the last 20%% are held out for evaluation (a --work folder keeps the target of one length)")
     ap.add_argument("--face-epochs", type=int, default=1, help="face-stage epochs (its learning-rate "
                     "schedule; --face-min may end it first)")
+    ap.add_argument("--evaluate-only", action="store_true", help="no training: measure the checkpoints "
+                    "already in --work/ckpt")
     args = ap.parse_args()
     args.configs = args.configs.split(",")
     os.makedirs(args.work, exist_ok=True)
     target = prepare_target(args)
     flops = {name: flops_per_step(args, target, name) for name in args.configs}
-    tic = time.time()
-    steps = train_all(args, target)
-    print(f"trained in {(time.time() - tic) / 60:.1f} min", flush=True)
-    if args.face_min > 0:
-        train_faces(args, target)
+    if args.evaluate_only:
+        steps = trained_steps(args)
+    else:
+        tic = time.time()
+        steps = train_all(args, target)
+        print(f"trained in {(time.time() - tic) / 60:.1f} min", flush=True)
+        if args.face_min > 0:
+            train_faces(args, target)
     reports = {name: evaluate(args, target, name) for name in args.configs}
-    moved = ({name: transfer_flicker(args, target, name) for name in args.configs}
-             if args.transfer_source else {})
+    transfers = ({name: measure_transfer(args, target, name) for name in args.configs}
+                 if args.transfer_source else {})
+    moved = {name: t[True]["temporal"]["flicker"] for name, t in transfers.items()}
 
     head = (f"{'config':<17} {'window':>8} {'steps':>6} {'GFLOP/step':>10} | {'LPIPS body':>10} {'face':>6} "
             f"{'whole':>6} | {'VGG body':>8} {'face':>6} {'whole':>6} | {'SSIM body':>9} {'face':>6} "
@@ -230,9 +270,38 @@ def main():
         print(row)
     real = reports[args.configs[0]]["real_temporal"]
     print(f"real held-out frames: flicker {real['flicker']:.2f}")
+    print_cleanliness(args, reports, transfers)
     held_out = f"{args.frames - round(0.2 * args.frames)}-{args.frames - 1}"
     print(f"(budget {args.budget_min:g} min per configuration, trained side by side; held-out frames {held_out}; "
           f"results in {args.work})")
+
+
+def print_cleanliness(args, reports, transfers):
+    """The plate-mode table: speckle and window edge on the held-out frames (the real frames' own
+    beside them) and on the transfer, and the transfer's face crop with / without the face stage."""
+    def pct(v):
+        return f"{100 * v:.3f}%" if v is not None else "-"
+    print(f"{'config':<17} | {'speckle held-out (real)':>24} {'window edge (plate)':>20} | "
+          f"{'speckle transfer':>16} {'window edge':>11} | {'face noise':>13} {'face flicker':>13} "
+          f"{'face found':>13}   (transfer, with / without face stage)")
+    for name in args.configs:
+        p = reports[name]["runs"][0].get("plate")
+        if p is None:
+            print(f"{name:<17} | full frame")
+            continue
+        held = f"{pct(p['speckle'])} ({pct(p['reference_speckle'])})"
+        edge = f"{p['window_edge']:.2f} ({p['reference_window_edge']:.2f})"
+        row = f"{name:<17} | {held:>24} {edge:>20} |"
+        if name in transfers:
+            moved, bare = transfers[name][True], transfers[name].get(False)
+            row += f" {pct(moved['plate']['speckle']):>16} {moved['plate']['window_edge']:>11.2f} |"
+            if bare is not None and moved.get("face"):
+                f, b = moved["face"], bare["face"]
+                noise = f"{f['noise']:.2f} / {b['noise']:.2f}"
+                flicker = f"{f['flicker']:.2f} / {b['flicker']:.2f}"
+                found = f"{100 * f['hit_rate']:.0f}% / {100 * b['hit_rate']:.0f}%"
+                row += f" {noise:>13} {flicker:>13} {found:>13}"
+        print(row)
 
 
 if __name__ == "__main__":
