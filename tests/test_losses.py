@@ -124,16 +124,20 @@ def test_shadow_zone_is_a_tenth_of_the_height_under_the_feet():
     assert not shadow_zone(person_mask(rows=(20, 40))).any()
 
 
-def test_alpha_loss_is_the_l1_to_the_mask_outside_the_shadow_zone():
+def test_alpha_loss_weighs_pixels_away_from_the_person_ten_times_and_the_shadow_zone_not_at_all():
     from src.gan.losses import alpha_loss
     mask = person_mask()
     assert alpha_loss(mask.clone(), mask).item() == 0.0
-    # alpha 0.5 everywhere: 0.5 off on every pixel, the 6 of the zone left out: 0.5 * 394 / 400.
-    assert alpha_loss(torch.full_like(mask, 0.5), mask).item() == pytest.approx(0.4925)
-    # Alpha drawn in the zone (a shadow) costs nothing; the same alpha beside the person does.
+    # At 40 rows "near" is 1 pixel (3% of 40, rounded) around the person: rows 0-20, columns 2-6,
+    # 105 pixels, 3 of them (row 20, columns 3-5) in the shadow zone. Alpha 0.5 everywhere is 0.5 off
+    # on every pixel: (102 near x 1 + 292 away x 10 + 6 in the zone x 0) x 0.5 / 400.
+    assert alpha_loss(torch.full_like(mask, 0.5), mask).item() == pytest.approx(0.5 * 3022 / 400)
     shadow = mask.clone()
-    shadow[..., 20:22, 3:6] = 1
-    beside = mask.clone()
-    beside[..., 0:2, 7:10] = 1
+    shadow[..., 20:22, 3:6] = 1          # a shadow under the feet costs nothing
     assert alpha_loss(shadow, mask).item() == 0.0
-    assert alpha_loss(beside, mask).item() == pytest.approx(6 / 400)
+    beside = mask.clone()
+    beside[..., 5, 6] = 1                # next to the person's edge: weight 1
+    assert alpha_loss(beside, mask).item() == pytest.approx(1 / 400)
+    away = mask.clone()
+    away[..., 0:2, 7:10] = 1             # two pixels further out: weight 10 each of 6
+    assert alpha_loss(away, mask).item() == pytest.approx(60 / 400)

@@ -221,10 +221,3 @@ def test_frames_evaluation_measures_speckle_against_the_models_plate(plate_check
     assert re.search(r"^speckle outside the person \(lower is better\)\s+100\.000%$", dusty_out, re.M)
     assert re.search(r"^speckle outside the person \(lower is better\)\s+0\.000%$", clean_out, re.M)
 
-
-def test_a_new_model_records_its_alpha_floor_and_one_from_before_the_floor_has_none(plate_checkpoint, tmp_path):
-    state = torch.load(plate_checkpoint / "ckpt" / "t" / "latest.pt", weights_only=False)
-    assert state["options"]["alpha_floor"] == 0.1
-    del state["options"]["alpha_floor"]
-    checkpoint.save(tmp_path / "old" / "latest.pt", state)
-    assert FramePredictor(tmp_path / "old", device="cpu").options.alpha_floor == 0.0

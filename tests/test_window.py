@@ -1,7 +1,6 @@
 """The person-following window (src/gan/window.py) and alpha compositing (src/gan/composite.py), on
 keypoints and tensors with values worked out by hand."""
 import numpy as np
-import pytest
 import torch
 
 from src.gan import composite, window
@@ -106,20 +105,3 @@ def test_cut_and_paste_window():
     pasted = composite.paste_window(image[0], torch.zeros(3, 2, 3), (1, 2))
     assert (pasted[:, 2:4, 1:4] == 0).all() and pasted.sum() == image[0].sum() - windows[0].sum()
 
-
-def test_alpha_under_the_floor_shows_the_plate_and_the_rest_is_stretched():
-    h, w = 16, 20
-    plate = torch.rand(1, 3, h, w) * 2 - 1
-    colour = torch.rand(1, 3, h, w) * 2 - 1
-    alpha_channel = torch.full((1, 1, h, w), -0.84)        # alpha (1 - 0.84) / 2 = 0.08
-    frame, alpha = composite.composite(torch.cat([colour, alpha_channel], 1), plate, floor=0.1)
-    assert torch.equal(frame, plate) and (alpha == 0).all()
-    frame, alpha = composite.composite(torch.cat([colour, alpha_channel], 1), plate)   # no floor
-    assert alpha[0, 0, 8, 10].item() == pytest.approx(0.08)
-    # 0.55 over a floor of 0.1 shows as (0.55 - 0.1) / 0.9 = 0.5; 1 stays 1.
-    half = torch.full((1, 1, h, w), 0.1)                    # alpha 0.55
-    frame, alpha = composite.composite(torch.cat([colour, half], 1), plate, floor=0.1)
-    assert alpha[0, 0, 8, 10].item() == pytest.approx(0.5)
-    assert frame[0, :, 8, 10] == pytest.approx((0.5 * colour + 0.5 * plate)[0, :, 8, 10])
-    _, alpha = composite.composite(torch.cat([colour, torch.ones(1, 1, h, w)], 1), plate, floor=0.1)
-    assert alpha[0, 0, 8, 10].item() == 1.0

@@ -3,13 +3,11 @@
 In plate mode the body generator has four output channels: colour (3, in [-1, 1]) and alpha (the
 fourth channel's tanh mapped to [0, 1]). Inside the person-following window (src/gan/window.py):
 
-    frame = a * colour + (1 - a) * plate,   a = max(0, (alpha - floor) / (1 - floor))
+    frame = alpha * colour + (1 - alpha) * plate
 
 Alpha fades to 0 over the window's outer EDGE pixels, so the window's border never shows as a seam
-when it moves; everything outside the window is the plate. Below the floor (--alpha_floor) the
-frame is the plate exactly: the faint alpha a generator leaves over the background (which tanh
-reaches 0 only in the limit) would otherwise show as a haze in the window and dust on the floor.
-Training, transfer and evaluation all composite through composite() below.
+when it moves; everything outside the window is the plate. Training, transfer and evaluation all
+composite through composite() below.
 """
 import torch
 
@@ -31,22 +29,13 @@ def colour_and_alpha(out):
     return out[:, :3], alpha
 
 
-def shown_alpha(alpha, floor):
-    """The alpha the frame is made with: 0 below `floor`, the rest stretched back to [0, 1]."""
-    if floor <= 0:
-        return alpha
-    return ((alpha - floor) / (1 - floor)).clamp(min=0)
-
-
-def composite(out, plate, quantize=False, floor=0.0):
-    """(frame, alpha): the generator output `out` (N, 4, h, w) over `plate` (N or 1, 3, h, w), and
-    the alpha it was made with (after the floor).
+def composite(out, plate, quantize=False):
+    """(frame, alpha): the generator output `out` (N, 4, h, w) over `plate` (N or 1, 3, h, w).
 
     quantize=True rounds alpha to steps of 1/255 (as an 8-bit alpha): where it rounds to 0 the
     frame is the plate exactly, so the background does not shimmer at inference.
     """
     colour, alpha = colour_and_alpha(out)
-    alpha = shown_alpha(alpha, floor)
     if quantize:
         alpha = torch.round(alpha * 255) / 255
     frame = alpha * colour.float() + (1 - alpha) * plate.float()

@@ -149,8 +149,7 @@ class FramePredictor:
         with self._autocast():
             out = self.generator(torch.cat([cut(label, corner, (ww, wh)),
                                             cut(self._previous, corner, (ww, wh))], dim=1))
-        frame, alpha = composite(out.float(), cut(self.plate, corner, (ww, wh)), quantize=True,
-                                 floor=self.options.alpha_floor)
+        frame, alpha = composite(out.float(), cut(self.plate, corner, (ww, wh)), quantize=True)
         self._alpha = (corner[0], alpha[0, 0].cpu().numpy())  # for at_frame_size()
         return paste_window(self.plate[0], frame[0], corner[0])[None]
 

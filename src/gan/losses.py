@@ -90,7 +90,22 @@ def shadow_zone(masks):
     return zone & ~person
 
 
+NEAR = 0.03          # pixels this share of the window's height from the person mask are near it
+AWAY_WEIGHT = 10.0   # the alpha loss weighs pixels farther from the person this many times
+
+
+def alpha_weights(masks):
+    """(N, C, h, w) weights of the alpha loss for person masks (N, C, h, w): 0 in the shadow zone,
+    1 on the person and near it (NEAR of the window's height, where the mask's edge is uncertain),
+    AWAY_WEIGHT farther out, where alpha must be 0: there a weak loss leaves the faint alpha that
+    shows as dust and haze over the plate."""
+    r = max(1, round(NEAR * masks.shape[-2]))
+    near = F.max_pool2d(masks.float(), 2 * r + 1, stride=1, padding=r) > 0.5
+    weights = torch.where(near, 1.0, AWAY_WEIGHT).to(masks.dtype)
+    return weights.masked_fill(shadow_zone(masks), 0.0)
+
+
 def alpha_loss(alpha, masks):
-    """Plate mode's alpha loss: mean L1 between alpha and the person masks (both (N, C, h, w) in
-    [0, 1]) over the window, the shadow zone under the feet counted as 0 (alpha is free there)."""
-    return ((alpha - masks).abs() * (~shadow_zone(masks)).to(alpha.dtype)).mean()
+    """Plate mode's alpha loss: the mean over the window of alpha_weights x |alpha - person mask|
+    (both (N, C, h, w) in [0, 1])."""
+    return ((alpha - masks).abs() * alpha_weights(masks).to(alpha.dtype)).mean()

@@ -50,7 +50,6 @@ class TrainOptions:
     lambda_vgg: float = 10.0  # weight of the VGG16 perceptual loss of the body generator (0 = off, faster)
     vgg_weights: str = "1/32,1/16,1/8,1/4,1"  # weights of relu1_2, relu2_2, relu3_3, relu4_3, relu5_3 in the VGG16 perceptual losses (body and face; pix2pixHD's by default); 0 drops a layer, and VGG stops after the last layer used
     lambda_alpha: float = 1.0  # plate mode: weight of the L1 loss between the generator's alpha and the person mask (left out in a band under the feet: shadows, reflections)
-    alpha_floor: float = 0.1  # plate mode: alpha under this shows the plate exactly (the rest is stretched back to 0-1), so faint alpha leaves no haze or dust on the background
     d_augment: bool = False  # body stage: the discriminator sees each step's real and fake pairs shifted (up to 1/8) and with a hole cut out alike (DiffAugment), so on a short target it does not learn the frames by heart
     lr: float = 0.0002  # Adam learning rate of generators and discriminators
     beta1: float = 0.5  # Adam beta1
@@ -109,7 +108,7 @@ PRESETS = {
 LOCKED_ON_RESUME = ("background", "netG", "ngf", "n_downsample", "n_blocks", "n_blocks_local", "ndf",
                     "num_D", "n_layers_D", "face_ngf", "face_n_downsample", "face_n_blocks", "face_ndf",
                     "face_num_D", "size",
-                    "holdout", "alpha_floor")
+                    "holdout")
 # The face networks' shape: a new face stage (--face without --resume) builds them afresh, so it may
 # change these.
 FACE_NETWORK = ("face_ngf", "face_n_downsample", "face_n_blocks", "face_ndf", "face_num_D")
@@ -227,9 +226,8 @@ def make_options(**overrides):
 
 
 # Values of options that a checkpoint may not record (it was written before the option existed): the
-# networks it holds were built, and its frames composited, with these.
-UNRECORDED = {"face_n_downsample": 2, "background": "none",  # before plate mode: the full frame
-              "alpha_floor": 0.0}                           # before the floor: none
+# networks it holds were built with these.
+UNRECORDED = {"face_n_downsample": 2, "background": "none"}  # before plate mode: the full frame
 
 
 def saved_options(saved):

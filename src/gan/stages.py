@@ -29,7 +29,7 @@ from torch.nn.parallel import DistributedDataParallel
 from src import device as devices
 from src.gan import losses
 from src.gan.augment import Augment
-from src.gan.composite import colour_and_alpha, composite
+from src.gan.composite import composite
 from src.gan.images import FACE_FEATHER, crop, paste, to_model
 
 
@@ -41,13 +41,12 @@ class PairGenerator(nn.Module):
     serves the next one, which is how G is used at inference (it feeds its own outputs).
     With a plate (plate mode) each frame is G's colour composited over it with G's alpha, and the
     composite is what the next frame is fed. Returns (fake_t, fake_t1, alpha_t, alpha_t1); the
-    alphas are G's own, before the floor (what the mask supervises: it keeps a gradient where the
-    floor hides the pixel), None without a plate.
+    alphas are None without a plate.
     """
 
-    def __init__(self, generator, alpha_floor=0.0):
+    def __init__(self, generator):
         super().__init__()
-        self.generator, self.alpha_floor = generator, alpha_floor
+        self.generator = generator
 
     def forward(self, label_t, label_t1, plate=None):
         fake_t, alpha_t = self._frame(torch.cat([label_t, torch.zeros_like(label_t)], dim=1), plate)
@@ -56,9 +55,7 @@ class PairGenerator(nn.Module):
 
     def _frame(self, inputs, plate):
         out = self.generator(inputs)
-        if plate is None:
-            return out, None
-        return composite(out, plate, floor=self.alpha_floor)[0], colour_and_alpha(out)[1]
+        return (out, None) if plate is None else composite(out, plate)
 
 
 class FaceRefiner(nn.Module):
@@ -193,7 +190,7 @@ class BodyStage(_GANStage):
 
     def __init__(self, opt, rt, G, D, vgg):
         self.opt, self.rt, self.G, self.D, self.vgg = opt, rt, G, D, vgg
-        self.pair = rt.ddp(PairGenerator(G, opt.alpha_floor))
+        self.pair = rt.ddp(PairGenerator(G))
         self.D_train = rt.ddp(D)
         self.optG, self.optD = _adam(G.parameters(), opt), _adam(D.parameters(), opt)
         self.optims = (self.optG, self.optD)
@@ -254,7 +251,7 @@ class FaceStage(_GANStage):
     def __init__(self, opt, rt, G, FG, FD, vgg):
         self.opt, self.rt, self.FD, self.vgg = opt, rt, FD, vgg
         # G is frozen here by running it under no_grad (its weights stay trainable for the body stage).
-        self.pair = PairGenerator(G, opt.alpha_floor)
+        self.pair = PairGenerator(G)
         self.refiner = rt.ddp(FaceRefiner(FG))
         self.FD_train = rt.ddp(FD)
         self.optF, self.optFD = _adam(FG.parameters(), opt), _adam(FD.parameters(), opt)
