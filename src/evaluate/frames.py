@@ -81,14 +81,14 @@ def plate_windows(checkpoint, kps, size):
     predictor = FramePredictor(checkpoint, device="cpu")
     if predictor.plate is None:
         return None, None
-    corners = predictor.window_track(kps, size)
-    plate = predictor.frame_plate if tuple(size) == predictor.frame_size else predictor.plate_rgb()
+    # transfer.py writes frames at the target's frame size; predict() alone, at the model's size.
+    at_frame_size = tuple(size) == predictor.frame_size
+    plate = predictor.frame_plate if at_frame_size else predictor.plate_rgb()
     if (plate.shape[1], plate.shape[0]) != tuple(size):
         raise UserError(f"{checkpoint}: its plate is {plate.shape[1]}x{plate.shape[0]} but the frames are "
                         f"{size[0]}x{size[1]}; pass --name the model that made the frames")
-    boxes = ([predictor.window_at_frame_size(c) for c in corners] if tuple(size) == predictor.frame_size
-             else [(x, y, x + predictor.window_size[0], y + predictor.window_size[1]) for x, y in corners])
-    return PlateMeter(plate), boxes
+    box = predictor.window_at_frame_size if at_frame_size else predictor.window_box
+    return PlateMeter(plate), [box(c) for c in predictor.window_track(kps, size)]
 
 
 def evaluate_frames(frames_dir, keypoints=os.path.join(SOURCE_DIR, NORM_KEYPOINTS), device="auto",

@@ -142,7 +142,8 @@ def run_frames(frames, held, kps, predictors, size, lpips, pose_backend, device,
 
     Returns per-run per-frame metrics, per-run and real-frame TemporalMeters, per-run PlateMeters
     (None for a full-frame model), per-run detected keypoints, the detector's keypoints on the real
-    frames, and the strip rows (label, fakes, real) of the example and worst frames. Only those few rows and the previous frames are kept, so
+    frames, and the strip rows (label, fakes, real) of the example and worst frames. Only those few
+    rows and the previous frames are kept, so
     memory does not grow with the number of frames.
     """
     n = len(held)
@@ -181,8 +182,7 @@ def run_frames(frames, held, kps, predictors, size, lpips, pose_backend, device,
                 meter.add(img, person_boxes[pos])
             for plate, p, fake, w in zip(plates, predictors, fakes, windows):
                 if plate is not None:
-                    (x, y), (ww, wh) = w[pos], p.window_size
-                    plate.add(fake, speckle_box(kps[pos]), (x, y, x + ww, y + wh), real=real)
+                    plate.add(fake, speckle_box(kps[pos]), p.window_box(w[pos]), real=real)
             row = (resize_frame(label, size), fakes, real)
             if pos in example_at:
                 examples.append((pos, row))

@@ -157,6 +157,11 @@ class FramePredictor:
         """Plate mode: the background plate at .size, RGB uint8 (what the window is drawn over)."""
         return to_rgb(self.plate[0])
 
+    def window_box(self, corner):
+        """The window at `corner` (x0, y0 at .size) as (x0, y0, x1, y1) in pixels of .size."""
+        (x, y), (ww, wh) = corner, self.window_size
+        return int(x), int(y), int(x) + ww, int(y) + wh
+
     def window_at_frame_size(self, corner):
         """The window at `corner` (x0, y0 at .size) as (x0, y0, x1, y1) in pixels of .frame_size."""
         (x, y), (ww, wh), (w, h), (fw, fh) = corner, self.window_size, self.size, self.frame_size

@@ -10,7 +10,8 @@ Body stage, one step on a pair of consecutive frames (t, t+1):
 Plate mode (when make_target.py found a static camera; src/pose/background.py, src/gan/window.py): G draws
 only a window that follows the person, as colour + alpha over the background plate, and every
 frame above is that composite (src/gan/composite.py); G loss + lambda_alpha * L1(alpha, person mask),
-left out under the feet, where shadows and reflections are the generator's to draw (losses.alpha_loss).
+weighed 10x away from the person and left out under the feet, where shadows and reflections are the
+generator's to draw (losses.alpha_loss).
 Face stage (after the body stage, G frozen): a square crop around the face of each generated
 frame is refined by the face generator, face = crop(fake) + F(crop(label), crop(fake)), judged by
 its own discriminator against the real crop; F loss = LSGAN + 10 * feature matching + 10 * VGG16
@@ -216,8 +217,8 @@ class BodyStage(_GANStage):
             g_gan, g_feat = self.generator_losses(D, preds, augment(fake), opt.num_D)
             g_vgg = (opt.lambda_vgg * self.vgg(torch.cat([fake_t, fake_t1]), torch.cat([real_t, real_t1]))
                      if opt.lambda_vgg > 0 else torch.zeros((), device=rt.device))
-            # Plate mode: alpha follows the person mask (weakly: the other losses may still draw
-            # what the mask misses, such as hair), so G cannot redraw the background.
+            # Plate mode: alpha follows the person mask (near it weakly: the other losses may still
+            # draw what the mask misses, such as hair), so G cannot redraw the background.
             g_alpha = (opt.lambda_alpha * losses.alpha_loss(torch.cat([alpha_t, alpha_t1], 1), masks)
                        if plate is not None else torch.zeros((), device=rt.device))
             loss_G = g_gan + g_feat + g_vgg + g_alpha
