@@ -120,8 +120,10 @@ def test_inference_is_the_plate_bit_for_bit_where_alpha_is_0(plate_checkpoint):
     predictor.generator = Fixed(1.0, -1.0)                  # alpha 0 everywhere
     frame = predictor.predict(label, window=(8, 0))
     assert (frame == np.uint8(PLATE_RGB)).all()
-    predictor.generator = Fixed(1.0, 1.0)                   # alpha 1 inside the window
+    predictor.generator = Fixed(1.0, 1.0)                   # alpha 1 inside the window...
     frame = predictor.predict(label, window=(8, 0))
+    assert (frame == np.uint8(PLATE_RGB)).all()             # ...but no pose drawn: the gate keeps the plate
+    frame = predictor.predict(np.zeros_like(label), window=(8, 0))   # the label all figure: the gate is open
     inner = frame[4:wh - 4, 8 + 4:8 + ww - 4]
     assert (inner == 255).all()                             # colour 1 -> white
     outside = np.ones((32, 64), bool)
@@ -189,8 +191,8 @@ def test_frames_at_the_targets_frame_size_keep_the_full_size_plate(tmp_path):
     predictor.generator = Fixed(1.0, -1.0)                          # alpha 0: the plate only
     frame = predictor.at_frame_size(predictor.predict(np.full((32, 64, 3), 255, np.uint8), window=(0, 0)))
     assert frame.shape == (64, 128, 3) and np.array_equal(frame, big)
-    predictor.generator = Fixed(1.0, 1.0)                           # alpha 1: white inside the window
-    frame = predictor.at_frame_size(predictor.predict(np.full((32, 64, 3), 255, np.uint8), window=(0, 0)))
+    predictor.generator = Fixed(1.0, 1.0)                           # alpha 1 and the label all figure:
+    frame = predictor.at_frame_size(predictor.predict(np.zeros((32, 64, 3), np.uint8), window=(0, 0)))  # white
     assert (frame[2 * 4 + 2:2 * (wh - 4) - 2, 2 * 4 + 2:2 * (ww - 4) - 2] == 255).all()
     assert np.array_equal(frame[:, 2 * ww:], big[:, 2 * ww:])       # right of the window: the plate
 
@@ -221,3 +223,16 @@ def test_frames_evaluation_measures_speckle_against_the_models_plate(plate_check
     assert re.search(r"^speckle outside the person \(lower is better\)\s+100\.000%$", dusty_out, re.M)
     assert re.search(r"^speckle outside the person \(lower is better\)\s+0\.000%$", clean_out, re.M)
 
+
+
+def test_training_composites_through_the_pose_gate():
+    from src.gan.stages import PairGenerator
+    label = torch.ones(1, 3, 50, 50)
+    label[0, :, 20:30, 24:26] = -1.0                                   # a black bone, rows 20-29
+    plate = torch.zeros(1, 3, 50, 50)
+    for gate, far in ((True, 0.0), (False, 1.0)):
+        fake_t, fake_t1, alpha_t, alpha_t1 = PairGenerator(Fixed(1.0, 1.0), gate=gate)(label, label, plate)
+        # reach round(0.1 x 50) = 5 and feather 2: column 10 is out of the gate, column 25 in it
+        assert alpha_t[0, 0, 25, 10].item() == far and alpha_t1[0, 0, 25, 10].item() == far
+        assert alpha_t[0, 0, 25, 25].item() == 1.0 and fake_t[0, :, 25, 25].tolist() == [1.0, 1.0, 1.0]
+        assert fake_t1[0, 0, 25, 10].item() == far                     # plate 0, colour 1

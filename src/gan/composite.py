@@ -6,12 +6,20 @@ fourth channel's tanh mapped to [0, 1]). Inside the person-following window (src
     frame = alpha * colour + (1 - alpha) * plate
 
 Alpha fades to 0 over the window's outer EDGE pixels, so the window's border never shows as a seam
-when it moves; everything outside the window is the plate. Training, transfer and evaluation all
-composite through composite() below.
+when it moves; everything outside the window is the plate. Given the window's label, alpha is also
+gated by the drawn pose (pose_gate): 0 beyond GATE_REACH of the stick figure (GATE_BELOW more under
+it, for the shadow at the feet), so a generator that has not learnt alpha = 0 everywhere cannot
+leave dust or a haze over the plate far from the person, least of all in poses it never saw.
+Training, transfer and evaluation all composite through composite() below.
 """
 import torch
+import torch.nn.functional as F
 
 EDGE = 4  # pixels over which alpha fades to 0 at the window's border
+GATE_REACH = 0.10    # share of the window's height: how far from the drawn pose alpha may be non-zero
+GATE_BELOW = 0.06    # share of the window's height the gate reaches further down (the shadow)
+GATE_FEATHER = 0.03  # share of the window's height over which the gate fades
+DRAWN = 0.9          # label values (in [-1, 1]) below this in some channel are the stick figure, not its white ground
 
 
 def edge_taper(h, w, device=None):
@@ -22,20 +30,47 @@ def edge_taper(h, w, device=None):
     return torch.minimum(ramp(h)[:, None], ramp(w)[None, :])[None, None]
 
 
-def colour_and_alpha(out):
-    """Generator output (N, 4, h, w) -> (colour (N, 3, h, w) in [-1, 1], alpha (N, 1, h, w) in [0, 1])."""
+def _grow(x, up, down, side):
+    """Binary maps (N, 1, h, w) grown `up`, `down` and `side` pixels (a rectangle, row then column)."""
+    x = F.max_pool2d(F.pad(x, (0, 0, down, up)), (up + down + 1, 1), stride=1)
+    return F.max_pool2d(F.pad(x, (side, side, 0, 0)), (1, 2 * side + 1), stride=1)
+
+
+def _blur(x, r):
+    """Box blur of (N, 1, h, w) over (2r + 1)^2, edges replicated (row then column)."""
+    x = F.avg_pool2d(F.pad(x, (0, 0, r, r), mode="replicate"), (2 * r + 1, 1), stride=1)
+    return F.avg_pool2d(F.pad(x, (r, r, 0, 0), mode="replicate"), (1, 2 * r + 1), stride=1)
+
+
+def pose_gate(label):
+    """(N, 1, h, w) in [0, 1] for window labels (N, 3, h, w) in [-1, 1] (white ground): 1 within
+    GATE_REACH x h of the drawn pose (GATE_REACH + GATE_BELOW below it), fading to 0 over
+    2 GATE_FEATHER x h across that border. The stick figure's bones run inside the limbs, so the
+    reach covers the person's outline, loose hair and clothes."""
+    h = label.shape[-2]
+    drawn = (label.float().amin(1, keepdim=True) < DRAWN).float()
+    reach, below = round(GATE_REACH * h), round((GATE_REACH + GATE_BELOW) * h)
+    return _blur(_grow(drawn, reach, below, reach), max(1, round(GATE_FEATHER * h)))
+
+
+def colour_and_alpha(out, label=None):
+    """Generator output (N, 4, h, w) -> (colour (N, 3, h, w) in [-1, 1], alpha (N, 1, h, w) in [0, 1]);
+    with the window's label (N, 3, h, w), alpha is gated by the drawn pose (pose_gate)."""
     h, w = out.shape[-2:]
     alpha = (out[:, 3:4].float() + 1) / 2 * edge_taper(h, w, out.device)
+    if label is not None:
+        alpha = alpha * pose_gate(label)
     return out[:, :3], alpha
 
 
-def composite(out, plate, quantize=False):
-    """(frame, alpha): the generator output `out` (N, 4, h, w) over `plate` (N or 1, 3, h, w).
+def composite(out, plate, label=None, quantize=False):
+    """(frame, alpha): the generator output `out` (N, 4, h, w) over `plate` (N or 1, 3, h, w),
+    alpha gated by the drawn pose when the window's `label` is given (see pose_gate).
 
     quantize=True rounds alpha to steps of 1/255 (as an 8-bit alpha): where it rounds to 0 the
     frame is the plate exactly, so the background does not shimmer at inference.
     """
-    colour, alpha = colour_and_alpha(out)
+    colour, alpha = colour_and_alpha(out, label)
     if quantize:
         alpha = torch.round(alpha * 255) / 255
     frame = alpha * colour.float() + (1 - alpha) * plate.float()

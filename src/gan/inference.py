@@ -14,7 +14,7 @@ one and a box is given.
 Plate mode (a checkpoint trained over a background plate): the generator draws the window at
 `window=(x0, y0)` (see window_track(), which places it along a whole sequence of poses, as training
 did) and the frame is that composite over the plate; outside the window, and wherever the 8-bit
-alpha is 0, the frame is the plate bit for bit. Without a window the window is centred.
+alpha is 0 (and, with the alpha gate, away from the drawn pose) the frame is the plate bit for bit. Without a window the window is centred.
 at_frame_size() then puts such a frame, generated at the training size, over the plate at the
 target's own frame size (.frame_size): the background keeps its full resolution.
 """
@@ -146,10 +146,11 @@ class FramePredictor:
         if corner is None:
             corner = ((w - ww) // 2, (h - wh) // 2)
         corner = [corner]
+        label = cut(label, corner, (ww, wh))
         with self._autocast():
-            out = self.generator(torch.cat([cut(label, corner, (ww, wh)),
-                                            cut(self._previous, corner, (ww, wh))], dim=1))
-        frame, alpha = composite(out.float(), cut(self.plate, corner, (ww, wh)), quantize=True)
+            out = self.generator(torch.cat([label, cut(self._previous, corner, (ww, wh))], dim=1))
+        frame, alpha = composite(out.float(), cut(self.plate, corner, (ww, wh)),
+                                 label=label if self.options.alpha_gate else None, quantize=True)
         self._alpha = (corner[0], alpha[0, 0].cpu().numpy())  # for at_frame_size()
         return paste_window(self.plate[0], frame[0], corner[0])[None]
 

@@ -41,13 +41,14 @@ class PairGenerator(nn.Module):
     fake_t is not detached: the losses on fake_t+1 also train G to produce a previous frame that
     serves the next one, which is how G is used at inference (it feeds its own outputs).
     With a plate (plate mode) each frame is G's colour composited over it with G's alpha, and the
-    composite is what the next frame is fed. Returns (fake_t, fake_t1, alpha_t, alpha_t1); the
-    alphas are None without a plate.
+    composite is what the next frame is fed, alpha gated by the drawn pose when `gate` (see
+    src/gan/composite.py). Returns (fake_t, fake_t1, alpha_t, alpha_t1); the alphas are None
+    without a plate.
     """
 
-    def __init__(self, generator):
+    def __init__(self, generator, gate=False):
         super().__init__()
-        self.generator = generator
+        self.generator, self.gate = generator, gate
 
     def forward(self, label_t, label_t1, plate=None):
         fake_t, alpha_t = self._frame(torch.cat([label_t, torch.zeros_like(label_t)], dim=1), plate)
@@ -56,7 +57,9 @@ class PairGenerator(nn.Module):
 
     def _frame(self, inputs, plate):
         out = self.generator(inputs)
-        return (out, None) if plate is None else composite(out, plate)
+        if plate is None:
+            return out, None
+        return composite(out, plate, label=inputs[:, :3] if self.gate else None)
 
 
 class FaceRefiner(nn.Module):
@@ -191,7 +194,7 @@ class BodyStage(_GANStage):
 
     def __init__(self, opt, rt, G, D, vgg):
         self.opt, self.rt, self.G, self.D, self.vgg = opt, rt, G, D, vgg
-        self.pair = rt.ddp(PairGenerator(G))
+        self.pair = rt.ddp(PairGenerator(G, gate=opt.alpha_gate))
         self.D_train = rt.ddp(D)
         self.optG, self.optD = _adam(G.parameters(), opt), _adam(D.parameters(), opt)
         self.optims = (self.optG, self.optD)
@@ -252,7 +255,7 @@ class FaceStage(_GANStage):
     def __init__(self, opt, rt, G, FG, FD, vgg):
         self.opt, self.rt, self.FD, self.vgg = opt, rt, FD, vgg
         # G is frozen here by running it under no_grad (its weights stay trainable for the body stage).
-        self.pair = PairGenerator(G)
+        self.pair = PairGenerator(G, gate=opt.alpha_gate)
         self.refiner = rt.ddp(FaceRefiner(FG))
         self.FD_train = rt.ddp(FD)
         self.optF, self.optFD = _adam(FG.parameters(), opt), _adam(FD.parameters(), opt)
