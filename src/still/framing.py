@@ -9,7 +9,9 @@ off there: the window is then slid to that edge, so that the cut stays on the fr
 The window is chosen as for a video frame (src/pose/crop.py choose_window). Wherever the photo
 has to be extended (the room above, or a window wider than the photo), it is extended the same
 way: its edge row (or column), with the person's pixels on it (their mask grown by EDGE_GROW)
-replaced by the background beside them (interpolated along the edge), repeated outward.
+replaced by the background beside them (interpolated along the edge), continued outward and
+blurred along itself the more the farther it lies from the photo (FADE): a plain repeat draws
+streaks across the whole extension, a blur that grows with the distance fades them out.
 """
 import math
 
@@ -23,6 +25,7 @@ PAD = 0.1          # room added at an edge the person touches, x the person's he
 EDGE_GROW = 0.02   # the person on an edge line: their mask grown by this x their height (the
                    # mask's outline runs a little inside dark hair and shoes)
 EDGES = ("left", "top", "right", "bottom")
+FADE = 0.5         # an extended line is blurred along itself with sigma FADE x its distance from the photo
 
 
 def edges_touched(mask):
@@ -61,6 +64,24 @@ def background_line(line, person):
                     axis=1).round().astype(line.dtype)
 
 
+def continued(line, n):
+    """(n, L, 3) lines continuing `line` (L, 3) outward: the k-th (k = 1..n from the photo) is
+    `line` blurred along itself with a Gaussian of sigma FADE x k (reflected at its ends),
+    interpolated between blurs at sigmas 0, 1, 2, 4, ... ."""
+    if n == 0:
+        return np.zeros((0, *line.shape), line.dtype)
+    line = line.astype(np.float32)[None]
+    most = min(FADE * n, line.shape[1] / 3)
+    sigmas = [0.0] + [2.0 ** k for k in range(int(np.ceil(np.log2(max(most, 1.0)))) + 1)]
+    levels = np.stack([line[0]] + [cv2.GaussianBlur(line, (0, 0), sigmaX=s, sigmaY=0.01,
+                                                    borderType=cv2.BORDER_REFLECT)[0]
+                                   for s in sigmas[1:]])
+    want = np.minimum(FADE * np.arange(1, n + 1), most)
+    i = np.clip(np.searchsorted(sigmas, want, side="right") - 1, 0, len(sigmas) - 2)
+    t = ((want - np.take(sigmas, i)) / (np.take(sigmas, i + 1) - np.take(sigmas, i)))[:, None, None]
+    return np.round((1 - t) * levels[i] + t * levels[i + 1]).clip(0, 255).astype(np.uint8)
+
+
 def extend(photo, mask, pads):
     """The photo (H, W, 3) and mask extended by pads (left, top, right, bottom) pixels."""
     left, top, right, bottom = pads
@@ -78,7 +99,10 @@ def extend(photo, mask, pads):
         edge[:, 0] = background_line(photo[:, 0], person[:, 0])
     if right:
         edge[:, -1] = background_line(photo[:, -1], person[:, -1])
-    out = cv2.copyMakeBorder(edge, top, bottom, left, right, cv2.BORDER_REPLICATE)
+    # Sides first, then the rows above and below across the whole extended width.
+    out = np.concatenate([continued(edge[:, 0], left)[::-1].transpose(1, 0, 2), edge,
+                          continued(edge[:, -1], right).transpose(1, 0, 2)], axis=1)
+    out = np.concatenate([continued(out[0], top)[::-1], out, continued(out[-1], bottom)], axis=0)
     h, w = mask.shape
     out[top:top + h, left:left + w] = photo
     return out, cv2.copyMakeBorder(mask, top, bottom, left, right, cv2.BORDER_CONSTANT, value=0)
