@@ -312,9 +312,9 @@ def refusal_images(folder):
     size = (512, 256)
     pose = dancer_pose(TARGET, 18.8, size)       # a moment of the dance with the arms held out
     photo, truth = draw_dancer(pose, size), pose.keypoints
-    # Cut through the right forearm (on the image's left): the hand is out of view.
-    cut_x = int(round((truth[B["RElbow"], 0] + truth[B["RWrist"], 0]) / 2))
-    images = {"empty.png": _background(TARGET, size).copy(), "cut.png": photo[:, cut_x:]}
+    # Cut half-way between the neck and the left shoulder: the left shoulder is out of view.
+    cut_x = int(round((truth[B["Neck"], 0] + truth[B["LShoulder"], 0]) / 2))
+    images = {"empty.png": _background(TARGET, size).copy(), "cut.png": photo[:, :cut_x]}
     for name, img in images.items():
         write_image(os.path.join(folder, name), img)
     with open(os.path.join(folder, "text.png"), "w") as f:
@@ -337,7 +337,7 @@ def test_refusals_exit_2_with_one_line(tmp_path_factory, name, words):
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert lines[0].startswith(f"error: {folder / name}: ") and words in lines[0]
-    assert "arms away from the body" in lines[0] or words in ("not a readable image", "not found")
+    assert "head and shoulders in view" in lines[0] or words in ("not a readable image", "not found")
     assert not os.path.exists(folder / "out" / "keypoints.npz")
 
 

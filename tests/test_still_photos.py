@@ -80,10 +80,22 @@ def test_extended_edge_continues_the_background_not_the_person():
     out, out_mask = framing.extend(photo, mask, (0, 0, 0, 3))
     assert out.shape == (13, 20, 3) and out_mask.shape == (13, 20)
     assert (out[:10] == photo).all()
+    # The person's columns 8-11 continue the ramp (a blur keeps a straight ramp where its kernel,
+    # 8 px either side at sigma 2, stays inside the line).
     for row in out[10:]:
-        assert row[:, 0].tolist() == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130,
-                                      140, 150, 160, 170, 180, 190]
+        assert np.abs(row[8:12, 0].astype(int) - [80, 90, 100, 110]).max() <= 1
     assert not out_mask[10:].any()
+
+
+def test_extension_fades_the_streaks_of_the_edge_out():
+    # An edge of 2-px stripes (0 and 200) repeated outward would draw streaks: the k-th line out
+    # is blurred with sigma k / 2, so 20 lines out (sigma 10) it is their mean, 100, within 3.
+    photo = np.zeros((10, 60, 3), np.uint8)
+    photo[:, ::2] = 200
+    out, _ = framing.extend(photo, np.zeros((10, 60), np.uint8), (0, 20, 0, 0))
+    assert out.shape == (30, 60, 3) and (out[20:] == photo).all()
+    assert np.abs(out[0, 20:40].astype(int) - 100).max() <= 3
+    assert np.ptp(out[19, 20:40, 0].astype(int)) > 80             # one line out: still striped
 
 
 # ----------------------------------------------------------------------- completing the joints
@@ -144,14 +156,90 @@ def test_upper_body_photo_gets_hips_below_the_edge():
     assert skeleton.notes[0] == "me.png: the hips and legs are out of view; they stay out of view"
 
 
-def test_a_leg_hidden_inside_the_photo_is_refused():
+def test_a_leg_hidden_inside_the_photo_is_held():
     _, mask = draw_figure()
     mask[405:] = 0                                 # no feet: the legs end above the photo's edge
     # The right ankle not found although the photo shows the leg: continuing the thigh puts it
-    # at (216, 420), off the person.
+    # at (216, 420), off the person: a leg folded out of sight. It is held, not refused.
+    skeleton = joints.complete("me.png", without(figure_keypoints(), "RAnkle"), mask)
+    assert skeleton.keypoints[B["RAnkle"]].tolist() == [216, 420, 0.25]
+    assert "me.png: RAnkle hidden; the right leg stays as in the photo" in skeleton.notes
+    rest = rig.rig_points(skeleton.keypoints)
+    assert rig.held_bones(rest, (512, 448)) == {rig.BONE_INDEX["r_shin"], rig.BONE_INDEX["r_foot"]}
+
+
+def test_a_folded_leg_is_held():
+    _, mask = draw_figure()
+    # Cross-legged: the right thigh from the hip (236, 280) out to the knee (160, 300) lies
+    # atan2(76, 20) = 75 degrees off the torso's line (straight down), past 65; the left one,
+    # to (286, 350), 10 degrees.
+    kp = figure_keypoints({"RKnee": (160, 300), "RAnkle": (250, 320)})
+    skeleton = joints.complete("me.png", kp, mask)
+    assert skeleton.keypoints[B["RKnee"]].tolist() == [160, 300, 0.25]
+    assert skeleton.keypoints[B["LKnee"]].tolist() == [286, 350, 1.0]
+    assert skeleton.notes == ["me.png: the right leg is folded (sitting?); it stays as in the photo"]
+    rest = rig.rig_points(skeleton.keypoints)
+    assert rig.held_bones(rest, (512, 448)) == {rig.BONE_INDEX[b] for b in ("r_thigh", "r_shin", "r_foot")}
+
+
+def test_hips_made_up_off_the_person_are_refused():
+    _, mask = draw_figure()
+    mask[170:] = 0                                 # the person ends at the chest, inside the photo
+    kp = without(figure_keypoints(), "MidHip", "RHip", "LHip", "RKnee", "LKnee", "RAnkle",
+                 "LAnkle", "RBigToe", "LBigToe")
     with pytest.raises(UserError, match=r"^me.png: the person is cut off or hidden \(not "
-                                        r"visible: RAnkle\)"):
-        joints.complete("me.png", without(figure_keypoints(), "RAnkle"), mask)
+                                        r"visible: RHip\)"):
+        joints.complete("me.png", kp, mask)
+
+
+# ----------------------------------------------------------------------- arms the photo hides
+
+def test_an_arm_behind_the_back_hangs_down_and_is_held(tmp_path, capsys):
+    photo, mask = draw_figure()
+    kp = without(figure_keypoints(), "RElbow", "RWrist")
+    skeleton = joints.complete("me.png", kp, mask)
+    # Torso: neck (256, 160) to mid-hip (256, 280), 120 px. The elbow hangs 0.6 x 120 = 72 below
+    # the right shoulder (216, 160); the wrist continues the upper arm by 0.8 x 72 = 57.6.
+    assert skeleton.keypoints[B["RElbow"]].tolist() == pytest.approx([216, 232, 0.25])
+    assert skeleton.keypoints[B["RWrist"]].tolist() == pytest.approx([216, 289.6, 0.25])
+    assert skeleton.notes == ["me.png: RElbow and RWrist hidden; the right arm stays as in the photo"]
+    still = make(tmp_path, photo, [(kp, mask)], (512, 448))
+    assert "RElbow and RWrist hidden; the right arm stays as in the photo" in capsys.readouterr().err
+    animator = Animator(still)
+    assert animator.fixed == {rig.BONE_INDEX[b] for b in ("r_upper_arm", "r_forearm", "r_hand")}
+    # A driving pose that raises the right arm leaves it at its photo angle to the torso; the
+    # left arm follows the driver.
+    moved = still.keypoints.copy()
+    moved[B["RElbow"], :2] = moved[B["RShoulder"], :2] + (0, -50)
+    moved[B["LElbow"], :2] = moved[B["LShoulder"], :2] + (0, -50)
+    pose = rig.retarget(animator.rest, rig.rig_points(moved), animator.fixed)
+    assert pose.angles[rig.BONE_INDEX["r_upper_arm"]] == pose.angles[rig.BONE_INDEX["torso"]]
+    assert pose.angles[rig.BONE_INDEX["l_upper_arm"]] == pytest.approx(-np.pi / 2)
+
+
+def test_an_elbow_under_the_hair_lies_half_way_to_the_wrist():
+    _, mask = draw_figure()
+    skeleton = joints.complete("me.png", without(figure_keypoints(), "LElbow"), mask)
+    # Half-way from the left shoulder (296, 160) to the left wrist (396, 160).
+    assert skeleton.keypoints[B["LElbow"]].tolist() == [346, 160, 0.25]
+    assert skeleton.keypoints[B["LWrist"]].tolist() == [396, 160, 1.0]
+    rest = rig.rig_points(skeleton.keypoints)
+    assert rig.held_bones(rest, (512, 448)) == {rig.BONE_INDEX[b] for b in ("l_upper_arm", "l_forearm",
+                                                                             "l_hand")}
+
+
+def test_an_arm_beyond_the_edge_stays_out_of_view(tmp_path, capsys):
+    photo, mask = draw_figure()
+    photo, mask = photo[:, 140:], mask[:, 140:]    # cut between the right elbow (166) and wrist (116)
+    kp = figure_keypoints()
+    kp[kp[:, 2] > 0, 0] -= 140                     # the right wrist now lies at x = -24
+    skeleton = joints.complete("me.png", kp, mask)
+    assert skeleton.out_of_view == ["RWrist"]
+    assert skeleton.notes == ["me.png: the right arm from the wrist on is out of view; it stays as "
+                              "in the photo"]
+    still = make(tmp_path, photo, [(kp, mask)], (372, 448))
+    assert "the right arm from the wrist on is out of view" in capsys.readouterr().err
+    assert Animator(still).fixed == {rig.BONE_INDEX["r_forearm"], rig.BONE_INDEX["r_hand"]}
 
 
 # ------------------------------------------------------------------------------- several people

@@ -17,10 +17,20 @@ from the body's own proportions, and each made-up joint is one of:
 - the tip of a foot: a toe not found continues the ankle towards the heel (or, without a heel,
   the shin's line) by FOOT_PER_SHIN of the shin's length.
 
-A made-up hip, knee or ankle inside the photo but off the person's mask is a joint the photo
-hides (a leg folded behind the other): refused, as are missing head and arm joints. Joints the
-detector is unsure of (visibility under SURE) count as not found, except arm joints on the
-person's mask: an arm in front of a busy coat or in a sleeve is often seen that way.
+- an arm not found (behind the back, under hair, beyond the edge): an elbow lies half-way from
+  the shoulder to a wrist that was found, or hangs UPPER_ARM_PER_TORSO torso lengths down the
+  torso's line; a wrist continues the upper arm by FOREARM_PER_UPPER_ARM of its length.
+
+A leg folded up (its thigh over FOLDED degrees off the torso's line: sitting, cross-legged, a
+knee raised) is held too: a standing driver would unfold it into a stretched smear.
+
+A made-up arm joint, and a made-up knee or ankle inside the photo but off the person's mask (a
+leg folded under the body or behind the other), is held (confidence rig.HELD): the photo does
+not show that part moving, so its bones keep their photo angle to their parent, as bones out of
+view do (rig.held_bones). Refused: a head or shoulder the photo does not show, and made-up hips
+inside the photo but off the person. Joints the detector is unsure of (visibility under SURE)
+count as not found, except arm joints on the person's mask: an arm in front of a busy coat or in
+a sleeve is often seen that way.
 """
 import dataclasses
 
@@ -29,6 +39,7 @@ import numpy as np
 from src.errors import UserError
 from src.pose.keypoints import B
 from src.still.photo import TIP
+from src.still.rig import HELD
 
 TORSO_PER_SHOULDERS = 1.2   # neck to mid-hip, x the shoulder width
 HIPS_PER_SHOULDERS = 0.5    # the detector's hip points lie this x the shoulder width apart
@@ -36,6 +47,9 @@ THIGH_PER_TORSO = 0.9       # hip to knee, x neck to mid-hip
 SHIN_PER_THIGH = 1.0        # knee to ankle, x hip to knee
 FOOT_PER_SHIN = 0.25        # ankle to the foot's tip seen from the front, x knee to ankle
 LEG_REACH = 0.9             # a leg under clothing ends this far from its hip to the lowest point
+FOLDED = 65.0               # degrees between thigh and torso (hip to neck, reversed) past which a leg is folded
+UPPER_ARM_PER_TORSO = 0.6   # shoulder to elbow, x neck to mid-hip
+FOREARM_PER_UPPER_ARM = 0.8  # elbow to wrist, x shoulder to elbow
 MADE_UP = 0.5               # the confidence of a made-up joint
 SURE = 0.5                  # joints seen with a lower visibility count as not found (but arms')
 EDGE_TOUCH = 0.01           # share of an edge's pixels the person touches to be cut there
@@ -43,7 +57,9 @@ EDGE_TOUCH = 0.01           # share of an edge's pixels the person touches to be
 OUT_OF_VIEW_WORDS = (("Hip", "the hips and legs are"), ("Knee", "the legs from the thighs down are"),
                      ("Ankle", "the legs below the knees are"), ("Heel", "the feet are"),
                      ("BigToe", "the tips of the feet are"))
-NEEDED = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist"]
+NEEDED = ["Nose", "Neck", "RShoulder", "LShoulder"]   # head and shoulders: else refused
+ARM_JOINTS = ["RElbow", "RWrist", "LElbow", "LWrist"]
+SIDE_WORDS = {"R": "right", "L": "left"}
 
 
 @dataclasses.dataclass
@@ -73,16 +89,18 @@ def complete(path, kp, mask):
     for j in np.flatnonzero((kp[:25, 2] > 0) & (kp[:25, 2] < SURE)):
         x, y = np.round(kp[j, :2]).astype(int)
         on_mask = 0 <= x < w and 0 <= y < h and mask[y, x] > 0
-        if not (on_mask and list(B)[j] in NEEDED[2:]):
+        if not (on_mask and list(B)[j] in ARM_JOINTS):
             kp[j] = 0
     cut_below = (mask[-1] > 0).mean() > EDGE_TOUCH
     have = lambda n: kp[B[n], 2] > 0
     xy = lambda n: kp[B[n], :2].astype(np.float64)
-    made = []
+    made, held = [], []
 
-    def put(name, point):
-        kp[B[name]] = (*point, MADE_UP)
+    def put(name, point, confidence=MADE_UP):
+        kp[B[name]] = (*point, confidence)
         made.append(name)
+        if confidence == HELD:
+            held.append(name)
 
     missing = [n for n in NEEDED if not have(n)]
     if missing:
@@ -101,6 +119,14 @@ def complete(path, kp, mask):
         put("LHip", mid + HIPS_PER_SHOULDERS / 2 * across)
         put("MidHip", mid)
     torso = xy("MidHip") - xy("Neck")
+    for s in "RL":
+        shoulder, elbow, wrist = s + "Shoulder", s + "Elbow", s + "Wrist"
+        if not have(elbow):
+            put(elbow, (xy(shoulder) + xy(wrist)) / 2 if have(wrist)
+                else xy(shoulder) + UPPER_ARM_PER_TORSO * torso, HELD)
+        if not have(wrist):
+            upper = xy(elbow) - xy(shoulder)
+            put(wrist, xy(elbow) + FOREARM_PER_UPPER_ARM * upper, HELD)
     ys = np.flatnonzero(mask.any(axis=1))
     lowest = ys.max() if len(ys) else h - 1
     hidden_legs = []
@@ -121,14 +147,24 @@ def complete(path, kp, mask):
             knee, ankle = xy(s + "Knee"), xy(s + "Ankle")
             toward = xy(s + "Heel") - ankle if have(s + "Heel") else ankle - knee
             put(s + "BigToe", ankle + FOOT_PER_SHIN * np.hypot(*(ankle - knee)) * _unit(toward))
-    # A made-up hip, knee or ankle in view must lie on the person (else the photo hides it).
+    folded = []
+    for s in "RL":
+        thigh = xy(s + "Knee") - xy(s + "Hip")
+        cos = float(np.dot(_unit(thigh), _unit(torso)))
+        if np.degrees(np.arccos(np.clip(cos, -1, 1))) > FOLDED and not outside(xy(s + "Knee"), (w, h)):
+            kp[B[s + "Knee"], 2] = HELD
+            folded.append(s)
+    # A made-up hip in view must lie on the person; a knee or ankle off it is a leg the photo hides.
     for name in made:
-        if "Toe" in name or outside(xy(name), (w, h)):
+        if "Toe" in name or name in held or outside(xy(name), (w, h)) or name[0] in folded:
             continue
         x, y = np.clip(np.round(xy(name)).astype(int), 0, (w - 1, h - 1))
         if mask[y, x] == 0:
-            raise UserError(f"{path}: the person is cut off or hidden (not visible: {name}); "
-                            f"{TIP}")
+            if "Hip" in name:
+                raise UserError(f"{path}: the person is cut off or hidden (not visible: {name}); "
+                                f"{TIP}")
+            kp[B[name], 2] = HELD
+            held.append(name)
     names = list(B)[:25]
     out = [n for n in names if kp[B[n], 2] > 0 and outside(kp[B[n], :2], (w, h))]
     notes = []
@@ -139,6 +175,20 @@ def complete(path, kp, mask):
     if hidden_legs:
         notes.append(f"{path}: the {'legs were' if len(hidden_legs) == 2 else 'leg was'} not found "
                      "(under clothing?); they hang straight down from the hips")
+    for side in "RL":
+        beyond = [n for n in (side + "Elbow", side + "Wrist") if n in out]
+        if beyond:
+            notes.append(f"{path}: the {SIDE_WORDS[side]} arm from the {beyond[0][1:].lower()} on is "
+                         "out of view; it stays as in the photo")
+        if side in folded:
+            notes.append(f"{path}: the {SIDE_WORDS[side]} leg is folded (sitting?); it stays as in the photo")
+        hidden = [n for n in held if n.startswith(side) and n not in out]
+        if side in folded:
+            hidden = [n for n in hidden if n[1:] not in ("Knee", "Ankle")]
+        if hidden:
+            part = "arm" if any("Elbow" in n or "Wrist" in n for n in hidden) else "leg"
+            notes.append(f"{path}: {' and '.join(hidden)} hidden; the {SIDE_WORDS[side]} {part} "
+                         "stays as in the photo")
     toes = [n for n in made if "Toe" in n and n not in out]
     if toes:
         notes.append(f"{path}: {' and '.join(toes)} not found; the feet end below the ankles")

@@ -12,8 +12,7 @@ import numpy as np
 
 from src.errors import UserError
 
-TIP = ("use a photo of one person, whole body in view with some space around it, arms away from "
-       "the body, on a plain background")
+TIP = "use a photo of one person facing the camera, with the head and shoulders in view"
 DETECT_MAX_SIDE = 1280      # the detector sees the photo at most this large (speed only)
 MASK_THRESHOLD = 0.5
 UNSURE = 0.3                # joints are kept down to this visibility (src/still/joints.py decides)

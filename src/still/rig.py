@@ -76,6 +76,7 @@ TURN_LIMIT = {BONE_INDEX["r_foot"]: 90.0, BONE_INDEX["l_foot"]: 90.0,
               BONE_INDEX["r_hand"]: 120.0, BONE_INDEX["l_hand"]: 120.0}
 HEAD_TURN_LIMIT = 45.0  # degrees the head tilts at most from its photo angle to the torso
 EYE_SPAN_MIN = 0.5      # eye line shorter than this x the photo's (at the same size): face turned
+HELD = 0.25  # confidence of a joint the photo hides (made up): its bone keeps the photo's angle
 # The joints a still needs (the rig has no bone without them; src/still/joints.py completes them).
 REQUIRED = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
             "MidHip", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "RBigToe", "LBigToe"]
@@ -343,12 +344,18 @@ def retarget(rest, driving, fixed=()):
     return Pose(angles, points)
 
 
-def out_of_view_bones(rest, size):
-    """Indices of the bones whose end lies beyond the edges of an image of `size` (w, h)."""
+def held_bones(rest, size):
+    """Indices of the bones that keep their photo angle to their parent: those whose end lies
+    beyond the edges of an image of `size` (w, h) or is a joint the photo hides (confidence
+    HELD, src/still/joints.py), and every bone below them."""
     w, h = size
     x, y = rest[END, 0], rest[END, 1]
     beyond = (rest[END, 2] > 0) & ((x < -0.5) | (x > w - 0.5) | (y < -0.5) | (y > h - 0.5))
-    return set(np.flatnonzero(beyond).tolist())
+    held = set(np.flatnonzero(beyond | (rest[END, 2] == HELD)).tolist())
+    for i in range(len(BONES)):               # parents come before their children
+        if PARENT[i] in held:
+            held.add(i)
+    return held
 
 
 def deform(vertices, binding, rest, pose):

@@ -175,7 +175,9 @@ def build(photo, mask, kp, background="inpaint"):
     spacing = max(3.0, MESH_SPACING * height)
     vertices, triangles = mesh.triangulate(mask, spacing)
     primary = rig.primary_bones(vertices.astype(np.float64), rest, mask)
-    glued = glued_arms(vertices, triangles, primary, kp, height)
+    # An arm the photo hides keeps its photo angle: nothing of it to take off the body.
+    glued = [arm for arm in glued_arms(vertices, triangles, primary, kp, height)
+             if not any(kp[B[arm[0].upper() + j], 2] == rig.HELD for j in ("Elbow", "Wrist"))]
     if glued:
         vertices, uv, triangles, primary, body, body_mask, person, hidden = layers(
             photo, mask, kp, height, spacing, glued)

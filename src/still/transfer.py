@@ -32,8 +32,9 @@ class Animator:
     def __init__(self, still):
         self.still = still
         self.rest = rig.rig_points(still.keypoints)
-        # Limbs reaching out of view keep their photo angle, so the cut stays at the edge.
-        self.fixed = rig.out_of_view_bones(self.rest, still.photo.shape[1::-1])
+        # Limbs reaching out of view keep their photo angle, so the cut stays at the edge, and so
+        # do limbs the photo hides: it does not show them moving.
+        self.fixed = rig.held_bones(self.rest, still.photo.shape[1::-1])
         self.binding = rig.Binding(still.weights, still.pivot, still.primary)
         self.neighbours = mesh.neighbour_mean(len(still.vertices), still.triangles)
         self.renderer = render.Renderer(render.atlas(still.photo, still.mask, still.body,
