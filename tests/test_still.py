@@ -407,3 +407,20 @@ def test_two_dancers_the_larger_or_the_one_picked(tmp_path):
         assert "note: " in result.stderr and "2 people found" in result.stderr
         kp = PoseTrack.load(str(out / "keypoints.npz")).keypoints[0]
         assert np.abs(kp[B["Nose"], :2] - nose.keypoints[B["Nose"], :2]).max() < 15
+
+
+def test_a_vertex_behind_a_notch_hangs_on_the_nearest_bone_not_one_across_the_body():
+    rest = rig.rig_points(figure_keypoints())
+    vertex = np.array([[300.0, 100.0]])
+    # Nearest allowed bone: the torso, its left shoulder corner (296, 160), 60.1 px away. Its line
+    # of sight, sampled at 0, 0.8/7, ... 0.8 of the way, passes (298.2, 127.4): a notch (radius 2
+    # about (297, 127)) blocks it. The right thigh's nearest point (236, 280) is 191 px away and
+    # seen; body height 1.2 x (410 - 120) = 348 px, slack 0.1 x 348 = 34.8 px: too far.
+    mask = np.full(SIZE[::-1], 255, np.uint8)
+    cv2.circle(mask, (297, 127), 2, 0, -1)
+    allowed = np.zeros(len(rig.BONES), bool)
+    allowed[[rig.BONE_INDEX["torso"], rig.BONE_INDEX["r_thigh"]]] = True
+    assert rig.primary_bones(vertex, rest, mask, allowed).tolist() == [rig.BONE_INDEX["torso"]]
+    # Without the notch, the same.
+    assert rig.primary_bones(vertex, rest, np.full(SIZE[::-1], 255, np.uint8),
+                             allowed).tolist() == [rig.BONE_INDEX["torso"]]

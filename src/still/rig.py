@@ -86,6 +86,7 @@ SMOOTH_STEPS = 6      # neighbour averages of the weights (with vertices ~1/40 b
 MIN_WEIGHT = 0.02     # smaller weights are dropped
 SEE_SAMPLES = 8       # points tested along a vertex's line of sight to a bone
 SEE_REACH = 0.8       # share of that line tested, from the vertex
+SEE_SLACK = 0.1       # x body height: a bone seen this much farther than the nearest one loses to it
 
 
 def body_height(kp):
@@ -216,7 +217,13 @@ def primary_bones(vertices, rest, mask, allowed=None):
     ij = np.round(along).astype(int)
     seen = (mask[ij[..., 1].clip(0, h - 1), ij[..., 0].clip(0, w - 1)] > 0).all(axis=0)
     ranked = np.where(seen, dist, dist + 1e6)
-    return ranked.argmin(axis=1).astype(np.int32)
+    primary = ranked.argmin(axis=1)
+    # A vertex whose sight to the nearest bone crosses a notch of the outline (where the neck
+    # meets the shoulder) would otherwise hang on a bone across the body.
+    nearest = dist.argmin(axis=1)
+    rows = np.arange(len(vertices))
+    far = dist[rows, primary] > dist[rows, nearest] + SEE_SLACK * body_height(rest)
+    return np.where(far, nearest, primary).astype(np.int32)
 
 
 def bind(vertices, triangles, rest, height, primary):
