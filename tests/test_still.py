@@ -129,15 +129,31 @@ def test_arm_raised_90_degrees(figure):
     assert (frame[155:166, 130:150] == 255).all()
 
 
-def test_retarget_keeps_the_photo_bone_lengths():
+def test_retarget_keeps_the_photo_lengths_and_shortens_foreshortened_limbs():
     rest = rig.rig_points(figure_keypoints())
     # The driving upper arm is 100 px long, pointing up-left at (-0.8, -0.6); its forearm 30 px
-    # long, pointing straight down.
+    # long, pointing straight down. The torso is the photo's (neck to mid-hip 120 px): scale 1.
     driving = rig.rig_points(figure_keypoints({"RElbow": (136, 100), "RWrist": (136, 130)}))
     pose = rig.retarget(rest, driving)
-    # Photo lengths: upper arm 50, forearm 50.
+    # Photo lengths: upper arm 50, forearm 50. The upper arm, longer than the photo's, keeps 50;
+    # the forearm is 30 / 50 = 0.6 of it, over 0.9 (drawn full from there): 0.667 x 50 = 33.3 px.
     assert pose.points[B["RElbow"]] == pytest.approx((216 - 40, 160 - 30), abs=1e-3)
-    assert pose.points[B["RWrist"]] == pytest.approx((176, 180), abs=1e-3)
+    assert pose.points[B["RWrist"]] == pytest.approx((176, 130 + 100 / 3), abs=1e-3)
+    assert pose.lengths[rig.BONE_INDEX["r_forearm"]] == pytest.approx(2 / 3)
+    assert pose.lengths[rig.BONE_INDEX["r_upper_arm"]] == 1.0
+
+
+def test_a_shortened_bone_squeezes_its_skin_along_itself_only():
+    rest = rig.rig_points(figure_keypoints())
+    forearm = rig.BONE_INDEX["r_forearm"]
+    # One vertex on the forearm, 25 px out from the elbow (166, 160) and 3 px below the bone.
+    weights = np.zeros((1, len(rig.BONES)), np.float32)
+    weights[0, forearm] = 1
+    binding = rig.Binding(weights, np.array([B["RElbow"]], np.int32), np.array([forearm], np.int32))
+    # The driving forearm points the same way, 25 px long: 0.5 / 0.9 of the photo's 50 px.
+    pose = rig.retarget(rest, rig.rig_points(figure_keypoints({"RWrist": (141, 160)})))
+    moved = rig.deform(np.array([[141.0, 163.0]]), binding, rest, pose)
+    assert moved[0] == pytest.approx((166 - 25 * 5 / 9, 163), abs=1e-3)
 
 
 def test_a_bone_the_driving_pose_lacks_keeps_its_angle_to_its_parent():

@@ -74,6 +74,11 @@ ANCHORS = TORSO_POINTS + [B["RAnkle"], B["LAnkle"]]
 # detectors' foot and hand directions are noisy, and wilder turns fold the ankle and wrist.
 TURN_LIMIT = {BONE_INDEX["r_foot"]: 90.0, BONE_INDEX["l_foot"]: 90.0,
               BONE_INDEX["r_hand"]: 120.0, BONE_INDEX["l_hand"]: 120.0}
+# Limbs drawn shorter as the driver's look shorter (turned towards or away from the camera).
+FORESHORTENED = {BONE_INDEX[n] for n in ("r_upper_arm", "r_forearm", "l_upper_arm", "l_forearm",
+                                         "r_thigh", "r_shin", "l_thigh", "l_shin")}
+FULL_LENGTH = 0.9       # driving length over the photo's (at the driver's size) drawn at full length
+SHORTEST = 0.25         # the shortest a limb is drawn, x the photo's
 HEAD_TURN_LIMIT = 45.0  # degrees the head tilts at most from its photo angle to the torso
 EYE_SPAN_MIN = 0.5      # eye line shorter than this x the photo's (at the same size): face turned
 HELD = 0.25  # confidence of a joint the photo hides (made up): its bone keeps the photo's angle
@@ -274,10 +279,25 @@ def torso_angle(rest_xy, drv_xy, drv_ok):
 
 @dataclasses.dataclass
 class Pose:
-    """A retargeted pose: per bone angle (radians, relative to the photo) and where each rig
-    point lands."""
+    """A retargeted pose: per bone angle (radians, relative to the photo), length (x the
+    photo's, along the bone) and where each rig point lands."""
     angles: np.ndarray    # (n_bones,)
     points: np.ndarray    # (N_RIG_POINTS, 2)
+    lengths: np.ndarray = None   # (n_bones,); None: all 1
+
+
+def foreshortening(i, rest_xy, drv_xy, drv_ok, scale):
+    """Length (x the photo's) of limb bone i in the driving pose: its driving length over the
+    photo's at the driving figure's size (torso_scale), over FULL_LENGTH (a driver whose limbs
+    are a little shorter than the photo's draws them at full length), between SHORTEST and 1. A
+    limb pointing at the camera looks short: the photo's limb is drawn short with it."""
+    s, e = START[i], END[i]
+    if i not in FORESHORTENED or not (drv_ok[s] and drv_ok[e]):
+        return 1.0
+    rest_len = np.linalg.norm(rest_xy[e] - rest_xy[s]) * scale
+    if rest_len <= 0:
+        return 1.0
+    return float(np.clip(np.linalg.norm(drv_xy[e] - drv_xy[s]) / rest_len / FULL_LENGTH, SHORTEST, 1.0))
 
 
 def torso_scale(drv_xy, drv_ok, rest_xy):
@@ -306,6 +326,8 @@ def retarget(rest, driving, fixed=()):
     rest_xy, drv_xy, drv_ok = rest[:, :2], driving[:, :2], driving[:, 2] > 0
     points = rest_xy.copy()
     angles = np.zeros(len(BONES))
+    lengths = np.ones(len(BONES))
+    scale = torso_scale(drv_xy, drv_ok, rest_xy)
     for i, (name, s, e, _, _) in enumerate(BONES):
         d_rest = rest_xy[e] - rest_xy[s]
         parent_angle = angles[PARENT[i]] if PARENT[i] >= 0 else 0.0
@@ -321,7 +343,7 @@ def retarget(rest, driving, fixed=()):
             eyes = [B["REye"], B["LEye"]]
             across_rest = np.subtract(*rest_xy[eyes[::-1]])
             across = np.subtract(*drv_xy[eyes[::-1]])
-            if facing_camera(across, across_rest, torso_scale(drv_xy, drv_ok, rest_xy)):
+            if facing_camera(across, across_rest, scale):
                 turn = _angle(across) - _angle(across_rest)
                 angles[i] = _limit(turn, parent_angle, HEAD_TURN_LIMIT)
             else:
@@ -329,6 +351,7 @@ def retarget(rest, driving, fixed=()):
         elif drv_ok[s] and drv_ok[e] and not (e in HAND_ENDS and min(driving[e, 2], rest[e, 2]) < 1):
             # (A hand whose end was made up, in the photo or the driving pose, follows the forearm.)
             angles[i] = _wrap(_angle(drv_xy[e] - drv_xy[s]) - _angle(d_rest))
+            lengths[i] = foreshortening(i, rest_xy, drv_xy, drv_ok, scale)
             if i in TURN_LIMIT:
                 angles[i] = _limit(angles[i], parent_angle, TURN_LIMIT[i])
         else:
@@ -338,7 +361,7 @@ def retarget(rest, driving, fixed=()):
             for j in TORSO_POINTS:
                 points[j] = root + _rotate(rest_xy[j] - rest_xy[s], angles[i])
         else:
-            points[e] = points[s] + _rotate(d_rest, angles[i])
+            points[e] = points[s] + lengths[i] * _rotate(d_rest, angles[i])
     # Points of no bone (eyes, ears, heels, small toes) follow the bone they sit on.
     for j, bone in ((B["REye"], "head"), (B["LEye"], "head"), (B["REar"], "head"),
                     (B["LEar"], "head"), (B["RHeel"], "r_foot"), (B["RSmallToe"], "r_foot"),
@@ -348,7 +371,7 @@ def retarget(rest, driving, fixed=()):
     anchors = [j for j in ANCHORS if drv_ok[j]]
     if anchors:
         points += (drv_xy[anchors] - points[anchors]).mean(axis=0)
-    return Pose(angles, points)
+    return Pose(angles, points, lengths)
 
 
 def held_bones(rest, size):
@@ -371,8 +394,16 @@ def deform(vertices, binding, rest, pose):
     primary_angle = pose.angles[binding.primary]
     angle = primary_angle + (w * _wrap(pose.angles[None, :] - primary_angle[:, None])).sum(axis=1)
     centre = rest[binding.pivot, :2]
-    # Where each bone's rigid motion takes the pivot, weighted.
+    # Where each bone's motion (turn, and shortening along itself) takes the pivot, weighted.
     start_rest, start_new = rest[START, :2], pose.points[START]
-    moved = start_new[None] + _rotate(centre[:, None] - start_rest[None], pose.angles[None, :])
+    offset = centre[:, None] - start_rest[None]
+    local = vertices - centre
+    if pose.lengths is not None:
+        along = rest[END, :2] - start_rest
+        along = along / np.maximum(np.linalg.norm(along, axis=1, keepdims=True), 1e-9)
+        offset = offset + ((pose.lengths - 1) * (offset * along).sum(-1))[..., None] * along
+        a, k = along[binding.primary], pose.lengths[binding.primary] - 1
+        local = local + (k * (local * a).sum(-1))[:, None] * a
+    moved = start_new[None] + _rotate(offset, pose.angles[None, :])
     target = (w[..., None] * moved).sum(axis=1)
-    return (target + _rotate(vertices - centre, angle)).astype(np.float32)
+    return (target + _rotate(local, angle)).astype(np.float32)
