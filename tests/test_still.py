@@ -440,3 +440,13 @@ def test_a_vertex_behind_a_notch_hangs_on_the_nearest_bone_not_one_across_the_bo
     # Without the notch, the same.
     assert rig.primary_bones(vertex, rest, np.full(SIZE[::-1], 255, np.uint8),
                              allowed).tolist() == [rig.BONE_INDEX["torso"]]
+
+
+def test_a_foot_turns_at_most_20_degrees_from_its_shin():
+    rest = rig.rig_points(figure_keypoints())
+    # The photo's right foot points down-left, ankle (221, 410) to toe (206, 422): 141.3 degrees.
+    # The driver's points right (0 degrees): a 141.3-degree turn, limited to 20 from the shin,
+    # which does not turn.
+    pose = rig.retarget(rest, rig.rig_points(figure_keypoints({"RBigToe": (241, 410)})))
+    assert pose.angles[rig.BONE_INDEX["r_shin"]] == pytest.approx(0, abs=1e-9)
+    assert pose.angles[rig.BONE_INDEX["r_foot"]] == pytest.approx(-np.radians(20))

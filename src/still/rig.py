@@ -71,8 +71,10 @@ RIGID = {BONE_INDEX[n] for n in ("head", "r_hand", "l_hand", "r_foot", "l_foot")
 TORSO_POINTS = [B[n] for n in ("MidHip", "Neck", "RShoulder", "LShoulder", "RHip", "LHip")]
 ANCHORS = TORSO_POINTS + [B["RAnkle"], B["LAnkle"]]
 # A foot or hand turns at most this far (degrees) from its photo angle to its parent bone: the
-# detectors' foot and hand directions are noisy, and wilder turns fold the ankle and wrist.
-TURN_LIMIT = {BONE_INDEX["r_foot"]: 90.0, BONE_INDEX["l_foot"]: 90.0,
+# detectors' foot and hand directions are noisy, and wilder turns fold the ankle and wrist. A foot
+# seen from the front turned sideways in the picture plane is a shoe smeared into a wedge: a
+# dancer's foot turning shows mostly in depth, which the photo cannot show.
+TURN_LIMIT = {BONE_INDEX["r_foot"]: 20.0, BONE_INDEX["l_foot"]: 20.0,
               BONE_INDEX["r_hand"]: 120.0, BONE_INDEX["l_hand"]: 120.0}
 # Limbs drawn shorter as the driver's look shorter (turned towards or away from the camera).
 FORESHORTENED = {BONE_INDEX[n] for n in ("r_upper_arm", "r_forearm", "l_upper_arm", "l_forearm",
