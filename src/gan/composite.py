@@ -7,9 +7,9 @@ fourth channel's tanh mapped to [0, 1]). Inside the person-following window (src
 
 Alpha fades to 0 over the window's outer EDGE pixels, so the window's border never shows as a seam
 when it moves; everything outside the window is the plate. Given the window's label, alpha is also
-gated by the drawn pose (pose_gate): 0 beyond GATE_REACH of the stick figure (GATE_BELOW more under
-it, for the shadow at the feet), so a generator that has not learnt alpha = 0 everywhere cannot
-leave dust or a haze over the plate far from the person, least of all in poses it never saw.
+gated by the drawn pose (pose_gate): 0 beyond GATE_REACH of the stick figure, so a generator that
+has not learnt alpha = 0 everywhere cannot leave dust or a haze over the plate far from the person,
+least of all in poses it never saw. The reach below the feet holds the shadow at them.
 Training, transfer and evaluation all composite through composite() below.
 """
 import torch
@@ -17,7 +17,6 @@ import torch.nn.functional as F
 
 EDGE = 4  # pixels over which alpha fades to 0 at the window's border
 GATE_REACH = 0.10    # share of the window's height: how far from the drawn pose alpha may be non-zero
-GATE_BELOW = 0.06    # share of the window's height the gate reaches further down (the shadow)
 GATE_FEATHER = 0.03  # share of the window's height over which the gate fades
 DRAWN = 0.9          # label values (in [-1, 1]) below this in some channel are the stick figure, not its white ground
 
@@ -44,13 +43,13 @@ def _blur(x, r):
 
 def pose_gate(label):
     """(N, 1, h, w) in [0, 1] for window labels (N, 3, h, w) in [-1, 1] (white ground): 1 within
-    GATE_REACH x h of the drawn pose (GATE_REACH + GATE_BELOW below it), fading to 0 over
+    GATE_REACH x h of the drawn pose (a square around each drawn pixel), fading to 0 over
     2 GATE_FEATHER x h across that border. The stick figure's bones run inside the limbs, so the
     reach covers the person's outline, loose hair and clothes."""
     h = label.shape[-2]
     drawn = (label.float().amin(1, keepdim=True) < DRAWN).float()
-    reach, below = round(GATE_REACH * h), round((GATE_REACH + GATE_BELOW) * h)
-    return _blur(_grow(drawn, reach, below, reach), max(1, round(GATE_FEATHER * h)))
+    reach = round(GATE_REACH * h)
+    return _blur(_grow(drawn, reach, reach, reach), max(1, round(GATE_FEATHER * h)))
 
 
 def colour_and_alpha(out, label=None):

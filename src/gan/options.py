@@ -50,7 +50,7 @@ class TrainOptions:
     lambda_vgg: float = 10.0  # weight of the VGG16 perceptual loss of the body generator (0 = off, faster)
     vgg_weights: str = "1/32,1/16,1/8,1/4,1"  # weights of relu1_2, relu2_2, relu3_3, relu4_3, relu5_3 in the VGG16 perceptual losses (body and face; pix2pixHD's by default); 0 drops a layer, and VGG stops after the last layer used
     lambda_alpha: float = 1.0  # plate mode: weight of the L1 loss between the generator's alpha and the person mask (10x away from the person, left out in a band under the feet: shadows, reflections)
-    alpha_gate: bool = True  # plate mode: alpha is 0 farther than a tenth of the window's height from the drawn pose (a little farther below it, for the shadow), so no dust or haze shows over the plate away from the person
+    alpha_gate: bool = True  # plate mode: alpha is 0 farther than a tenth of the window's height from the drawn pose, so no dust or haze shows over the plate away from the person
     d_augment: bool = False  # body stage: the discriminator sees each step's real and fake pairs shifted (up to 1/8) and with a hole cut out alike (DiffAugment), so on a short target it does not learn the frames by heart
     lr: float = 0.0002  # Adam learning rate of generators and discriminators
     beta1: float = 0.5  # Adam beta1
