@@ -14,7 +14,8 @@ one and a box is given.
 Plate mode (a checkpoint trained over a background plate): the generator draws the window at
 `window=(x0, y0)` (see window_track(), which places it along a whole sequence of poses, as training
 did) and the frame is that composite over the plate; outside the window, and wherever the 8-bit
-alpha is 0 (and, with the alpha gate, away from the drawn pose) the frame is the plate bit for bit. Without a window the window is centred.
+alpha is 0 (with the alpha gate: away from the drawn pose), the frame is the plate bit for bit.
+Without a window the window is centred.
 at_frame_size() then puts such a frame, generated at the training size, over the plate at the
 target's own frame size (.frame_size): the background keeps its full resolution.
 """

@@ -147,13 +147,9 @@ def complete(path, kp, mask):
             knee, ankle = xy(s + "Knee"), xy(s + "Ankle")
             toward = xy(s + "Heel") - ankle if have(s + "Heel") else ankle - knee
             put(s + "BigToe", ankle + FOOT_PER_SHIN * np.hypot(*(ankle - knee)) * _unit(toward))
-    folded = []
-    for s in "RL":
-        thigh = xy(s + "Knee") - xy(s + "Hip")
-        cos = float(np.dot(_unit(thigh), _unit(torso)))
-        if np.degrees(np.arccos(np.clip(cos, -1, 1))) > FOLDED and not outside(xy(s + "Knee"), (w, h)):
-            kp[B[s + "Knee"], 2] = HELD
-            folded.append(s)
+    folded = folded_legs(kp, (w, h))
+    for s in folded:
+        kp[B[s + "Knee"], 2] = HELD
     # A made-up hip in view must lie on the person; a knee or ankle off it is a leg the photo hides.
     for name in made:
         if "Toe" in name or name in held or outside(xy(name), (w, h)) or name[0] in folded:
@@ -167,6 +163,24 @@ def complete(path, kp, mask):
             held.append(name)
     names = list(B)[:25]
     out = [n for n in names if kp[B[n], 2] > 0 and outside(kp[B[n], :2], (w, h))]
+    return Skeleton(kp, out, _notes(path, out, made, held, folded, hidden_legs))
+
+
+def folded_legs(kp, size):
+    """Sides ("R", "L") whose thigh lies over FOLDED degrees off the torso's line (neck to
+    mid-hip), the knee inside an image of `size`."""
+    xy = lambda n: kp[B[n], :2].astype(np.float64)  # noqa: E731
+    torso = xy("MidHip") - xy("Neck")
+    folded = []
+    for s in "RL":
+        cos = float(np.dot(_unit(xy(s + "Knee") - xy(s + "Hip")), _unit(torso)))
+        if np.degrees(np.arccos(np.clip(cos, -1, 1))) > FOLDED and not outside(xy(s + "Knee"), size):
+            folded.append(s)
+    return folded
+
+
+def _notes(path, out, made, held, folded, hidden_legs):
+    """The lines complete() tells the user: what is out of view, made up, held or folded."""
     notes = []
     for key, words in OUT_OF_VIEW_WORDS:
         if any(n.endswith(key) for n in out):
@@ -183,8 +197,6 @@ def complete(path, kp, mask):
         if side in folded:
             notes.append(f"{path}: the {SIDE_WORDS[side]} leg is folded (sitting?); it stays as in the photo")
         hidden = [n for n in held if n.startswith(side) and n not in out]
-        if side in folded:
-            hidden = [n for n in hidden if n[1:] not in ("Knee", "Ankle")]
         if hidden:
             part = "arm" if any("Elbow" in n or "Wrist" in n for n in hidden) else "leg"
             notes.append(f"{path}: {' and '.join(hidden)} hidden; the {SIDE_WORDS[side]} {part} "
@@ -192,4 +204,4 @@ def complete(path, kp, mask):
     toes = [n for n in made if "Toe" in n and n not in out]
     if toes:
         notes.append(f"{path}: {' and '.join(toes)} not found; the feet end below the ankles")
-    return Skeleton(kp, out, notes)
+    return notes
