@@ -60,6 +60,8 @@ CONFIGS = {
     # The cpu preset's 30-minute run on 2 cores: 6 + 3 epochs of 800 frames with the decay (give it
     # --budget-min 0, and --face-min 5 for the face stage's epoch).
     "cpu30": ["--preset", "cpu", "--background", "plate", "--niter", "6", "--niter_decay", "3"],
+    "cpu30_r1": ["--preset", "cpu", "--background", "plate", "--niter", "6", "--niter_decay", "3",
+                 "--r1_gamma", "1e-4"],   # + the R1 penalty on the discriminator
     "paper": ["--preset", "paper", "--background", "plate"],  # the paper's networks in plate mode
     # The GAN loss averaged over D's 2 scales instead of summed (pix2pixHD): the generator's GAN
     # term halves next to the others, which is the same, for Adam, as doubling all the others.
@@ -136,7 +138,8 @@ def train_faces(args, target):
 
 
 def flops_per_step(args, target, name):
-    """Exact FLOPs of one body training step of configuration `name` on a real batch."""
+    """Exact FLOPs of one body training step of configuration `name` on a real batch (a step
+    without the lazy R1 penalty: the counter cannot follow its double backward)."""
     from torch.utils.data import default_collate
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -150,6 +153,7 @@ def flops_per_step(args, target, name):
     try:
         trainer = Trainer(opt, given, dist)
         batch = default_collate([trainer.dataset[0]])
+        trainer.body.steps = 1
         counter = FlopCounterMode(display=False)
         with counter:
             trainer.body.step(batch)

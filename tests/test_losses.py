@@ -141,3 +141,28 @@ def test_alpha_loss_weighs_pixels_away_from_the_person_ten_times_and_the_shadow_
     away = mask.clone()
     away[..., 0:2, 7:10] = 1             # two pixels further out: weight 10 each of 6
     assert alpha_loss(away, mask).item() == pytest.approx(60 / 400)
+
+
+def test_r1_penalty_is_the_squared_gradient_of_the_summed_patches_at_the_real_input():
+    from src.gan.stages import r1_penalty
+
+    class Linear(torch.nn.Module):
+        """A one-scale 'discriminator' whose patches are 3 * channel 0 + 4 * channel 1 + 1."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(2, 1, 1)
+            with torch.no_grad():
+                self.conv.weight[:] = torch.tensor([3.0, 4.0]).view(1, 2, 1, 1)
+                self.conv.bias[:] = 1.0
+
+        def forward(self, x):
+            return [[self.conv(x)]]   # scales, each a list of features ending in the patches
+
+    # Each of the 2x2 pixels gets the gradient (3, 4): 4 pixels x (9 + 16) = 100 per image.
+    real = torch.randn(3, 2, 2, 2)
+    penalty = r1_penalty(Linear(), real)
+    assert penalty.item() == pytest.approx(100.0)
+    D = Linear()
+    r1_penalty(D, real).backward()   # differentiable in D's weights: d/dw of 4 (w0^2 + w1^2) = 8 w
+    assert D.conv.weight.grad.flatten().tolist() == pytest.approx([24.0, 32.0])

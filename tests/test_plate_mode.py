@@ -63,7 +63,8 @@ def test_training_over_a_plate_learns_alpha_and_saves_the_plate(tmp_path, capsys
     assert all("G_alpha" in losses[s] for s in range(1, 5)) and losses[1]["G_alpha"] > 0
 
 
-@pytest.mark.parametrize("augment", [[], ["--d_augment"]], ids=["plain", "d_augment"])
+@pytest.mark.parametrize("augment", [[], ["--d_augment"], ["--r1_gamma", "1"]],
+                         ids=["plain", "d_augment", "r1"])
 def test_plate_mode_resume_gives_the_same_losses(tmp_path, augment):
     plate_target(tmp_path / "target")
     common = ["--niter", "2", "--niter_decay", "0", "--face_epochs", "0", *augment]

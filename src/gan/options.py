@@ -52,6 +52,7 @@ class TrainOptions:
     lambda_alpha: float = 1.0  # plate mode: weight of the L1 loss between the generator's alpha and the person mask (10x away from the person, left out in a band under the feet: shadows, reflections)
     alpha_gate: bool = True  # plate mode: alpha is 0 farther than a tenth of the window's height from the drawn pose, so no dust or haze shows over the plate away from the person
     d_augment: bool = False  # body stage: the discriminator sees each step's real and fake pairs shifted (up to 1/8) and with a hole cut out alike (DiffAugment), so on a short target it does not learn the frames by heart
+    r1_gamma: float = 0.0  # body stage: weight of the R1 penalty, gamma / 2 x the squared gradient of the discriminator at the real pairs (0 = off); it keeps the discriminator smooth around the real frames, so it cannot simply win
     lr: float = 0.0002  # Adam learning rate of generators and discriminators
     beta1: float = 0.5  # Adam beta1
     niter: int = 20  # body-stage epochs at the full learning rate (pix2pixHD starts lowering it after the next epoch); 20 + 20, not pix2pixHD's 100 + 100: a target video has thousands of frames, so 40 epochs are already ~100k+ steps (docs/benchmarks.md compares the two)

@@ -7,6 +7,8 @@ Body stage, one step on a pair of consecutive frames (t, t+1):
     D judges pairs: real (label_t, label_t+1, image_t, image_t+1) vs fake (..., fake_t, fake_t+1)
     G loss = LSGAN + 10 * feature matching + 10 * VGG16 perceptual;  D loss = LSGAN (real + fake) / 2
     With --d_augment, D sees every pair of the step moved and cut alike (src/gan/augment.py).
+    With --r1_gamma, D loss + r1_gamma / 2 * |grad of D at the real pairs|^2 (R1), every R1_EVERY
+    steps weighted R1_EVERY times.
 Plate mode (when make_target.py found a static camera; src/pose/background.py, src/gan/window.py): G draws
 only a window that follows the person, as colour + alpha over the background plate, and every
 frame above is that composite (src/gan/composite.py); G loss + lambda_alpha * L1(alpha, person mask),
@@ -32,6 +34,20 @@ from src.gan import losses
 from src.gan.augment import Augment
 from src.gan.composite import composite
 from src.gan.images import FACE_FEATHER, crop, paste, to_model
+
+
+# Lazy R1 (as in StyleGAN2): the penalty every 16th step at 16 times the weight pulls D as hard
+# on average for a sixteenth of the extra passes.
+R1_EVERY = 16
+
+
+def r1_penalty(D, real):
+    """R1 (Mescheder et al., 2018): the squared norm of the gradient of D's output, summed over its
+    patches and scales, at the real inputs (N, C, H, W); the batch's mean."""
+    real = real.detach().requires_grad_(True)
+    out = sum(scale[-1].float().sum() for scale in D(real))
+    grad, = torch.autograd.grad(out, real, create_graph=True)
+    return grad.pow(2).flatten(1).sum(1).mean()
 
 
 class PairGenerator(nn.Module):
@@ -178,12 +194,13 @@ class _GANStage:
         feat = losses.feature_matching_loss(fake_feats, real_feats, num_D, self.opt.n_layers_D)
         return self.gan(fake_feats, True), self.opt.lambda_feat * feat
 
-    def update_discriminator(self, optD, preds, n):
-        """One LSGAN step of D on judge()'s predictions (the first n real); returns (d_real, d_fake)."""
+    def update_discriminator(self, optD, preds, n, extra=0.0):
+        """One LSGAN step of D on judge()'s predictions (the first n real), plus any `extra` loss
+        term; returns (d_real, d_fake)."""
         d_real = self.gan([scale[-1][:n] for scale in preds], True)
         d_fake = self.gan([scale[-1][n:] for scale in preds], False)
         optD.zero_grad(set_to_none=True)
-        (0.5 * (d_real + d_fake)).backward()
+        (0.5 * (d_real + d_fake) + extra).backward()
         optD.step()
         return d_real, d_fake
 
@@ -200,6 +217,7 @@ class BodyStage(_GANStage):
         self.optims = (self.optG, self.optD)
         self.gan = losses.GANLoss()
         self.augment_rng = torch.Generator().manual_seed(opt.seed)
+        self.steps = 0   # steps taken, for the lazy R1 penalty
 
     def step(self, batch):
         """Train on one batch; returns ({loss name: value}, sample images (label, fake, real))."""
@@ -230,7 +248,13 @@ class BodyStage(_GANStage):
         self.optG.step()
         D.requires_grad_(True)
 
-        d_real, d_fake = self.update_discriminator(self.optD, preds, n)
+        r1 = None
+        if opt.r1_gamma > 0 and self.steps % R1_EVERY == 0:
+            with rt.autocast():
+                r1 = r1_penalty(self.D_train, augment(real))
+        d_real, d_fake = self.update_discriminator(
+            self.optD, preds, n, 0.0 if r1 is None else 0.5 * opt.r1_gamma * R1_EVERY * r1)
+        self.steps += 1
 
         named = {"G_GAN": g_gan, "G_feat": g_feat, "G_VGG": g_vgg, "D_real": d_real, "D_fake": d_fake}
         if plate is not None:
@@ -239,13 +263,14 @@ class BodyStage(_GANStage):
 
     def state(self):
         return {"optG": self.optG.state_dict(), "optD": self.optD.state_dict(),
-                "augment_rng": self.augment_rng.get_state()}
+                "augment_rng": self.augment_rng.get_state(), "steps": self.steps}
 
     def load_state(self, state):
         self.optG.load_state_dict(state["optG"])
         self.optD.load_state_dict(state["optD"])
         if "augment_rng" in state:
             self.augment_rng.set_state(state["augment_rng"])
+        self.steps = state.get("steps", 0)
 
 
 class FaceStage(_GANStage):
