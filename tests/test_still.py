@@ -204,6 +204,50 @@ def test_head_stays_upright_when_the_face_turns_away():
     assert pose.angles[head] == pytest.approx(a, abs=1e-6)
 
 
+# The figure seen from behind, as a detector names its joints: the person's right side on the
+# image's right. Its arm on the image's right (the person's right) is raised straight up.
+BACK_VIEW = {
+    "Nose": (256, 120), "Neck": (256, 160),
+    "RShoulder": (296, 160), "RElbow": (296, 110), "RWrist": (296, 60),
+    "LShoulder": (216, 160), "LElbow": (166, 160), "LWrist": (116, 160),
+    "MidHip": (256, 280), "RHip": (276, 280), "LHip": (236, 280),
+    "RKnee": (286, 350), "RAnkle": (291, 410), "LKnee": (226, 350), "LAnkle": (221, 410),
+    "RBigToe": (306, 422), "LBigToe": (206, 422),
+}
+
+
+def test_seen_from_behind_by_the_shoulders_and_hips_together():
+    photo = figure_keypoints()
+    assert not rig.seen_from_behind(photo, photo)
+    assert rig.seen_from_behind(figure_keypoints(BACK_VIEW), photo)
+    # Shoulders swapped by 4 px (a side view), hips 40 px the photo's way: still the front.
+    side = figure_keypoints({"RShoulder": (258, 160), "LShoulder": (254, 160)})
+    assert not rig.seen_from_behind(side, photo)
+    # Shoulders swapped 80 px apart, hips 40 px apart the photo's way: the back.
+    assert rig.seen_from_behind(figure_keypoints({"RShoulder": (296, 160), "LShoulder": (216, 160)}),
+                                photo)
+
+
+def test_a_back_view_moves_the_limb_on_its_own_side_of_the_image(figure):
+    photo, mask, still = figure
+    back = figure_keypoints(BACK_VIEW)
+    back[B["REye"]], back[B["LEye"]] = (266, 112, 1), (246, 112, 1)   # guessed from behind
+    animator = Animator(still)
+    # The photo's left arm (on the image's right) rises; its right arm, with the green marker on
+    # the wrist, stays out to the image's left instead of swinging up across the body.
+    frame = animator.frame(back)
+    x, y = marker_centre(frame)
+    assert abs(x - 116) <= 2 and abs(y - 160) <= 2
+    pose = rig.retarget(animator.rest, rig.rig_points(rig.facing_front(back, still.keypoints)))
+    assert pose.points[B["LWrist"]] == pytest.approx((296, 60), abs=1e-3)
+    assert pose.points[B["RWrist"]] == pytest.approx((116, 160), abs=1e-3)
+    # The head keeps its photo angle: the face points of a head seen from behind are dropped.
+    assert pose.angles[rig.BONE_INDEX["head"]] == 0
+    assert pose.points[B["Nose"]] == pytest.approx((256, 120), abs=1e-3)
+    # The legs stay on their sides: the left ankle (photo 291, 410) is not drawn on the right.
+    assert pose.points[B["LAnkle"]] == pytest.approx((291, 410), abs=1e-3)
+
+
 def test_limbs_in_front_or_behind():
     photo = figure_keypoints()
     parts = lambda names: [rig.PARTS.index(n) for n in names]

@@ -121,21 +121,19 @@ def front_back(kp_driving, kp_photo):
     Arms are in front of the torso and head; legs behind the torso; a hidden hand replaced by the
     other one (src/still/limbs.py) behind everything, so that it shows only away from the body.
     An arm goes behind when the driving pose shows that side turned away from the camera: the
-    shoulders seen swapped
-    (the back of the person: both arms), or narrower than SIDE_VIEW x the photo's shoulders
-    (a side view: the arm on the side the nose points to).
+    person's back (rig.seen_from_behind: both arms), or shoulders narrower than SIDE_VIEW x the
+    photo's (a side view: the arm on the side the nose points to).
     """
     order_arms_front, order_arms_back = ["r_arm", "l_arm"], []
     r, l, nose, neck = (kp_driving[B[n]] for n in ("RShoulder", "LShoulder", "Nose", "Neck"))
     pr, pl = kp_photo[B["RShoulder"], :2], kp_photo[B["LShoulder"], :2]
     across_photo = pl - pr
-    if r[2] > 0 and l[2] > 0:
+    if rig.seen_from_behind(kp_driving, kp_photo):
+        order_arms_front, order_arms_back = [], ["r_arm", "l_arm"]
+    elif r[2] > 0 and l[2] > 0:
         across = l[:2] - r[:2]
-        facing = float(across @ across_photo)
         width = abs(across[0])
-        if facing < 0:
-            order_arms_front, order_arms_back = [], ["r_arm", "l_arm"]
-        elif width < SIDE_VIEW * abs(across_photo[0]) and nose[2] > 0 and neck[2] > 0:
+        if width < SIDE_VIEW * abs(across_photo[0]) and nose[2] > 0 and neck[2] > 0:
             # The nose points toward the side that turned away from the camera.
             away = "l_arm" if (nose[0] - neck[0]) * across[0] > 0 else "r_arm"
             order_arms_back = [away]

@@ -33,7 +33,7 @@ import dataclasses
 import cv2
 import numpy as np
 
-from src.pose.keypoints import B, LHAND, RHAND
+from src.pose.keypoints import B, LHAND, MIRROR, RHAND
 from src.still import mesh
 
 # Rig points: the 25 BODY_25 joints, then the far end of each hand (for the hand bones).
@@ -319,6 +319,29 @@ def facing_camera(across, across_rest, scale):
     shows them swapped (the detector guesses them), and neither tilts reliably with the head."""
     long_enough = np.linalg.norm(across) >= EYE_SPAN_MIN * scale * np.linalg.norm(across_rest)
     return bool(across @ across_rest > 0 and long_enough)
+
+
+def seen_from_behind(driving, photo):
+    """True when a driving pose (137, 3) shows the person's back where the photo's pose (137, 3)
+    shows the front: its shoulders and hips, taken together, point the other way across the body
+    (the detectors name sides by the body, so a back puts the right side on the image's right)."""
+    turn = 0.0
+    for r, l in ((B["RShoulder"], B["LShoulder"]), (B["RHip"], B["LHip"])):
+        if driving[r, 2] > 0 and driving[l, 2] > 0:
+            turn += float((driving[l, :2] - driving[r, :2]) @ (photo[l, :2] - photo[r, :2]))
+    return turn < 0
+
+
+def facing_front(driving, photo):
+    """The driving pose as the photo's front can follow it. A back view has its sides swapped,
+    so that each of the photo's limbs follows the one on its own side of the image instead of
+    crossing behind the body to the other; its face points, which the detectors guess on a head
+    seen from behind, are dropped, so the head keeps its photo angle to the torso."""
+    if not seen_from_behind(driving, photo):
+        return driving
+    out = driving[MIRROR].copy()
+    out[[B["Nose"], B["REye"], B["LEye"], B["REar"], B["LEar"]]] = 0
+    return out
 
 
 def retarget(rest, driving, fixed=()):

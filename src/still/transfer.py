@@ -43,6 +43,7 @@ class Animator:
 
     def deform(self, kp):
         """Mesh vertices for a driving pose (137, 3)."""
+        kp = rig.facing_front(kp, self.still.keypoints)
         pose = rig.retarget(self.rest, rig.rig_points(kp), self.fixed)
         vertices = rig.deform(self.still.vertices, self.binding, self.rest, pose)
         return mesh.untangle(vertices, self.still.triangles, self.neighbours)
