@@ -156,6 +156,28 @@ def test_a_shortened_bone_squeezes_its_skin_along_itself_only():
     assert moved[0] == pytest.approx((166 - 25 * 5 / 9, 163), abs=1e-3)
 
 
+def test_a_side_view_narrows_the_torso_as_a_turned_ellipse():
+    rest = rig.rig_points(figure_keypoints())
+    torso = rig.BONE_INDEX["torso"]
+    # Shoulders 12 px apart (the photo's 80), hips 6 (its 40), the torso as long: the body turned
+    # until its spans are 0.15 of the photo's; over 0.9, the cosine of the turn is 1/6. Width
+    # and a depth of 0.7 x the width mixed: sqrt(1/36 + 0.49 * 35/36) = 0.710047.
+    side = figure_keypoints({"RShoulder": (250, 160), "LShoulder": (262, 160),
+                             "RHip": (253, 280), "LHip": (259, 280)})
+    pose = rig.retarget(rest, rig.rig_points(side))
+    assert pose.widths[torso] == pytest.approx(0.710047, abs=1e-6)
+    assert pose.points[B["LShoulder"]] - pose.points[B["RShoulder"]] == pytest.approx((56.8038, 0), abs=1e-3)
+    assert pose.points[B["LHip"]] - pose.points[B["RHip"]] == pytest.approx((28.4019, 0), abs=1e-3)
+    # A torso vertex 30 px right of the mid-hip's line and 60 px above it comes 21.30 px right.
+    weights = np.zeros((1, len(rig.BONES)), np.float32)
+    weights[0, torso] = 1
+    binding = rig.Binding(weights, np.array([B["MidHip"]], np.int32), np.array([torso], np.int32))
+    moved = rig.deform(np.array([[286.0, 220.0]]), binding, rest, pose)
+    assert moved[0] - pose.points[B["MidHip"]] == pytest.approx((21.3014, -60), abs=1e-3)
+    # Facing the camera, spans over 0.9 of the photo's: full width.
+    assert rig.retarget(rest, rig.rig_points(figure_keypoints())).widths[torso] == 1.0
+
+
 def test_a_bone_the_driving_pose_lacks_keeps_its_angle_to_its_parent():
     rest = rig.rig_points(figure_keypoints())
     driving = figure_keypoints({"RElbow": (216, 110)})

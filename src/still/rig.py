@@ -1,9 +1,9 @@
 """The skeleton of a still: binding the mesh to BODY_25 bones, retargeting a driving pose onto it,
 and deforming the mesh.
 
-Bones (start joint -> end joint) form a tree rooted at the torso. The torso is one rigid piece:
-neck, shoulders and hips keep the photo's layout and turn as the driving pose's torso joints do
-(a least-squares fit of the turn). Every other bone keeps the photo's length and takes its
+Bones (start joint -> end joint) form a tree rooted at the torso. The torso is one piece: neck,
+shoulders and hips keep the photo's layout, squeezed across as the driving body turns sideways
+(torso_width), and turn as the driving pose's torso joints do (a least-squares fit of the turn). Every other bone keeps the photo's length and takes its
 direction from the driving pose (retargeting), so a short or long-limbed source does not squash
 or stretch the person. A bone whose joints the driving pose lacks keeps its photo angle relative
 to its parent bone, and so does a bone the caller fixes (one reaching out of the photo's view);
@@ -81,6 +81,7 @@ FORESHORTENED = {BONE_INDEX[n] for n in ("r_upper_arm", "r_forearm", "l_upper_ar
                                          "r_thigh", "r_shin", "l_thigh", "l_shin")}
 FULL_LENGTH = 0.9       # driving length over the photo's (at the driver's size) drawn at full length
 SHORTEST = 0.25         # the shortest a limb is drawn, x the photo's
+DEPTH = 0.7             # a torso's depth, front to back, x its width: its width in a side view
 HEAD_TURN_LIMIT = 45.0  # degrees the head tilts at most from its photo angle to the torso
 EYE_SPAN_MIN = 0.5      # eye line shorter than this x the photo's (at the same size): face turned
 HELD = 0.25  # confidence of a joint the photo hides (made up): its bone keeps the photo's angle
@@ -286,6 +287,7 @@ class Pose:
     angles: np.ndarray    # (n_bones,)
     points: np.ndarray    # (N_RIG_POINTS, 2)
     lengths: np.ndarray = None   # (n_bones,); None: all 1
+    widths: np.ndarray = None    # (n_bones,) across the bone; None: all 1
 
 
 def foreshortening(i, rest_xy, drv_xy, drv_ok, scale):
@@ -310,6 +312,22 @@ def torso_scale(drv_xy, drv_ok, rest_xy):
         return 1.0
     rest_len = np.linalg.norm(rest_xy[neck] - rest_xy[hip])
     return float(np.linalg.norm(drv_xy[neck] - drv_xy[hip]) / rest_len) if rest_len > 0 else 1.0
+
+
+def torso_width(drv_xy, drv_ok, rest_xy, scale):
+    """Width of the torso (x the photo's) in the driving pose: its shoulder and hip spans over the
+    photo's at the driver's size, over FULL_LENGTH (at most 1): the cosine of the body's turn. A
+    body turned sideways shows, instead of its width, an ellipse's: its width and DEPTH mixed by
+    the turn. The photo's torso is drawn that narrow, and the arms and legs hang closer."""
+    spans = []
+    for r, l in ((B["RShoulder"], B["LShoulder"]), (B["RHip"], B["LHip"])):
+        rest = np.linalg.norm(rest_xy[l] - rest_xy[r]) * scale
+        if drv_ok[r] and drv_ok[l] and rest > 0:
+            spans.append(np.linalg.norm(drv_xy[l] - drv_xy[r]) / rest)
+    if not spans:
+        return 1.0
+    turn = min(np.mean(spans) / FULL_LENGTH, 1.0)
+    return float(np.sqrt(turn ** 2 + DEPTH ** 2 * (1 - turn ** 2)))
 
 
 def facing_camera(across, across_rest, scale):
@@ -352,6 +370,7 @@ def retarget(rest, driving, fixed=()):
     points = rest_xy.copy()
     angles = np.zeros(len(BONES))
     lengths = np.ones(len(BONES))
+    widths = np.ones(len(BONES))
     scale = torso_scale(drv_xy, drv_ok, rest_xy)
     for i, (name, s, e, _, _) in enumerate(BONES):
         d_rest = rest_xy[e] - rest_xy[s]
@@ -360,6 +379,7 @@ def retarget(rest, driving, fixed=()):
             angles[i] = parent_angle
         elif name == "torso":
             angles[i] = torso_angle(rest_xy, drv_xy, drv_ok)
+            widths[i] = torso_width(drv_xy, drv_ok, rest_xy, scale)
         elif name == "head" and rest[B["REye"], 2] > 0 and rest[B["LEye"], 2] > 0 \
                 and drv_ok[B["REye"]] and drv_ok[B["LEye"]]:
             # The line between the eyes tilts with the head but not when the face turns aside,
@@ -383,8 +403,11 @@ def retarget(rest, driving, fixed=()):
             angles[i] = parent_angle
         if name == "torso":
             root = drv_xy[s] if drv_ok[s] else rest_xy[s]
+            axis = d_rest / max(np.linalg.norm(d_rest), 1e-9)
             for j in TORSO_POINTS:
-                points[j] = root + _rotate(rest_xy[j] - rest_xy[s], angles[i])
+                rel = rest_xy[j] - rest_xy[s]
+                along = (rel @ axis) * axis
+                points[j] = root + _rotate(along + widths[i] * (rel - along), angles[i])
         else:
             points[e] = points[s] + lengths[i] * _rotate(d_rest, angles[i])
     # Points of no bone (eyes, ears, heels, small toes) follow the bone they sit on.
@@ -396,7 +419,7 @@ def retarget(rest, driving, fixed=()):
     anchors = [j for j in ANCHORS if drv_ok[j]]
     if anchors:
         points += (drv_xy[anchors] - points[anchors]).mean(axis=0)
-    return Pose(angles, points, lengths)
+    return Pose(angles, points, lengths, widths)
 
 
 def held_bones(rest, size):
@@ -423,11 +446,14 @@ def deform(vertices, binding, rest, pose):
     start_rest, start_new = rest[START, :2], pose.points[START]
     offset = centre[:, None] - start_rest[None]
     local = vertices - centre
-    if pose.lengths is not None:
-        along = rest[END, :2] - start_rest
-        along = along / np.maximum(np.linalg.norm(along, axis=1, keepdims=True), 1e-9)
-        offset = offset + ((pose.lengths - 1) * (offset * along).sum(-1))[..., None] * along
-        a, k = along[binding.primary], pose.lengths[binding.primary] - 1
+    along = rest[END, :2] - start_rest
+    along = along / np.maximum(np.linalg.norm(along, axis=1, keepdims=True), 1e-9)
+    across = np.stack([-along[:, 1], along[:, 0]], axis=1)
+    for axes, factors in ((along, pose.lengths), (across, pose.widths)):
+        if factors is None:
+            continue
+        offset = offset + ((factors - 1) * (offset * axes).sum(-1))[..., None] * axes
+        a, k = axes[binding.primary], factors[binding.primary] - 1
         local = local + (k * (local * a).sum(-1))[:, None] * a
     moved = start_new[None] + _rotate(offset, pose.angles[None, :])
     target = (w[..., None] * moved).sum(axis=1)
