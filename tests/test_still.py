@@ -187,6 +187,27 @@ def test_a_bone_the_driving_pose_lacks_keeps_its_angle_to_its_parent():
     assert pose.points[B["RWrist"]] == pytest.approx((216, 60), abs=1e-3)
 
 
+def test_an_arm_the_driving_pose_does_not_show_hangs_behind_the_torso():
+    rest = rig.rig_points(figure_keypoints())
+    driving = figure_keypoints()
+    driving[B["RElbow"]] = driving[B["RWrist"]] = 0     # the far arm of a side view
+    assert rig.unseen_arms(driving) == ["r_arm"]
+    pose = rig.retarget(rest, rig.rig_points(driving))
+    # From the shoulder (216, 160) towards the hip (236, 280): direction (20, 120) / 121.655.
+    # Upper arm and forearm, 50 px each, along it.
+    step = 50 / math.hypot(20, 120)
+    assert pose.points[B["RElbow"]] == pytest.approx((216 + 20 * step, 160 + 120 * step), abs=1e-3)
+    assert pose.points[B["RWrist"]] == pytest.approx((216 + 40 * step, 160 + 240 * step), abs=1e-3)
+    # ... drawn behind the torso; the other arm stays in front.
+    parts = [rig.PARTS.index(n) for n in ["r_hand_hidden", "l_hand_hidden", "r_arm", "r_leg", "l_leg",
+                                          "torso", "head", "l_arm"]]
+    assert render.front_back(driving, figure_keypoints()) == parts
+    # Only the wrist missing: the forearm keeps its photo angle (the test above), in front.
+    driving = figure_keypoints()
+    driving[B["RWrist"]] = 0
+    assert rig.unseen_arms(driving) == []
+
+
 def test_head_tilts_with_the_eyes_not_with_the_nose():
     eyes = {"REye": (246, 112), "LEye": (266, 112)}
     rest = rig.rig_points(figure_keypoints(eyes))

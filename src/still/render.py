@@ -122,7 +122,8 @@ def front_back(kp_driving, kp_photo):
     other one (src/still/limbs.py) behind everything, so that it shows only away from the body.
     An arm goes behind when the driving pose shows that side turned away from the camera: the
     person's back (rig.seen_from_behind: both arms), or shoulders narrower than SIDE_VIEW x the
-    photo's (a side view: the arm on the side the nose points to).
+    photo's (a side view: the arm on the side the nose points to), or an arm it does not show
+    (rig.unseen_arms).
     """
     order_arms_front, order_arms_back = ["r_arm", "l_arm"], []
     r, l, nose, neck = (kp_driving[B[n]] for n in ("RShoulder", "LShoulder", "Nose", "Neck"))
@@ -138,6 +139,10 @@ def front_back(kp_driving, kp_photo):
             away = "l_arm" if (nose[0] - neck[0]) * across[0] > 0 else "r_arm"
             order_arms_back = [away]
             order_arms_front = [p for p in order_arms_front if p != away]
+    for unseen in rig.unseen_arms(kp_driving):
+        if unseen in order_arms_front:
+            order_arms_front.remove(unseen)
+            order_arms_back.append(unseen)
     names = (["r_hand_hidden", "l_hand_hidden"] + order_arms_back
              + ["r_leg", "l_leg", "torso", "head"] + order_arms_front)
     return [rig.PARTS.index(n) for n in names]

@@ -330,6 +330,16 @@ def torso_width(drv_xy, drv_ok, rest_xy, scale):
     return float(np.sqrt(turn ** 2 + DEPTH ** 2 * (1 - turn ** 2)))
 
 
+def unseen_arms(pose):
+    """Parts ("r_arm", "l_arm") of the arms whose elbow and wrist a pose (BODY_25 or rig points)
+    lacks while its shoulder is found: an arm hidden behind the body, as the far arm of a side
+    view. It hangs from the shoulder towards the hip, behind the torso, instead of keeping the
+    photo's pose (an arm held out in the photo would stick out of a dancer seen side on)."""
+    return [part for part, side in (("r_arm", "R"), ("l_arm", "L"))
+            if pose[B[side + "Shoulder"], 2] > 0 and pose[B[side + "Elbow"], 2] <= 0
+            and pose[B[side + "Wrist"], 2] <= 0]
+
+
 def facing_camera(across, across_rest, scale):
     """True when the driving eye line `across` (right eye to left) shows a face turned to the
     camera as in the photo: pointing the photo's way, and at least EYE_SPAN_MIN of the photo's
@@ -372,11 +382,15 @@ def retarget(rest, driving, fixed=()):
     lengths = np.ones(len(BONES))
     widths = np.ones(len(BONES))
     scale = torso_scale(drv_xy, drv_ok, rest_xy)
+    hanging = {BONE_INDEX[part[0] + "_upper_arm"] for part in unseen_arms(driving)}
     for i, (name, s, e, _, _) in enumerate(BONES):
         d_rest = rest_xy[e] - rest_xy[s]
         parent_angle = angles[PARENT[i]] if PARENT[i] >= 0 else 0.0
         if i in fixed:
             angles[i] = parent_angle
+        elif i in hanging:   # from the shoulder to the hip, behind the torso; the forearm follows
+            hip = B["RHip"] if name.startswith("r_") else B["LHip"]
+            angles[i] = _wrap(_angle(points[hip] - points[s]) - _angle(d_rest))
         elif name == "torso":
             angles[i] = torso_angle(rest_xy, drv_xy, drv_ok)
             widths[i] = torso_width(drv_xy, drv_ok, rest_xy, scale)
