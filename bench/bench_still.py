@@ -18,7 +18,8 @@ fidelity: the source video goes through make_source.py, normalization.py and tra
 the still (as a user would run them); MediaPipe (static-image mode) then looks at every output
 frame. Reported: share of frames where it finds the person; mean distance of its BODY_25 points
 to the driving (normalized) pose, in pixels and as a share of the still's body height (the
-person mask's height); mesh integrity: the share of frames without flipped triangles (before
+person mask's height; a pose seen from behind is compared with its sides swapped, as the still
+draws it: src/still/rig.py facing_front); mesh integrity: the share of frames without flipped triangles (before
 and after fold untangling), the mesh's pieces (the body, and each arm taken off it and each hidden
 hand's replacement, src/still/limbs.py) and its boundary loops (as many as pieces: it has no holes;
 the cuts between the legs and at the armpits are open to the outline, so they are part of its
@@ -177,7 +178,7 @@ def fidelity(args):
     animator = Animator(still)
     flips_raw, flips, gaps = [], [], []
     for kp in poses:
-        pose = rig.retarget(animator.rest, rig.rig_points(kp))
+        pose = rig.retarget(animator.rest, rig.rig_points(rig.facing_front(kp, still.keypoints)))
         raw = rig.deform(still.vertices, animator.binding, animator.rest, pose)
         flips_raw.append(int((mesh.signed_areas(raw, still.triangles) <= 0).sum()))
         vertices = animator.deform(kp)
@@ -198,7 +199,9 @@ def fidelity(args):
     found = (detected[:, :25, 2] > 0).any(axis=1)
     per_frame = []
     for ref, det in zip(poses, detected):
-        d = pose_distance(ref, det)["body"]["distance"]
+        # A pose seen from behind is drawn as the photo's front with its sides swapped: compared
+        # as drawn (the detector names the output's sides as a front view's).
+        d = pose_distance(rig.facing_front(ref, still.keypoints), det)["body"]["distance"]
         if np.isfinite(d):
             per_frame.append(d)
     per_frame = np.array(per_frame)
