@@ -125,24 +125,17 @@ def front_back(kp_driving, kp_photo):
     photo's (a side view: the arm on the side the nose points to), or an arm it does not show
     (rig.unseen_arms).
     """
-    order_arms_front, order_arms_back = ["r_arm", "l_arm"], []
+    behind = set(rig.unseen_arms(kp_driving))
     r, l, nose, neck = (kp_driving[B[n]] for n in ("RShoulder", "LShoulder", "Nose", "Neck"))
-    pr, pl = kp_photo[B["RShoulder"], :2], kp_photo[B["LShoulder"], :2]
-    across_photo = pl - pr
+    across_photo = kp_photo[B["LShoulder"], :2] - kp_photo[B["RShoulder"], :2]
     if rig.seen_from_behind(kp_driving, kp_photo):
-        order_arms_front, order_arms_back = [], ["r_arm", "l_arm"]
-    elif r[2] > 0 and l[2] > 0:
-        across = l[:2] - r[:2]
-        width = abs(across[0])
-        if width < SIDE_VIEW * abs(across_photo[0]) and nose[2] > 0 and neck[2] > 0:
-            # The nose points toward the side that turned away from the camera.
-            away = "l_arm" if (nose[0] - neck[0]) * across[0] > 0 else "r_arm"
-            order_arms_back = [away]
-            order_arms_front = [p for p in order_arms_front if p != away]
-    for unseen in rig.unseen_arms(kp_driving):
-        if unseen in order_arms_front:
-            order_arms_front.remove(unseen)
-            order_arms_back.append(unseen)
+        behind |= {"r_arm", "l_arm"}
+    elif (r[2] > 0 and l[2] > 0 and nose[2] > 0 and neck[2] > 0
+          and abs(l[0] - r[0]) < SIDE_VIEW * abs(across_photo[0])):
+        # The nose points toward the side that turned away from the camera.
+        behind.add("l_arm" if (nose[0] - neck[0]) * (l[0] - r[0]) > 0 else "r_arm")
+    order_arms_back = [p for p in ("r_arm", "l_arm") if p in behind]
+    order_arms_front = [p for p in ("r_arm", "l_arm") if p not in behind]
     names = (["r_hand_hidden", "l_hand_hidden"] + order_arms_back
              + ["r_leg", "l_leg", "torso", "head"] + order_arms_front)
     return [rig.PARTS.index(n) for n in names]
