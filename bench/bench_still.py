@@ -178,8 +178,7 @@ def fidelity(args):
     animator = Animator(still)
     flips_raw, flips, gaps = [], [], []
     for kp in poses:
-        pose = rig.retarget(animator.rest, rig.rig_points(rig.facing_front(kp, still.keypoints)))
-        raw = rig.deform(still.vertices, animator.binding, animator.rest, pose)
+        raw = rig.deform(still.vertices, animator.binding, animator.rest, animator.pose(kp))
         flips_raw.append(int((mesh.signed_areas(raw, still.triangles) <= 0).sum()))
         vertices = animator.deform(kp)
         flips.append(int((mesh.signed_areas(vertices, still.triangles) <= 0).sum()))

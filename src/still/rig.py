@@ -3,9 +3,9 @@ and deforming the mesh.
 
 Bones (start joint -> end joint) form a tree rooted at the torso. The torso is one piece: neck,
 shoulders and hips keep the photo's layout, squeezed across as the driving body turns sideways
-(torso_width), and turn as the driving pose's torso joints do (a least-squares fit of the turn). Every other bone keeps the photo's length and takes its
-direction from the driving pose (retargeting), so a short or long-limbed source does not squash
-or stretch the person. A bone whose joints the driving pose lacks keeps its photo angle relative
+(torso_width), and turn as the driving pose's torso joints do (a least-squares fit of the turn).
+Every other bone keeps the photo's length and takes its direction from the driving pose
+(retargeting), so a short or long-limbed source does not squash or stretch the person. A bone whose joints the driving pose lacks keeps its photo angle relative
 to its parent bone, and so does a bone the caller fixes (one reaching out of the photo's view);
 feet and hands turn at most TURN_LIMIT from theirs. The head tilts with the
 line between the eyes (at most HEAD_TURN_LIMIT), not with the nose, which swings aside when the
@@ -69,6 +69,7 @@ PARTS = ["torso", "head", "r_arm", "l_arm", "r_leg", "l_leg", "r_hand_hidden", "
 BONE_PART = np.array([PARTS.index(b[4]) for b in BONES])
 RIGID = {BONE_INDEX[n] for n in ("head", "r_hand", "l_hand", "r_foot", "l_foot")}
 TORSO_POINTS = [B[n] for n in ("MidHip", "Neck", "RShoulder", "LShoulder", "RHip", "LHip")]
+SPANS = ((B["RShoulder"], B["LShoulder"]), (B["RHip"], B["LHip"]))   # right -> left across the torso
 ANCHORS = TORSO_POINTS + [B["RAnkle"], B["LAnkle"]]
 # A foot or hand turns at most this far (degrees) from its photo angle to its parent bone: the
 # detectors' foot and hand directions are noisy, and wilder turns fold the ankle and wrist. A foot
@@ -320,7 +321,7 @@ def torso_width(drv_xy, drv_ok, rest_xy, scale):
     body turned sideways shows, instead of its width, an ellipse's: its width and DEPTH mixed by
     the turn. The photo's torso is drawn that narrow, and the arms and legs hang closer."""
     spans = []
-    for r, l in ((B["RShoulder"], B["LShoulder"]), (B["RHip"], B["LHip"])):
+    for r, l in SPANS:
         rest = np.linalg.norm(rest_xy[l] - rest_xy[r]) * scale
         if drv_ok[r] and drv_ok[l] and rest > 0:
             spans.append(np.linalg.norm(drv_xy[l] - drv_xy[r]) / rest)
@@ -354,7 +355,7 @@ def seen_from_behind(driving, photo):
     shows the front: its shoulders and hips, taken together, point the other way across the body
     (the detectors name sides by the body, so a back puts the right side on the image's right)."""
     turn = 0.0
-    for r, l in ((B["RShoulder"], B["LShoulder"]), (B["RHip"], B["LHip"])):
+    for r, l in SPANS:
         if driving[r, 2] > 0 and driving[l, 2] > 0:
             turn += float((driving[l, :2] - driving[r, :2]) @ (photo[l, :2] - photo[r, :2]))
     return turn < 0

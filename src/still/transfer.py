@@ -41,11 +41,14 @@ class Animator:
                                                      still.body_mask), still.background,
                                         still.uv, still.triangles, still.parts)
 
+    def pose(self, kp):
+        """The still's retargeted pose (rig.Pose) for a driving pose (137, 3)."""
+        kp = rig.facing_front(kp, self.still.keypoints)
+        return rig.retarget(self.rest, rig.rig_points(kp), self.fixed)
+
     def deform(self, kp):
         """Mesh vertices for a driving pose (137, 3)."""
-        kp = rig.facing_front(kp, self.still.keypoints)
-        pose = rig.retarget(self.rest, rig.rig_points(kp), self.fixed)
-        vertices = rig.deform(self.still.vertices, self.binding, self.rest, pose)
+        vertices = rig.deform(self.still.vertices, self.binding, self.rest, self.pose(kp))
         return mesh.untangle(vertices, self.still.triangles, self.neighbours)
 
     def frame(self, kp):
