@@ -144,10 +144,10 @@ def test_tiny_run_overfits_four_frames(tmp_path):
 def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
     """9 steps of 2 pairs (2 body epochs of 3 steps over 5 pairs, the last step half full, the second
     epoch at a decayed learning rate, then a face epoch) in one go vs stopped mid-epoch at step 4
-    and inside the face stage at step 7."""
+    and inside the face stage at step 7; the generator's moving average too."""
     root = make_target_dir(tmp_path / "target", n=6)
     common = ["--niter", "0", "--niter_decay", "2", "--face_epochs", "1", "--lambda_vgg", "10",
-              "--lambda_face_vgg", "10", "--batch_size", "2"]
+              "--lambda_face_vgg", "10", "--batch_size", "2", "--ema_decay", "0.9"]
     whole = run_training(tiny_args(tmp_path / "a", *common, dataroot=root))
     assert whole["step"] == 9 and whole["stage"] == "face"
     run_training(tiny_args(tmp_path / "b", *common, "--max_steps", "4", dataroot=root))
@@ -163,7 +163,7 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
             assert b[step][name] == pytest.approx(value, rel=1e-4, abs=1e-6), (step, name)
     from src.gan.checkpoint import load
     sa, sb = load(whole["checkpoint"]), load(resumed["checkpoint"])
-    for net in ("G", "D", "faceG", "faceD"):
+    for net in ("G", "G_ema", "D", "faceG", "faceD"):   # the face stage refines G_ema's frames
         for key in sa[net]:
             assert torch.allclose(sa[net][key], sb[net][key], rtol=1e-4, atol=1e-6), (net, key)
 

@@ -3,6 +3,7 @@
 A checkpoint is one torch file (a dict of tensors and plain values, loaded with weights_only=True):
   options     the TrainOptions of the run (a dict); they rebuild the networks
   G, D        body generator and discriminator state_dicts; optG, optD their Adam states
+  G_ema       the moving average of G's weights (--ema_decay): what makes frames when present
   faceG, faceD, optFG, optFD   the face GAN (absent before the face stage starts)
   stage       'body' or 'face': the stage being trained
   epoch       epochs of that stage completed; done: samples of the next epoch already trained
@@ -48,6 +49,11 @@ def save(path, state):
 # face stage adds faceG, faceD and their optimisers.
 INFERENCE_KEYS = ("options", "step", "G")
 TRAINING_KEYS = INFERENCE_KEYS + ("stage", "epoch", "done", "rng", "D", "optG", "optD")
+
+
+def frame_generator(state):
+    """The generator weights that make frames: the moving average when training kept one."""
+    return state.get("G_ema", state["G"])
 
 
 def load(path, hint="run train_pose2vid.py first", require=()):

@@ -52,7 +52,8 @@ class FramePredictor:
         cuda = self.device.type == "cuda"
         self._memory_format = torch.channels_last if cuda else torch.contiguous_format
         self._bf16 = cuda and self.options.bf16
-        self.generator = self._ready(networks.build_generator(self.options), state["G"])
+        self.generator = self._ready(networks.build_generator(self.options),
+                                     checkpoint.frame_generator(state))
         self.plate = self.window_size = self._alpha = None
         self.frame_size = self.size
         if self.options.background == "plate":

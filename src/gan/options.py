@@ -53,6 +53,7 @@ class TrainOptions:
     alpha_gate: bool = True  # plate mode: alpha is 0 farther than a tenth of the window's height from the drawn pose, so no dust or haze shows over the plate away from the person
     d_augment: bool = False  # body stage: the discriminator sees each step's real and fake pairs shifted (up to 1/8) and with a hole cut out alike (DiffAugment), so on a short target it does not learn the frames by heart
     r1_gamma: float = 0.0  # body stage: weight of the R1 penalty, gamma / 2 x the squared gradient of the discriminator at the real pairs (0 = off); it keeps the discriminator smooth around the real frames, so it cannot simply win
+    ema_decay: float = 0.0  # body stage: frames come from the moving average of the generator's weights with this decay per step, e.g. 0.999 (0 = the last step's weights); it averages out the step-to-step noise of GAN training
     lr: float = 0.0002  # Adam learning rate of generators and discriminators
     beta1: float = 0.5  # Adam beta1
     niter: int = 20  # body-stage epochs at the full learning rate (pix2pixHD starts lowering it after the next epoch); 20 + 20, not pix2pixHD's 100 + 100: a target video has thousands of frames, so 40 epochs are already ~100k+ steps (docs/benchmarks.md compares the two)

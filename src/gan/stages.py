@@ -9,6 +9,8 @@ Body stage, one step on a pair of consecutive frames (t, t+1):
     With --d_augment, D sees every pair of the step moved and cut alike (src/gan/augment.py).
     With --r1_gamma, D loss + r1_gamma / 2 * |grad of D at the real pairs|^2 (R1), every R1_EVERY
     steps weighted R1_EVERY times.
+    With --ema_decay, a moving average of G's weights follows each step (src/gan/ema.py); it, not
+    G, makes the frames, the face stage's included.
 Plate mode (when make_target.py found a static camera; src/pose/background.py, src/gan/window.py): G draws
 only a window that follows the person, as colour + alpha over the background plate, and every
 frame above is that composite (src/gan/composite.py); G loss + lambda_alpha * L1(alpha, person mask),
@@ -33,6 +35,7 @@ from src import device as devices
 from src.gan import losses
 from src.gan.augment import Augment
 from src.gan.composite import composite
+from src.gan.ema import WeightAverage
 from src.gan.images import FACE_FEATHER, crop, paste, to_model
 
 
@@ -217,7 +220,13 @@ class BodyStage(_GANStage):
         self.optims = (self.optG, self.optD)
         self.gan = losses.GANLoss()
         self.augment_rng = torch.Generator().manual_seed(opt.seed)
-        self.steps = 0   # steps taken, for the lazy R1 penalty
+        self.steps = 0   # steps taken, for the lazy R1 penalty and the average's ramp
+        self.ema = WeightAverage(G, opt.ema_decay) if opt.ema_decay > 0 else None
+
+    @property
+    def frame_generator(self):
+        """The generator that makes frames: the moving average of G's weights, or G."""
+        return self.G if self.ema is None else self.ema.net
 
     def step(self, batch):
         """Train on one batch; returns ({loss name: value}, sample images (label, fake, real))."""
@@ -246,6 +255,8 @@ class BodyStage(_GANStage):
         self.optG.zero_grad(set_to_none=True)
         loss_G.backward()
         self.optG.step()
+        if self.ema is not None:
+            self.ema.update(self.G, self.steps)
         D.requires_grad_(True)
 
         r1 = None
@@ -262,8 +273,11 @@ class BodyStage(_GANStage):
         return named, (label_t1[0], fake_t1[0], real_t1[0])
 
     def state(self):
-        return {"optG": self.optG.state_dict(), "optD": self.optD.state_dict(),
-                "augment_rng": self.augment_rng.get_state(), "steps": self.steps}
+        state = {"optG": self.optG.state_dict(), "optD": self.optD.state_dict(),
+                 "augment_rng": self.augment_rng.get_state(), "steps": self.steps}
+        if self.ema is not None:
+            state["G_ema"] = self.ema.net.state_dict()
+        return state
 
     def load_state(self, state):
         self.optG.load_state_dict(state["optG"])
@@ -271,6 +285,8 @@ class BodyStage(_GANStage):
         if "augment_rng" in state:
             self.augment_rng.set_state(state["augment_rng"])
         self.steps = state.get("steps", 0)
+        if self.ema is not None and "G_ema" in state:  # else the average starts from G as loaded
+            self.ema.net.load_state_dict(state["G_ema"])
 
 
 class FaceStage(_GANStage):

@@ -133,9 +133,12 @@ class Trainer:
         uses_vgg = opt.lambda_vgg > 0 or (face_needed and opt.lambda_face_vgg > 0)
         self.vgg = rt.place(losses.VGGLoss(opt.vgg_layer_weights)) if uses_vgg else None
         self.body = BodyStage(opt, rt, self.G, self.D, self.vgg)
-        self.face = FaceStage(opt, rt, self.G, self.FG, self.FD, self.vgg) if self.FG is not None else None
         if state is not None:
             self.body.load_state(state)
+        # The face stage refines the frames of the generator that makes them.
+        self.face = (FaceStage(opt, rt, self.body.frame_generator, self.FG, self.FD, self.vgg)
+                     if self.FG is not None else None)
+        if state is not None:
             if self.face is not None and "optFG" in state:
                 self.face.load_state(state)
             checkpoint.set_rng_state(state["rng"])
