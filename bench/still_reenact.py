@@ -16,7 +16,11 @@ the real ones. On EDN subject 4 (the video), at --size (256x128, the GAN's size)
    - T-pose: the photo is frame 300 (40 s in, arms out), driven by frames 300-389.
    The photo is the video's frame at its own size (1024x512), made into a still target by
    make_target.py --image's code at --size; the protocol's poses are normalized onto it
-   (normalization.py's code) and animated (transfer.py's code).
+   (normalization.py's code) and animated (transfer.py's code): the "still" row. The "still, own
+   poses" row is driven by the video's poses as they are, as the single-image animators'
+   protocol does (and as the GAN is): a one-photo target has one depth, so normalization places
+   every pose at the photo's ankle row and size, and a dancer who steps towards the camera
+   does not come closer.
 3. The plate-mode GAN (the cpu preset, bench/quality_budget.py's training) trained on frames 0-799
    for --gan-budget-min minutes of wall time; it draws each protocol's frames from their own labels,
    as src.evaluate does, starting each protocol from a blank previous frame. The T-pose frames are
@@ -107,22 +111,28 @@ def make_still(args, index, target_track):
     return folder, layout.load(folder)
 
 
-def animate(args, still_dir, track, frames, name):
-    """The still driven by the poses of `frames` (normalized onto it): a list of RGB frames."""
+def animate(args, still_dir, track, frames, name, normalized=True):
+    """The still driven by the poses of `frames`: a list of RGB frames. normalized: the poses
+    normalized onto it (normalization.py's code), as a user runs it; else the video's own poses
+    as they are (the photo is one of the video's frames, so they already fit it)."""
     from src.io.files import list_frames, read_image
-    from src.layout import KEYPOINTS
+    from src.layout import KEYPOINTS, NORM_KEYPOINTS
     from src.normalize import stage as normalize
     from src.pose.keypoints import PoseTrack
     from src.still import transfer
-    source = os.path.join(args.work, f"source_{name}")
+    tag = name if normalized else name + "_own"
+    source = os.path.join(args.work, f"source_{tag}")
     os.makedirs(source, exist_ok=True)
     frames = list(frames)
-    PoseTrack(keypoints=track.keypoints[frames], fps=track.fps, size=track.size, crop=track.crop,
-              video_size=track.video_size, backend=track.backend,
-              interpolated=None if track.interpolated is None else track.interpolated[frames]
-              ).save(os.path.join(source, KEYPOINTS))
-    normalize.run(source, still_dir)
-    out = os.path.join(args.work, f"frames_{name}")
+    poses = PoseTrack(keypoints=track.keypoints[frames], fps=track.fps, size=track.size, crop=track.crop,
+                      video_size=track.video_size, backend=track.backend,
+                      interpolated=None if track.interpolated is None else track.interpolated[frames])
+    if normalized:
+        poses.save(os.path.join(source, KEYPOINTS))
+        normalize.run(source, still_dir)
+    else:
+        poses.save(os.path.join(source, NORM_KEYPOINTS))
+    out = os.path.join(args.work, f"frames_{tag}")
     transfer.run(still_dir, source, out, restart=True)
     return [read_image(p) for p in list_frames(out)]
 
@@ -194,12 +204,12 @@ def table(name, photo, frames, result):
     """Print one protocol's rows; the last column: body LPIPS over the unmoved photo's."""
     print(f"\n{name}: photo frame {photo}, driven by frames {frames[0]}-{frames[1]}")
     heads = [f"{NAMES[m]} {region}" for region, m in COLUMNS]
-    print(f"{'':<14} | {' | '.join(heads)} | body LPIPS / unmoved (Alex, VGG)")
+    print(f"{'':<16} | {' | '.join(heads)} | body LPIPS / unmoved (Alex, VGG)")
     base = result["unmoved photo"]["body"]
     for row, m in result.items():
         cells = " | ".join(f"{m[region][k]:>{len(h)}.3f}" for (region, k), h in zip(COLUMNS, heads))
         ratios = f"{m['body']['lpips'] / base['lpips']:.2f}x, {m['body']['lpips_vgg'] / base['lpips_vgg']:.2f}x"
-        print(f"{row:<14} | {cells} | {ratios}")
+        print(f"{row:<16} | {cells} | {ratios}")
 
 
 def main():
@@ -257,7 +267,9 @@ def main():
               "protocols": {}}
     for name, photo, frames, (still_dir, still) in protocols:
         print(f"\n{name}: photo frame {photo} ({still_dir})", flush=True)
-        rows = {"still": animate(args, still_dir, target.track, frames, name), "unmoved photo": still.photo}
+        rows = {"still": animate(args, still_dir, target.track, frames, name),
+                "still, own poses": animate(args, still_dir, target.track, frames, name, normalized=False),
+                "unmoved photo": still.photo}
         if predictor is not None:
             rows["GAN"] = gan_frames(predictor, target, frames)
         result = measure(target, frames, rows, lpips, size)
