@@ -15,6 +15,8 @@ def main():
     opt, given = parse()
     from src.gan.train import train  # after parsing, so --help does not wait for torch
     train(opt, given)
+    from src.device import end_worker
+    end_worker()
 
 
 if __name__ == "__main__":

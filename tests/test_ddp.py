@@ -28,3 +28,14 @@ def test_torchrun_two_processes_on_cpu(tmp_path):
     assert sorted(losses) == list(range(1, 7))  # one row per step: only rank 0 logs
     files = sorted(os.listdir(tmp_path / "ckpt" / "t"))
     assert files == ["latest.pt", "loss_log.csv", "options.txt", "web"]
+
+
+def test_a_worker_ends_at_once_with_its_output_flushed():
+    code = ("import atexit\nfrom src.device import end_worker\natexit.register(print, 'cleanup ran')\n"
+            "print('trained', end='')\nend_worker()\nprint('after')")
+    worker = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            env=dict(os.environ, WORLD_SIZE="2"), timeout=60)
+    assert (worker.returncode, worker.stdout) == (0, "trained")
+    single = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            env={k: v for k, v in os.environ.items() if k != "WORLD_SIZE"}, timeout=60)
+    assert (single.returncode, single.stdout) == (0, "trainedafter\ncleanup ran\n")
