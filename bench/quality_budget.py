@@ -64,6 +64,8 @@ CONFIGS = {
                     "--r1_gamma", "0"],   # without the preset's R1 penalty on the discriminator
     "cpu30_r1x10": ["--preset", "cpu", "--background", "plate", "--niter", "6", "--niter_decay", "3",
                     "--r1_gamma", "1e-3"],   # the R1 penalty 10 times the preset's
+    "cpu30_no_l1": ["--preset", "cpu", "--background", "plate", "--niter", "6", "--niter_decay", "3",
+                    "--lambda_l1", "0"],   # without the preset's L1 to the real frames
     "cpu30_no_flip": ["--preset", "cpu", "--background", "plate", "--niter", "6", "--niter_decay", "3",
                       "--no-flip"],   # without the preset's mirrored frames
     "paper": ["--preset", "paper", "--background", "plate"],  # the paper's networks in plate mode

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from src.gan.losses import GANLoss, VGGLoss, feature_matching_loss
+from src.gan.losses import GANLoss, VGGLoss, feature_matching_loss, pixel_loss
 from src.gan.networks import MultiscaleDiscriminator
 
 torch.set_num_threads(1)
@@ -166,3 +166,14 @@ def test_r1_penalty_is_the_squared_gradient_of_the_summed_patches_at_the_real_in
     D = Linear()
     r1_penalty(D, real).backward()   # differentiable in D's weights: d/dw of 4 (w0^2 + w1^2) = 8 w
     assert D.conv.weight.grad.flatten().tolist() == pytest.approx([24.0, 32.0])
+
+
+def test_pixel_loss_is_the_mean_absolute_difference_and_leaves_the_real_frame_alone():
+    real = torch.tensor([[0.5, -0.5], [0.0, 1.0]]).expand(1, 3, 2, 2).clone().requires_grad_(True)
+    fake = torch.zeros(1, 3, 2, 2, requires_grad=True)
+    loss = pixel_loss(fake, real)
+    assert loss.item() == pytest.approx(0.5)   # (0.5 + 0.5 + 0 + 1) / 4 in every channel
+    loss.backward()
+    assert real.grad is None
+    # d/d fake of mean |fake - real| over 12 values: -sign(real) / 12, and 0 where they are equal
+    assert fake.grad[0, 0].flatten().tolist() == pytest.approx([-1 / 12, 1 / 12, 0.0, -1 / 12])

@@ -1,6 +1,6 @@
 """Training losses of pix2pixHD / Everybody Dance Now: least-squares GAN, discriminator feature
-matching and the VGG16 perceptual loss; and plate mode's alpha loss. The loss weights (10 and 10
-in the paper) are the caller's."""
+matching and the VGG16 perceptual loss; pix2pix's L1 to the real frames; and plate mode's alpha
+loss. The loss weights (10 and 10 in the paper) are the caller's."""
 import math
 
 import torch
@@ -39,6 +39,12 @@ def feature_matching_loss(fake_feats, real_feats, num_D, n_layers):
         for fake, real in zip(fake_scale[:-1], real_scale[:-1]):
             loss = loss + weight * F.l1_loss(fake.float(), real.detach().float())
     return loss
+
+
+def pixel_loss(fake, real):
+    """pix2pix's reconstruction term: the mean absolute difference of the frames (any shape; in
+    [-1, 1], so a frame off by 0.1 everywhere costs 0.1)."""
+    return F.l1_loss(fake.float(), real.detach().float())
 
 
 class VGGLoss(nn.Module):

@@ -5,7 +5,8 @@ Body stage, one step on a pair of consecutive frames (t, t+1):
     fake_t   = G(label_t,   zeros)          the first frame has no previous frame
     fake_t+1 = G(label_t+1, fake_t)         temporal smoothing: G sees its previous output
     D judges pairs: real (label_t, label_t+1, image_t, image_t+1) vs fake (..., fake_t, fake_t+1)
-    G loss = LSGAN + 10 * feature matching + 10 * VGG16 perceptual;  D loss = LSGAN (real + fake) / 2
+    G loss = LSGAN + 10 * feature matching + 10 * VGG16 perceptual (+ lambda_l1 * L1 to the real
+    frames with --lambda_l1);  D loss = LSGAN (real + fake) / 2
     With --d_augment, D sees every pair of the step moved and cut alike (src/gan/augment.py).
     With --r1_gamma, D loss + r1_gamma / 2 * |grad of D at the real pairs|^2 (R1), every R1_EVERY
     steps weighted R1_EVERY times.
@@ -210,7 +211,7 @@ class _GANStage:
 
 class BodyStage(_GANStage):
     """One optimisation step of G and D on a batch of frame pairs."""
-    losses = ("G_GAN", "G_feat", "G_VGG", "D_real", "D_fake")  # and G_alpha in plate mode
+    losses = ("G_GAN", "G_feat", "G_VGG", "D_real", "D_fake")  # G_L1 with --lambda_l1, G_alpha in plate mode
 
     def __init__(self, opt, rt, G, D, vgg):
         self.opt, self.rt, self.G, self.D, self.vgg = opt, rt, G, D, vgg
@@ -247,11 +248,13 @@ class BodyStage(_GANStage):
             g_gan, g_feat = self.generator_losses(D, preds, augment(fake), opt.num_D)
             g_vgg = (opt.lambda_vgg * self.vgg(torch.cat([fake_t, fake_t1]), torch.cat([real_t, real_t1]))
                      if opt.lambda_vgg > 0 else torch.zeros((), device=rt.device))
+            g_l1 = (opt.lambda_l1 * losses.pixel_loss(torch.cat([fake_t, fake_t1]), torch.cat([real_t, real_t1]))
+                    if opt.lambda_l1 > 0 else None)
             # Plate mode: alpha follows the person mask (near it weakly: the other losses may still
             # draw what the mask misses, such as hair), so G cannot redraw the background.
             g_alpha = (opt.lambda_alpha * losses.alpha_loss(torch.cat([alpha_t, alpha_t1], 1), masks)
                        if plate is not None else torch.zeros((), device=rt.device))
-            loss_G = g_gan + g_feat + g_vgg + g_alpha
+            loss_G = g_gan + g_feat + g_vgg + g_alpha + (0.0 if g_l1 is None else g_l1)
         self.optG.zero_grad(set_to_none=True)
         loss_G.backward()
         self.optG.step()
@@ -268,6 +271,8 @@ class BodyStage(_GANStage):
         self.steps += 1
 
         named = {"G_GAN": g_gan, "G_feat": g_feat, "G_VGG": g_vgg, "D_real": d_real, "D_fake": d_fake}
+        if g_l1 is not None:
+            named["G_L1"] = g_l1
         if plate is not None:
             named["G_alpha"] = g_alpha
         return named, (label_t1[0], fake_t1[0], real_t1[0])

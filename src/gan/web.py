@@ -13,7 +13,7 @@ import numpy as np
 
 from src.io.files import atomic_path, write_bytes, write_image
 
-LOSS_COLUMNS = ["G_GAN", "G_feat", "G_VGG", "G_alpha", "D_real", "D_fake", "F_GAN", "F_feat", "F_VGG", "FD_real", "FD_fake"]
+LOSS_COLUMNS = ["G_GAN", "G_feat", "G_VGG", "G_L1", "G_alpha", "D_real", "D_fake", "F_GAN", "F_feat", "F_VGG", "FD_real", "FD_fake"]
 LOG_COLUMNS = ["step", "stage", "epoch", "lr", *LOSS_COLUMNS, "samples_per_s"]
 
 
@@ -85,7 +85,7 @@ def plot_losses(log_path, png_path):
     steps = np.array([int(r["step"]) for r in rows])
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     window = max(1, len(rows) // 100)
-    for ax, names, title in ((axes[0], ["G_GAN", "G_feat", "G_VGG", "G_alpha", "F_GAN", "F_feat", "F_VGG"], "generators"),
+    for ax, names, title in ((axes[0], ["G_GAN", "G_feat", "G_VGG", "G_L1", "G_alpha", "F_GAN", "F_feat", "F_VGG"], "generators"),
                              (axes[1], ["D_real", "D_fake", "FD_real", "FD_fake"], "discriminators")):
         for name in names:
             ok = np.array([r[name] != "" for r in rows])
