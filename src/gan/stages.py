@@ -246,10 +246,10 @@ class BodyStage(_GANStage):
 
         with rt.autocast():
             g_gan, g_feat = self.generator_losses(D, preds, augment(fake), opt.num_D)
-            g_vgg = (opt.lambda_vgg * self.vgg(torch.cat([fake_t, fake_t1]), torch.cat([real_t, real_t1]))
+            fakes, reals = torch.cat([fake_t, fake_t1]), torch.cat([real_t, real_t1])
+            g_vgg = (opt.lambda_vgg * self.vgg(fakes, reals)
                      if opt.lambda_vgg > 0 else torch.zeros((), device=rt.device))
-            g_l1 = (opt.lambda_l1 * losses.pixel_loss(torch.cat([fake_t, fake_t1]), torch.cat([real_t, real_t1]))
-                    if opt.lambda_l1 > 0 else None)
+            g_l1 = opt.lambda_l1 * losses.pixel_loss(fakes, reals) if opt.lambda_l1 > 0 else None
             # Plate mode: alpha follows the person mask (near it weakly: the other losses may still
             # draw what the mask misses, such as hair), so G cannot redraw the background.
             g_alpha = (opt.lambda_alpha * losses.alpha_loss(torch.cat([alpha_t, alpha_t1], 1), masks)
