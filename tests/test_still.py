@@ -374,6 +374,40 @@ def test_legs_joined_in_the_photo_part_when_they_move():
     assert edges(animator.deform(spread)).max() < 1.5 * edges(still.vertices).max()  # none stretched
 
 
+def square(x0, y0, x1, y1):
+    """The corners of an axis-aligned square, as two triangles' vertices (0, 1, 2), (0, 2, 3)."""
+    return np.float32([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+
+
+def two_part_renderer(uv_a, uv_b):
+    """A renderer of two quads, part 0 drawn first, over a black 16x16 background. Its texture:
+    red (200, 0, 0) and opaque in columns 0-7, white and transparent in columns 8-15."""
+    texture = np.zeros((16, 16, 4), np.uint8)
+    texture[:, :8] = (200, 0, 0, 255)
+    texture[:, 8:] = (255, 255, 255, 0)
+    triangles = np.array([(0, 1, 2), (0, 2, 3), (4, 5, 6), (4, 6, 7)])
+    return render.Renderer(texture, np.zeros((16, 16, 3), np.uint8), np.vstack([uv_a, uv_b]),
+                           triangles, np.array([0, 0, 1, 1]))
+
+
+def test_a_transparent_part_in_front_shows_the_part_behind():
+    # Part 1 samples the transparent columns and lies in front of the red part 0, on the same place.
+    renderer = two_part_renderer(square(1, 1, 6, 14), square(9, 1, 14, 14))
+    place = np.vstack([square(2, 2, 13, 13)] * 2)
+    frame = renderer.render(place, np.arange(4))
+    assert (frame[5:11, 5:11] == (200, 0, 0)).all()          # red, not the black background
+    assert (frame[0, :] == 0).all() and (frame[:, 15] == 0).all()   # outside: the background
+
+
+def test_the_soft_edge_follows_the_outline_not_the_seam_between_parts():
+    # Two red parts side by side, meeting at x = 8: the seam is solid, the outline is soft.
+    renderer = two_part_renderer(square(1, 1, 6, 14), square(1, 1, 6, 14))
+    place = np.vstack([square(2, 2, 8, 13), square(8, 2, 13, 13)])
+    frame = renderer.render(place, np.arange(4))
+    assert (frame[6:10, 5:11] == (200, 0, 0)).all()          # across the seam, x 5-10
+    assert 0 < frame[8, 2, 0] < 200                          # the outline's column is blended
+
+
 def test_backgrounds_paint_the_person_out(figure):
     photo, mask, _ = figure
     photo = photo.copy()

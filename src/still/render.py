@@ -6,15 +6,18 @@ layer what was painted under the arm, at the same place of the photo. The alphas
 of the person and of the body: what the mesh holds of the background (a gap between an arm and
 the body) is not drawn.
 
-1. Rasterise triangle ids in drawing order (back to front) into an int32 image: OpenCV fills
-   each triangle in C; only the loop over triangles is Python.
+Parts are drawn one after the other, back to front (a painter's algorithm with alpha): where a
+part's texture is transparent (in the photo, the background between the legs, say), the parts
+behind it show, not the background. For each part:
+1. Rasterise its triangle ids in drawing order into an int32 image: OpenCV fills each triangle
+   in C; only the loop over triangles is Python.
 2. Each triangle's affine map from its deformed corners back to its corners in the photo, applied
    to every covered pixel (the same as interpolating the photo coordinates with barycentric
    weights), gives a photo position per output pixel.
-3. One cv2.remap samples the photo there (bilinear), and the result is laid over the background
+3. One cv2.remap samples the photo there (bilinear), and the result is laid over the frame so far
    with a one-pixel soft edge.
 
-All of it happens inside the bounding box of the deformed mesh.
+All of it happens inside the bounding box of the part's deformed triangles.
 """
 import cv2
 import numpy as np
@@ -73,46 +76,60 @@ class Renderer:
         self.parts = triangle_parts
         h, w = background.shape[:2]
         self.ids = np.full((h, w), -1, np.int32)
+        self.edge = np.zeros((h, w), np.uint8)   # the mesh's coverage, softened at its outline
         self.size = (w, h)
 
     def coverage(self, deformed, order):
-        """Triangle id per pixel (-1: none) inside the box (x0, y0, x1, y1) of the deformed mesh."""
+        """Triangle id per pixel (-1: none) inside the box (x0, y0, x1, y1) of the deformed
+        triangles `order` (drawn in that order: the last one drawn on a pixel holds it)."""
         w, h = self.size
-        x0, y0 = np.floor(deformed.min(axis=0)).astype(int) - 1
-        x1, y1 = np.ceil(deformed.max(axis=0)).astype(int) + 2
+        corners = deformed[self.triangles[order]].reshape(-1, 2)
+        x0, y0 = np.floor(corners.min(axis=0)).astype(int) - 1
+        x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 2
         box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
-        ids = self.ids
-        ids[:] = -1
+        self.ids[box[1]:box[3], box[0]:box[2]] = -1
         fixed = np.round(deformed * (1 << SUBPIXEL)).astype(np.int32)[self.triangles]
         fill = cv2.fillConvexPoly
         for t in order:
-            fill(ids, fixed[t], int(t), cv2.LINE_8, SUBPIXEL)
+            fill(self.ids, fixed[t], int(t), cv2.LINE_8, SUBPIXEL)
         return box
 
     def render(self, deformed, order):
-        """The frame (H, W, 3) uint8 with the photo's person in the deformed mesh."""
+        """The frame (H, W, 3) uint8 with the photo's person in the deformed mesh; order: the
+        triangles back to front (draw_order)."""
         frame = self.background.copy()
         if not len(order):
             return frame
+        # The soft edge follows the outline of the whole mesh, not the seams between its parts.
         x0, y0, x1, y1 = self.coverage(deformed, order)
-        if x1 <= x0 or y1 <= y0:
-            return frame
-        ids = self.ids[y0:y1, x0:x1]
+        covered = (self.ids[y0:y1, x0:x1] >= 0).astype(np.uint8) * 255
+        self.edge[:] = 0
+        self.edge[y0:y1, x0:x1] = np.minimum(cv2.blur(covered, (3, 3)), covered)
         affine = inverse_affines(self.uv, deformed, self.triangles)
         columns = np.empty((6, len(affine) + 1), np.float32)   # id -1 takes the last column
         columns[:, :-1] = affine.reshape(-1, 6).T
         columns[:, -1] = (0, 0, OUTSIDE, 0, 0, OUTSIDE)
+        parts = self.parts[order]
+        starts = np.flatnonzero(np.r_[True, parts[1:] != parts[:-1]])
+        for layer in np.split(order, starts[1:]):
+            self.draw_layer(frame, deformed, layer, columns)
+        return frame
+
+    def draw_layer(self, frame, deformed, layer, columns):
+        """Lay the triangles `layer` (one part) over `frame`, in place."""
+        x0, y0, x1, y1 = self.coverage(deformed, layer)
+        if x1 <= x0 or y1 <= y0:
+            return
+        ids = self.ids[y0:y1, x0:x1]
         a, b, c, d, e, f = (np.take(col, ids) for col in columns)
         xs = np.arange(x0, x1, dtype=np.float32)[None, :]
         ys = np.arange(y0, y1, dtype=np.float32)[:, None]
         person = cv2.remap(self.texture, a * xs + b * ys + c, d * xs + e * ys + f, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
-        covered = (ids >= 0).astype(np.uint8) * 255
-        alpha = cv2.multiply(np.minimum(cv2.blur(covered, (3, 3)), covered), person[..., 3],
-                             scale=1 / 255, dtype=cv2.CV_32F) * (1 / 255)
+        edge = np.where(ids >= 0, self.edge[y0:y1, x0:x1], 0).astype(np.uint8)
+        alpha = cv2.multiply(edge, person[..., 3], scale=1 / 255, dtype=cv2.CV_32F) * (1 / 255)
         frame[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(person[..., :3]),
                                               frame[y0:y1, x0:x1], alpha, 1 - alpha)
-        return frame
 
 
 def front_back(kp_driving, kp_photo):
