@@ -1,7 +1,7 @@
 """Still mode's quality by one-photo self-reenactment, beside the photo unmoved and a trained GAN.
 
     python bench/still_reenact.py [--video ../shared/data/target_edn_subject4.mp4] [--size 256x128]
-                                  [--gan-budget-min 10] [--photo-frame N] [--work /tmp/still_reenact]
+                                  [--gan-budget-min 10 | --gan CKPT_DIR] [--photo-frame N] [--work /tmp/still_reenact]
 
 The protocol single-image animators report on UBC-Fashion and TikTok: one frame of a real video of
 one person is the photo, the video's own poses drive it, and the generated frames are compared with
@@ -25,7 +25,8 @@ the real ones. On EDN subject 4 (the video), at --size (256x128, the GAN's size)
    for --gan-budget-min minutes of wall time; it draws each protocol's frames from their own labels,
    as src.evaluate does, starting each protocol from a blank previous frame. The T-pose frames are
    among the frames it was trained on: there it is an upper bound, not a fair rival. A --work
-   folder keeps the model: delete <work>/ckpt to train it again.
+   folder keeps the model: delete <work>/ckpt to train it again. --gan uses a model trained
+   elsewhere instead (bench/quality_budget.py's 30-minute cpu30, say).
 4. For every frame: SSIM, LPIPS (AlexNet and VGG) of the whole frame and of the body crop (the box
    around the real person's keypoints, grown as src.evaluate's body crop), against the real frame,
    for the still's frame, the photo unmoved and the GAN's frame.
@@ -220,6 +221,9 @@ def main():
                     "the GAN's; a --work folder keeps the target of one size)")
     ap.add_argument("--gan-budget-min", type=float, default=10.0, help="wall-clock minutes of the GAN's "
                     "training (default 10; 0: no GAN row)")
+    ap.add_argument("--gan", default=None, help="a trained checkpoint folder for the GAN row instead of "
+                    "training one, e.g. <work>/ckpt/cpu30 of bench/quality_budget.py --configs cpu30 on the "
+                    "same video and --size (trained on frames 0-799)")
     ap.add_argument("--photo-frame", type=int, default=None, help="the held-out protocol's photo (one of "
                     "frames 800-999); default: the one with the arms most down")
     ap.add_argument("--work", default="/tmp/still_reenact", help="working folder (kept; the target and "
@@ -258,8 +262,11 @@ def main():
         protocols.append(("T-pose", T_POSE, list(range(T_POSE, T_POSE + T_POSE_FRAMES)), made))
 
     predictor = steps = budget = None
-    if args.gan_budget_min > 0:
-        predictor = FramePredictor(train_gan(args, target_dir), device="cpu")
+    if args.gan or args.gan_budget_min > 0:
+        predictor = FramePredictor(args.gan or train_gan(args, target_dir), device="cpu")
+        if tuple(predictor.size) != size or predictor.options.holdout != 0.2:
+            raise SystemExit(f"{args.gan}: trained at {predictor.options.size} with --holdout "
+                             f"{predictor.options.holdout}; the protocols need {args.size} and 0.2")
         steps, budget = int(predictor.step), predictor.options.max_minutes
     lpips = {m: Lpips("cpu", net=net) for m, net in LPIPS_NETS.items()}
 
@@ -279,7 +286,8 @@ def main():
     for name, p in report["protocols"].items():
         table(name, p["photo_frame"], p["frames"], p["metrics"])
     if predictor is not None:
-        print(f"\nGAN: {GAN} (cpu preset) trained on frames 0-799 for {budget:g} min: {steps} steps; "
+        how = f"for {budget:g} min: " if budget and not args.gan else ""   # --gan: its last stage's limit
+        print(f"\nGAN: {args.gan or GAN} trained on frames 0-799 {how}{steps} steps; "
               f"the T-pose frames are among its training frames")
     with open(os.path.join(args.work, "still_reenact.json"), "w") as f:
         json.dump(report, f, indent=1)
