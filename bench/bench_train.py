@@ -2,13 +2,15 @@
 
     python bench/bench_train.py [--device auto] [--presets paper,cpu] [--sizes 256x256,512x512]
                                 [--steps 3] [--warmup 1] [--batch_size 1] [--vgg preset|on|off]
+                                [--precision auto|float32|both]
 
 One training step = G on a pair of frames (temporal feed) + D + VGG losses + both Adam updates,
 exactly src.gan.stages.BodyStage.step (the VGG loss as the preset sets it: on for paper, off for cpu,
 unless --vgg says otherwise). A sample is one frame pair. Each (preset, size) runs in its own
 process so that the CPU peak (max RSS, which includes torch itself and the VGG16 weights) belongs to
 that configuration alone; on CUDA the peak is torch.cuda.max_memory_allocated. Reported: median
-seconds per step after the warm-up steps, samples/s from it, peak memory.
+seconds per step after the warm-up steps, samples/s from it, peak memory; with --precision both,
+also the bf16 step's speed-up over float32's, measured one after the other in the same run.
 """
 import argparse
 import json
@@ -23,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def measure(preset, size, device, steps, warmup, batch_size, vgg):
+def measure(preset, size, device, steps, warmup, batch_size, vgg, bf16=True):
     """Time BodyStage steps for one configuration; returns a dict of figures."""
     import torch
 
@@ -33,7 +35,7 @@ def measure(preset, size, device, steps, warmup, batch_size, vgg):
     from src.gan.stages import BodyStage, Runtime
 
     overrides = {"on": {"lambda_vgg": 10.0}, "off": {"lambda_vgg": 0.0}}.get(vgg, {})
-    opt = make_options(preset=preset, size=size, device=device, batch_size=batch_size, **overrides)
+    opt = make_options(preset=preset, size=size, device=device, batch_size=batch_size, bf16=bf16, **overrides)
     vgg = opt.lambda_vgg > 0
     dev = pick_device(device)
     rt = Runtime(opt, Dist(0, 1, dev))
@@ -62,6 +64,7 @@ def measure(preset, size, device, steps, warmup, batch_size, vgg):
         peak_kind = "process max RSS"
     step = statistics.median(times)
     return {"preset": preset, "size": size, "device": str(dev), "batch": batch_size, "vgg": vgg,
+            "precision": "bf16" if rt.bf16 else "float32",
             "threads": torch.get_num_threads(), "s_per_step": step, "samples_per_s": batch_size / step,
             "peak_mib": peak, "peak_kind": peak_kind, "steps": len(times),
             "G_params_M": sum(p.numel() for p in G.parameters()) / 1e6}
@@ -78,28 +81,37 @@ def main():
     ap.add_argument("--batch_size", type=int, default=1, help="frame pairs per step (default 1)")
     ap.add_argument("--vgg", choices=["preset", "on", "off"], default="preset",
                     help="VGG perceptual loss as the preset sets it (paper on, cpu off), or forced on/off")
+    ap.add_argument("--precision", choices=["auto", "float32", "both"], default="auto",
+                    help="auto: as training picks it (bf16 on CUDA and on CPUs with bf16 instructions); "
+                         "float32; both: each configuration in float32, then auto, with the speed-up")
     ap.add_argument("--one", nargs=2, metavar=("PRESET", "SIZE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(measure(*args.one, args.device, args.steps, args.warmup, args.batch_size, args.vgg)))
+        print(json.dumps(measure(*args.one, args.device, args.steps, args.warmup, args.batch_size, args.vgg,
+                                 bf16=args.precision != "float32")))
         return
-    print(f"{'preset':<7} {'size':>9} {'device':>7} {'G params':>9} {'VGG':>4} {'s/step':>8} "
+    print(f"{'preset':<7} {'size':>9} {'device':>7} {'G params':>9} {'VGG':>4} {'precision':>9} {'s/step':>8} "
           f"{'samples/s':>10} {'peak MiB':>9}")
+    precisions = ["float32", "auto"] if args.precision == "both" else [args.precision]
     peak_kind = "peak memory"
     for preset in args.presets.split(","):
         for size in args.sizes.split(","):
-            cmd = [sys.executable, os.path.abspath(__file__), "--one", preset, size, "--device", args.device,
-                   "--steps", str(args.steps), "--warmup", str(args.warmup),
-                   "--batch_size", str(args.batch_size), "--vgg", args.vgg]
-            out = subprocess.run(cmd, capture_output=True, text=True)
-            if out.returncode:
-                print(f"{preset:<7} {size:>9}  failed: {out.stderr.strip().splitlines()[-1:]}")
-                continue
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            peak_kind = r["peak_kind"]
-            print(f"{preset:<7} {size:>9} {r['device']:>7} {r['G_params_M']:>8.1f}M {'on' if r['vgg'] else 'off':>4} "
-                  f"{r['s_per_step']:>8.3f} "
-                  f"{r['samples_per_s']:>10.3f} {r['peak_mib']:>9.0f}", flush=True)
+            first = None
+            for precision in precisions:
+                cmd = [sys.executable, os.path.abspath(__file__), "--one", preset, size, "--device", args.device,
+                       "--steps", str(args.steps), "--warmup", str(args.warmup), "--batch_size",
+                       str(args.batch_size), "--vgg", args.vgg, "--precision", precision]
+                out = subprocess.run(cmd, capture_output=True, text=True)
+                if out.returncode:
+                    print(f"{preset:<7} {size:>9}  failed: {out.stderr.strip().splitlines()[-1:]}")
+                    continue
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                peak_kind = r["peak_kind"]
+                first = first or r
+                speedup = f"  {first['s_per_step'] / r['s_per_step']:.2f}x" if r is not first else ""
+                print(f"{preset:<7} {size:>9} {r['device']:>7} {r['G_params_M']:>8.1f}M "
+                      f"{'on' if r['vgg'] else 'off':>4} {r['precision']:>9} {r['s_per_step']:>8.3f} "
+                      f"{r['samples_per_s']:>10.3f} {r['peak_mib']:>9.0f}{speedup}", flush=True)
     print(f"(median of {args.steps} steps after {args.warmup} warm-up; a sample is one frame pair; "
           f"peak = {peak_kind})")
 

@@ -90,7 +90,8 @@ def worker(preset, size, steps, warmup):
     from src.gan.options import make_options
     from src.gan.stages import BodyStage, Runtime
 
-    opt = make_options(preset=preset, size=size, device="cpu", num_workers=0)
+    # float32: the step's FLOP rate is compared with a float32 matrix product's.
+    opt = make_options(preset=preset, size=size, device="cpu", num_workers=0, bf16=False)
     dev = pick_device("cpu")
     rt = Runtime(opt, Dist(0, 1, dev))
     torch.manual_seed(0)

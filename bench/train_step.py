@@ -29,7 +29,8 @@ def build(w, h, vgg_on, seed):
     window = os.environ.get("EDN_BENCH_WINDOW")
     ww, wh = (int(v) for v in window.split("x")) if window else (w, h)
     overrides = {} if vgg_on else {"lambda_vgg": 0.0}
-    opt = make_options(preset="paper", size=f"{w}x{h}", device="cpu", batch_size=1,
+    # float32, as the reference code runs (the harness times both in float32).
+    opt = make_options(preset="paper", size=f"{w}x{h}", device="cpu", batch_size=1, bf16=False,
                        background="plate" if window else "none", **overrides)
     rt = Runtime(opt, Dist(0, 1, pick_device("cpu")))
     torch.manual_seed(seed)

@@ -4,6 +4,7 @@
 WORLD_SIZE in their environment; each one trains on its share of the data, gradients are averaged
 (nccl on CUDA, gloo on the CPU) and only rank 0 writes files and shows progress.
 """
+import contextlib
 import dataclasses
 import os
 import sys
@@ -30,6 +31,19 @@ def pick_device(name="auto"):
     if name == "cpu":
         keep_freed_memory()
     return torch.device(name)
+
+
+def bf16_is_fast(device):
+    """True where bfloat16 autocast runs faster than float32: CUDA, and CPUs with bf16 instructions
+    (AVX512-BF16 or AMX). Elsewhere the CPU would emulate bf16, slower than float32."""
+    if device.type == "cuda":
+        return True
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+
+def autocast(device, bf16):
+    """bfloat16 autocast on `device` when bf16 is true; otherwise nothing (float32)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
 
 @dataclasses.dataclass

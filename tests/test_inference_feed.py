@@ -4,6 +4,7 @@ import dataclasses
 import numpy as np
 import torch
 
+from src.device import autocast
 from src.gan import checkpoint, networks
 from src.gan.images import to_model, to_rgb
 from src.gan.inference import FramePredictor
@@ -39,10 +40,10 @@ def test_inference_feeds_the_previous_frame_as_training_does(tmp_path):
     label_t, label_t1 = labels(2)
     batch = [to_model(torch.from_numpy(l.transpose(2, 0, 1).copy())[None], "cpu")
              for l in (label_t, label_t1)]
-    with torch.no_grad():
-        fake_t, fake_t1, _, _ = PairGenerator(generator)(*batch)   # training: zeros, then G's output
-
     predictor = FramePredictor(tmp_path, device="cpu")
+    # At the predictor's precision: bf16 autocast where the CPU has bf16 instructions.
+    with torch.no_grad(), autocast(predictor.device, predictor.bf16):
+        fake_t, fake_t1, _, _ = PairGenerator(generator)(*batch)   # training: zeros, then G's output
     first = predictor.predict(label_t)
     np.testing.assert_array_equal(first, to_rgb(fake_t[0]))
     np.testing.assert_array_equal(predictor.previous_rgb(), to_rgb(fake_t[0]))

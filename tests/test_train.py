@@ -326,3 +326,40 @@ def test_a_target_of_another_shape_than_the_training_size_is_refused(tmp_path):
     with pytest.raises(UserError, match=r"target: the target's frames are 32x64, but --size 64x32 has "
                                         r"another shape; pass a --size of the same shape"):
         run_training(tiny_args(tmp_path, "--max_steps", "1"))
+
+
+def test_bf16_on_the_cpu_only_where_it_has_bf16_instructions(monkeypatch):
+    """--bf16 (the default) means bf16 autocast on a CPU with AVX512-BF16 or AMX, float32 on any
+    other, where bf16 would be emulated and slower."""
+    from src.device import Dist
+    from src.gan.options import make_options
+    from src.gan.stages import Runtime
+    cpu = Dist(0, 1, torch.device("cpu"))
+    for avx512_bf16, amx, bf16, expected in ((True, False, True, True), (False, True, True, True),
+                                             (False, False, True, False), (True, True, False, False)):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+        runtime = Runtime(make_options(preset="cpu", device="cpu", bf16=bf16), cpu)
+        assert runtime.bf16 is expected
+        with runtime.autocast():
+            product = torch.ones(4, 4) @ torch.ones(4, 4)
+        assert product.dtype == (torch.bfloat16 if expected else torch.float32)
+
+
+def test_bf16_training_on_the_cpu_starts_like_float32(tmp_path, capsys, monkeypatch):
+    """Same weights and data: the first step's losses under bf16 autocast on the CPU are those of
+    float32 to bf16's precision (8 mantissa bits: about 1%; 10% allowed over a whole step)."""
+    from src import device
+    monkeypatch.setattr(device, "bf16_is_fast", lambda dev: True)   # emulated where not native
+    root = make_target_dir(tmp_path / "target", n=4)  # 3 pairs: 3 body steps, then 3 face steps
+    common = ["--niter", "1", "--niter_decay", "0", "--face_epochs", "1", "--lambda_l1", "10"]
+    run_training(tiny_args(tmp_path / "bf16", *common, dataroot=root))
+    assert "device: cpu (bf16 autocast)" in capsys.readouterr().out
+    run_training(tiny_args(tmp_path / "fp32", *common, "--no-bf16", dataroot=root))
+    assert "device: cpu (float32)" in capsys.readouterr().out
+    low, ref = read_losses(tmp_path / "bf16" / "ckpt" / "t"), read_losses(tmp_path / "fp32" / "ckpt" / "t")
+    assert sorted(low) == sorted(ref) == [1, 2, 3, 4, 5, 6]
+    assert all(np.isfinite(v) for step in low.values() for v in step.values())
+    for name, value in ref[1].items():
+        assert low[1][name] == pytest.approx(value, rel=0.1, abs=0.02), name
+    assert low[1] != ref[1]   # it did run in bf16

@@ -19,14 +19,13 @@ Without a window the window is centred.
 at_frame_size() then puts such a frame, generated at the training size, over the plate at the
 target's own frame size (.frame_size): the background keeps its full resolution.
 """
-import contextlib
 import os
 
 import cv2
 import numpy as np
 import torch
 
-from src.device import pick_device
+from src.device import autocast, bf16_is_fast, pick_device
 from src.errors import UserError
 from src.gan import checkpoint, networks, window
 from src.gan.composite import composite, cut, paste_window
@@ -51,7 +50,7 @@ class FramePredictor:
         self.size = self.options.wh
         cuda = self.device.type == "cuda"
         self._memory_format = torch.channels_last if cuda else torch.contiguous_format
-        self._bf16 = cuda and self.options.bf16
+        self.bf16 = self.options.bf16 and bf16_is_fast(self.device)
         self.generator = self._ready(networks.build_generator(self.options),
                                      checkpoint.frame_generator(state))
         self.plate = self.window_size = self._alpha = None
@@ -78,7 +77,7 @@ class FramePredictor:
         return net.to(self.device, memory_format=self._memory_format).eval().requires_grad_(False)
 
     def _autocast(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self._bf16 else contextlib.nullcontext()
+        return autocast(self.device, self.bf16)
 
     def _tensor(self, rgb, what):
         rgb = np.asarray(rgb)

@@ -2,7 +2,7 @@
 
 The body generator sees 6 channels: the current label and the previous generated frame (the paper's
 temporal smoothing). Normalisation is InstanceNorm without affine parameters and padding is reflection
-padding, as in pix2pixHD. Every op here also runs in channels_last and under bf16 autocast on CUDA.
+padding, as in pix2pixHD. Every op here also runs in channels_last and under bf16 autocast.
 """
 import torch
 import torch.nn as nn

@@ -69,7 +69,7 @@ class TrainOptions:
     lambda_face_vgg: float = 10.0  # weight of the VGG16 perceptual loss of the face GAN (0 = off)
     # --- running ---
     device: str = "auto"  # 'auto' (CUDA when present), 'cpu' or 'cuda'
-    bf16: bool = True  # bfloat16 autocast on CUDA (the CPU always trains in float32)
+    bf16: bool = True  # bfloat16 autocast on CUDA and on CPUs with bf16 instructions (AVX512-BF16 or AMX); float32 on other CPUs
     seed: int = 0  # seed of weight init and data order; each epoch's order is derived from seed + epoch
     max_steps: int = 0  # stop (and save) once the global step count reaches this (0 = run every epoch); for tests and benchmarks
     max_minutes: float = 0.0  # stop (and save) after this many minutes of training in this run (0 = no limit; resume continues); for benchmarks and runs on a time budget

@@ -26,7 +26,6 @@ Adam (lr 2e-4, betas 0.5, 0.999). Learning rates as in pix2pixHD: the full rate,
 lr / niter_decay at the end of each epoch after the first niter, so the last epoch runs at
 lr / niter_decay; the face stage decays over its second half the same way.
 """
-import contextlib
 
 import torch
 import torch.nn as nn
@@ -126,7 +125,7 @@ class Runtime:
     def __init__(self, opt, dist):
         self.dist, self.device = dist, dist.device
         self.cuda = self.device.type == "cuda"
-        self.bf16 = self.cuda and opt.bf16
+        self.bf16 = opt.bf16 and devices.bf16_is_fast(self.device)
         # channels_last speeds up cuDNN convolutions (tensor cores); on the CPU it only adds copies.
         self.memory_format = torch.channels_last if self.cuda else torch.contiguous_format
         if self.cuda:
@@ -135,9 +134,7 @@ class Runtime:
             torch.backends.cudnn.allow_tf32 = True
 
     def autocast(self):
-        if self.bf16:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return devices.autocast(self.device, self.bf16)
 
     def place(self, module):
         return module.to(self.device, memory_format=self.memory_format)

@@ -196,7 +196,7 @@ def run(name="target", source_dir=SOURCE_DIR, out_dir=None, checkpoints_dir=CHEC
                            state_files=(FEED_STATE,))
     n = len(source)
     face = "with face refinement" if predictor.has_face else "no face model in the checkpoint"
-    precision = "bf16" if predictor.device.type == "cuda" and predictor.options.bf16 else "float32"
+    precision = "bf16" if predictor.bf16 else "float32"
     print(f"{predictor.checkpoint} (step {predictor.step}) on {predictor.device} ({precision}), {face}")
     if start == n:
         print(f"all {n} frames are already in {out_dir}; nothing to do (--restart makes them again)")
