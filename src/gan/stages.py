@@ -208,7 +208,6 @@ class _GANStage:
 
 class BodyStage(_GANStage):
     """One optimisation step of G and D on a batch of frame pairs."""
-    losses = ("G_GAN", "G_feat", "G_VGG", "D_real", "D_fake")  # G_L1 with --lambda_l1, G_alpha in plate mode
 
     def __init__(self, opt, rt, G, D, vgg):
         self.opt, self.rt, self.G, self.D, self.vgg = opt, rt, G, D, vgg
@@ -293,7 +292,6 @@ class BodyStage(_GANStage):
 
 class FaceStage(_GANStage):
     """One optimisation step of the face generator F and its discriminator; G is frozen."""
-    losses = ("F_GAN", "F_feat", "F_VGG", "FD_real", "FD_fake")
 
     def __init__(self, opt, rt, G, FG, FD, vgg):
         self.opt, self.rt, self.FD, self.vgg = opt, rt, FD, vgg

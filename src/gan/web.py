@@ -85,8 +85,9 @@ def plot_losses(log_path, png_path):
     steps = np.array([int(r["step"]) for r in rows])
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     window = max(1, len(rows) // 100)
-    for ax, names, title in ((axes[0], ["G_GAN", "G_feat", "G_VGG", "G_L1", "G_alpha", "F_GAN", "F_feat", "F_VGG"], "generators"),
-                             (axes[1], ["D_real", "D_fake", "FD_real", "FD_fake"], "discriminators")):
+    judges = [c for c in LOSS_COLUMNS if c.startswith(("D_", "FD_"))]
+    makers = [c for c in LOSS_COLUMNS if c not in judges]
+    for ax, names, title in ((axes[0], makers, "generators"), (axes[1], judges, "discriminators")):
         for name in names:
             ok = np.array([r[name] != "" for r in rows])
             if not ok.any():
