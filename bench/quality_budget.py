@@ -59,8 +59,8 @@ CONFIGS = {
     "plate_e20": ["--preset", "cpu", "--background", "plate", "--niter", "20", "--niter_decay", "20"],
     "plate_e100": ["--preset", "cpu", "--background", "plate", "--niter", "100", "--niter_decay", "100"],
     # The cpu preset's 30-minute run on 2 cores: 8 + 4 epochs of 800 frames with the decay, in
-    # bf16 on a CPU with bf16 instructions (give it --budget-min 0, and --face-min 5 for the face
-    # stage's epoch). The others leave one of the preset's choices out.
+    # bf16 on a CPU with bf16 instructions (give it --budget-min 0, and --face-epochs 3 --face-min 6
+    # for the face stage). The others leave one of the preset's choices out.
     "cpu30": [*CPU30],
     "cpu30_fp32": [*CPU30[:4], "--niter", "6", "--niter_decay", "3", "--no-bf16"],  # float32: 9 epochs fit
     "cpu30_no_r1": [*CPU30, "--r1_gamma", "0"],   # without the R1 penalty on the discriminator
