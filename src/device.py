@@ -1,4 +1,5 @@
-"""Picking the torch device, and the DistributedDataParallel set-up under torchrun.
+"""Picking the torch device, whether it runs bf16 autocast, and the DistributedDataParallel set-up
+under torchrun.
 
 `torchrun --nproc_per_node N train_pose2vid.py ...` starts N processes with RANK, LOCAL_RANK and
 WORLD_SIZE in their environment; each one trains on its share of the data, gradients are averaged
