@@ -3,7 +3,7 @@ or, with --image, one photo (a still target; see src/still/stage.py).
 
     python make_target.py [--video data/target/mv.mp4] [--out data/target] [--size 1024x512] ...
     python make_target.py --image me.jpg [--out data/target] [--size 1024x512] [--background inpaint]
-                           [--person N]
+                           [--person N] [--keypoints pose.json]
 """
 import argparse
 
@@ -17,9 +17,11 @@ def main():
     pose_options.add_arguments(parser, "target")
     still_stage.add_arguments(parser)
     args = parser.parse_args()
+    if args.keypoints and not args.image:
+        parser.error("--keypoints goes with --image; a video's poses come with --pose json --json-dir DIR")
     if args.image:
         still_stage.run(args.image, args.out, pose_options.parse_size(args.size), args.background,
-                        args.person)
+                        args.person, keypoints=args.keypoints)
     else:
         pose_stage.run_stage("target", pose_options.options_from_args(args))
 

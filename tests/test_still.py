@@ -546,6 +546,41 @@ def test_two_dancers_the_larger_or_the_one_picked(tmp_path):
         assert np.abs(kp[B["Nose"], :2] - nose.keypoints[B["Nose"], :2]).max() < 15
 
 
+def test_a_pose_given_by_hand_replaces_the_detector(tmp_path):
+    """make_target.py --image --keypoints: the pose comes from the OpenPose JSON file, not the
+    detector, and the mask from the selfie segmenter; a bad file is refused in one line."""
+    import dataclasses
+    from src.demo.data import TARGET, dancer_pose, draw_dancer, still_time
+    from src.io.files import write_image
+    from src.pose.openpose_json import pose_to_json
+    size = (512, 256)
+    dancer = dancer_pose(dataclasses.replace(TARGET, center_x=0.5, height=0.7), still_time(), size)
+    write_image(str(tmp_path / "one.png"), draw_dancer(dancer, size))
+    given = dancer.keypoints.copy()
+    given[B["RWrist"], :2] += (-6, 4)        # a hand-made correction the detector would not find
+    (tmp_path / "pose.json").write_text(pose_to_json(given))
+    run = lambda pose, out: subprocess.run(
+        [sys.executable, "make_target.py", "--image", str(tmp_path / "one.png"), "--keypoints", pose,
+         "--out", str(tmp_path / out), "--size", "512x256"], cwd=ROOT, capture_output=True, text=True,
+        timeout=120)
+    result = run(str(tmp_path / "pose.json"), "out")
+    assert result.returncode == 0, result.stderr
+    track = PoseTrack.load(str(tmp_path / "out" / "keypoints.npz"))
+    assert track.backend == "json"
+    for name in ("Nose", "RShoulder", "RWrist", "LAnkle"):
+        assert np.abs(track.keypoints[0, B[name], :2] - given[B[name], :2]).max() < 1.5, name
+    mask = cv2.imread(str(tmp_path / "out" / "still" / "mask.png"), 0)
+    assert mask[int(given[B["Neck"], 1]), int(given[B["Neck"], 0])] > 0   # the segmenter's person
+
+    (tmp_path / "bad.json").write_text('{"people": "nobody"}')
+    for pose, words in ((str(tmp_path / "bad.json"), 'no "people" list'), (str(tmp_path / "none.json"), "not found")):
+        result = run(pose, "refused")
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert lines[-1].startswith(f"error: {pose}: ") and words in lines[-1]
+        assert "Traceback" not in result.stderr
+
+
 def test_a_vertex_behind_a_notch_hangs_on_the_nearest_bone_not_one_across_the_body():
     rest = rig.rig_points(figure_keypoints())
     vertex = np.array([[300.0, 100.0]])

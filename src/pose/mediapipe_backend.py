@@ -207,6 +207,20 @@ class Holistic:
         self.close()
 
 
+def selfie_mask(rgb):
+    """Person probability (H, W) float32 in [0, 1] from MediaPipe's selfie segmenter (its general
+    model, in the wheel), quiet on stderr. It needs no pose, so it also marks a figure the pose
+    detector does not see."""
+    quiet = QuietStderr()
+    try:
+        with quiet:
+            from mediapipe.python.solutions import selfie_segmentation
+            with selfie_segmentation.SelfieSegmentation(model_selection=0) as model:
+                return model.process(np.ascontiguousarray(rgb)).segmentation_mask
+    finally:
+        quiet.close()
+
+
 def _landmarks(result, with_visibility=False):
     if result is None:
         return None

@@ -130,6 +130,13 @@ def find(img, detect=photo_mod.detect):
     return people
 
 
+def given(img, kp, segment=None):
+    """The one person of a pose given by hand (--keypoints): [Person] with the region of the
+    segmenter's mask (photo.segment) that holds its joints; [] when the mask is empty."""
+    mask = photo_mod.person_region((segment or photo_mod.segment)(img), kp)
+    return [Person(kp, mask)] if mask.any() else []
+
+
 def choose(path, people, number=None):
     """(the Person to animate, lines for the user). number: --person (1 = leftmost) or None for
     the largest."""

@@ -3,7 +3,8 @@ region of its mask.
 
 MediaPipe Holistic in static-image mode, set up by the pose backend with segmentation on, gives
 the pose and the person's mask. It finds one person per look: finding several is
-src/still/people.py, completing what the photo does not show is src/still/joints.py.
+src/still/people.py, completing what the photo does not show is src/still/joints.py. A pose
+given by hand (--keypoints, OpenPose JSON) gets its mask from MediaPipe's selfie segmenter.
 """
 import os
 
@@ -43,6 +44,34 @@ def detect(photo, max_side=DETECT_MAX_SIDE):
     if prob is not None and shrink != 1:
         prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
     return kp, prob
+
+
+def given_pose(path, image):
+    """The keypoints (137, 3) of the first person in an OpenPose JSON file (--keypoints), in
+    pixels of the photo `image`."""
+    from src.pose.openpose_json import MalformedFile, read_people
+    expected = f"give an OpenPose JSON file (BODY_25 keypoints in pixels of {image})"
+    if not os.path.isfile(path):
+        raise UserError(f"{path}: not found; {expected}")
+    try:
+        people = read_people(path)
+    except MalformedFile as err:
+        raise UserError(f"{path}: {err}; {expected}") from None
+    if not people:
+        raise UserError(f"{path}: no person with keypoints; {expected}")
+    return people[0]
+
+
+def segment(photo, max_side=DETECT_MAX_SIDE):
+    """Person probability (H, W) float32 of the selfie segmenter, which needs no pose: the mask
+    for a pose given by hand. The segmenter sees the photo at most `max_side` large."""
+    from src.pose.mediapipe_backend import selfie_mask
+    h, w = photo.shape[:2]
+    shrink = min(1.0, max_side / max(h, w))
+    small = photo if shrink == 1 else cv2.resize(photo, None, fx=shrink, fy=shrink,
+                                                 interpolation=cv2.INTER_AREA)
+    prob = selfie_mask(small)
+    return prob if shrink == 1 else cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def person_region(prob, kp):

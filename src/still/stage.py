@@ -21,7 +21,7 @@ from src.pose.keypoints import B, PoseTrack
 from src.pose.options import auto_size
 from src.pose.stage import check_output_folder
 from src.still import framing, joints, layout, limbs, mesh, people, render, rig
-from src.still.photo import TIP, fill_holes, read_photo
+from src.still.photo import TIP, fill_holes, given_pose, read_photo
 
 BACKGROUNDS = ("inpaint", "blur", "plain")
 MESH_SPACING = 1 / 40       # lattice spacing, x the body height
@@ -43,6 +43,10 @@ def add_arguments(parser):
                         help="with --image: what is behind the moving person: inpaint (the photo "
                              "with the person painted out, default), blur (the same, blurred) or "
                              "plain (the photo's median colour around the person)")
+    parser.add_argument("--keypoints", default=None, metavar="FILE",
+                        help="with --image: the person's pose as an OpenPose JSON file (BODY_25, "
+                             "in pixels of the photo; its first person) instead of detecting it: "
+                             "for a drawn figure the detector does not see, or to correct its pose")
     parser.add_argument("--person", type=int, default=None, metavar="N",
                         help="with --image, when the photo shows several people: animate the Nth "
                              "from the left (1 = the leftmost); default: the largest. The others "
@@ -210,18 +214,27 @@ def write(out, still, track):
     track.save(kps_path)
 
 
-def run(image, out, size, background="inpaint", person=None, detect=None):
+def run(image, out, size, background="inpaint", person=None, detect=None, keypoints=None,
+        segment=None):
     """Make the still target in `out` from the photo `image` at `size` (w, h; None: portrait or
-    landscape as the photo is); returns the layout.Still. person: --person. detect: the
-    detector (src/still/photo.py detect; tests give their own)."""
+    landscape as the photo is); returns the layout.Still. person: --person. keypoints:
+    --keypoints, an OpenPose JSON file with the pose, instead of detecting it. detect, segment:
+    the detector and the segmenter (src/still/photo.py detect, segment; tests give their own)."""
     check_output_folder(out)
     photo = read_photo(image)
     size = tuple(size) if size else auto_size((photo.shape[1], photo.shape[0]))
     with tqdm(total=3, desc="still target", unit="step", file=sys.stderr) as bar:
-        found = people.find(photo, **({"detect": detect} if detect else {}))
+        if keypoints:
+            found = people.given(photo, given_pose(keypoints, image), segment)
+            if not found:
+                raise UserError(f"{image}: the segmenter found no person in the photo to go with "
+                                f"the pose of {keypoints}; {TIP}")
+        else:
+            found = people.find(photo, **({"detect": detect} if detect else {}))
         if not found:
             raise UserError(f"{image}: no person found (also tried the photo in grey, smaller, "
-                            f"with even contrast and its middle); {TIP}")
+                            f"with even contrast and its middle); {TIP}, or give the pose with "
+                            f"--keypoints FILE (OpenPose JSON)")
         chosen, lines = people.choose(image, found, person)
         mask_photo = fill_holes(chosen.mask)
         skeleton = joints.complete(image, chosen.keypoints, mask_photo)
@@ -236,7 +249,8 @@ def run(image, out, size, background="inpaint", person=None, detect=None):
         bar.update()
         crop = (window.x0 - pads[0], window.y0 - pads[1], window.x1 - pads[0], window.y1 - pads[1])
         track = PoseTrack(keypoints=still.keypoints[None], fps=1.0, size=size, crop=crop,
-                          video_size=(photo.shape[1], photo.shape[0]), backend="mediapipe")
+                          video_size=(photo.shape[1], photo.shape[0]),
+                          backend="json" if keypoints else "mediapipe")
         write(out, still, track)
         bar.update()
     print(f"still target in {out}: {size[0]}x{size[1]}, mesh of {len(still.vertices)} vertices and "
