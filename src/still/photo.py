@@ -28,22 +28,31 @@ def read_photo(path):
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+def at_most(photo, max_side):
+    """The photo scaled down to at most `max_side` on its longer side (itself when smaller)."""
+    shrink = min(1.0, max_side / max(photo.shape[:2]))
+    if shrink == 1:
+        return photo
+    return cv2.resize(photo, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+
+
+def to_photo_size(prob, photo):
+    """A probability map (float32) of a scaled copy, back at the photo's size (None stays None)."""
+    h, w = photo.shape[:2]
+    if prob is None or prob.shape[:2] == (h, w):
+        return prob
+    return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def detect(photo, max_side=DETECT_MAX_SIDE):
     """(keypoints (137, 3) in photo pixels, person probability (H, W) float32 or None) of one
     person, the detector seeing the photo at most `max_side` large. Body joints are kept down to
     a visibility of UNSURE."""
     from src.pose.mediapipe_backend import Holistic, keypoints_of
-    h, w = photo.shape[:2]
-    shrink = min(1.0, max_side / max(h, w))
-    small = photo if shrink == 1 else cv2.resize(photo, None, fx=shrink, fy=shrink,
-                                                 interpolation=cv2.INTER_AREA)
     with Holistic(video=False, segment=True) as model:   # the still needs the mask
-        result = model.process(small)
-    kp = keypoints_of(result, (w, h), UNSURE)
-    prob = result.segmentation_mask
-    if prob is not None and shrink != 1:
-        prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
-    return kp, prob
+        result = model.process(at_most(photo, max_side))
+    kp = keypoints_of(result, (photo.shape[1], photo.shape[0]), UNSURE)
+    return kp, to_photo_size(result.segmentation_mask, photo)
 
 
 def given_pose(path, image):
@@ -66,12 +75,7 @@ def segment(photo, max_side=DETECT_MAX_SIDE):
     """Person probability (H, W) float32 of the selfie segmenter, which needs no pose: the mask
     for a pose given by hand. The segmenter sees the photo at most `max_side` large."""
     from src.pose.mediapipe_backend import selfie_mask
-    h, w = photo.shape[:2]
-    shrink = min(1.0, max_side / max(h, w))
-    small = photo if shrink == 1 else cv2.resize(photo, None, fx=shrink, fy=shrink,
-                                                 interpolation=cv2.INTER_AREA)
-    prob = selfie_mask(small)
-    return prob if shrink == 1 else cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
+    return to_photo_size(selfie_mask(at_most(photo, max_side)), photo)
 
 
 def person_region(prob, kp):
