@@ -77,21 +77,22 @@ class Renderer:
         h, w = background.shape[:2]
         self.ids = np.full((h, w), -1, np.int32)
         self.edge = np.zeros((h, w), np.uint8)   # the mesh's coverage, softened at its outline
+                                                 # (valid inside the last render's box only)
         self.size = (w, h)
 
     def coverage(self, deformed, order):
         """Triangle id per pixel (-1: none) inside the box (x0, y0, x1, y1) of the deformed
         triangles `order` (drawn in that order: the last one drawn on a pixel holds it)."""
         w, h = self.size
-        corners = deformed[self.triangles[order]].reshape(-1, 2)
-        x0, y0 = np.floor(corners.min(axis=0)).astype(int) - 1
-        x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 2
+        corners = deformed[self.triangles[order]]                      # (len(order), 3, 2)
+        x0, y0 = np.floor(corners.min(axis=(0, 1))).astype(int) - 1
+        x1, y1 = np.ceil(corners.max(axis=(0, 1))).astype(int) + 2
         box = (max(0, x0), max(0, y0), min(w, x1), min(h, y1))
         self.ids[box[1]:box[3], box[0]:box[2]] = -1
-        fixed = np.round(deformed * (1 << SUBPIXEL)).astype(np.int32)[self.triangles]
+        fixed = np.round(corners * (1 << SUBPIXEL)).astype(np.int32)
         fill = cv2.fillConvexPoly
-        for t in order:
-            fill(self.ids, fixed[t], int(t), cv2.LINE_8, SUBPIXEL)
+        for t, corner in zip(order, fixed):
+            fill(self.ids, corner, int(t), cv2.LINE_8, SUBPIXEL)
         return box
 
     def render(self, deformed, order):
@@ -103,7 +104,6 @@ class Renderer:
         # The soft edge follows the outline of the whole mesh, not the seams between its parts.
         x0, y0, x1, y1 = self.coverage(deformed, order)
         covered = (self.ids[y0:y1, x0:x1] >= 0).astype(np.uint8) * 255
-        self.edge[:] = 0
         self.edge[y0:y1, x0:x1] = np.minimum(cv2.blur(covered, (3, 3)), covered)
         affine = inverse_affines(self.uv, deformed, self.triangles)
         columns = np.empty((6, len(affine) + 1), np.float32)   # id -1 takes the last column
