@@ -252,14 +252,19 @@ def bind(vertices, triangles, rest, height, primary):
         ramp = np.clip(d / blend - 1, 0, 1)[:, None]
         weights[own] = (1 - ramp) * weights[own] + ramp * np.eye(nb)[bone]
     weights /= weights.sum(axis=1, keepdims=True)
-    # Pivot: the joint between the vertex's bone and its strongest other bone.
+    return Binding(weights.astype(np.float32), pivots(weights, primary), primary)
+
+
+def pivots(weights, primary):
+    """The rig point each vertex turns about: the joint between its bone and its strongest other
+    bone when that one is its child, else its bone's start."""
     others = weights.copy()
-    others[np.arange(n), primary] = -1
+    others[np.arange(len(primary)), primary] = -1
     other = others.argmax(axis=1)
     pivot = START[primary].copy()
     child = PARENT[other] == primary
     pivot[child] = START[other[child]]
-    return Binding(weights.astype(np.float32), pivot.astype(np.int32), primary)
+    return pivot.astype(np.int32)
 
 
 def triangle_parts(triangles, binding):
