@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from src.pose.keypoints import B, N_POINTS, PoseTrack
-from src.still import layout, mesh, render, rig, stage, transfer as still_transfer
+from src.still import layout, mesh, render, rig, skirt, stage, transfer as still_transfer
 from src.still.transfer import Animator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -372,6 +372,57 @@ def test_legs_joined_in_the_photo_part_when_they_move():
     assert (frame[383:388, 262:285] == 255).all()            # the bridge came apart
     edges = lambda v: np.hypot(*(v[still.triangles] - v[still.triangles[:, [1, 2, 0]]]).T)
     assert edges(animator.deform(spread)).max() < 1.5 * edges(still.vertices).max()  # none stretched
+
+
+DRESS = (128, 0, 128)
+
+
+def dressed_figure(floor_from=None):
+    """The figure in a purple dress from the hips to row 395 (the ankles are at row 410), whose
+    cloth fills the gap between the legs; from row `floor_from` down, the gap shows a light grey floor
+    that the mask takes for the person (as a segmenter does between legs close together)."""
+    photo, mask = draw_figure()
+    dress = np.array([(226, 270), (286, 270), (316, 395), (196, 395)])
+    cv2.fillConvexPoly(mask, dress, 255)
+    cv2.fillConvexPoly(photo, dress, DRESS)
+    if floor_from is not None:
+        photo[floor_from:396, 226:287] = (220, 220, 220)
+    return photo, mask
+
+
+def swing_left_leg(degrees):
+    """The figure's keypoints with the left leg turned out (to the image's right) about its hip."""
+    a = math.radians(-degrees)
+    turn = lambda x, y: (276 + (x - 276) * math.cos(a) - (y - 280) * math.sin(a),
+                         280 + (x - 276) * math.sin(a) + (y - 280) * math.cos(a))
+    return figure_keypoints({"LKnee": turn(286, 350), "LAnkle": turn(291, 410),
+                             "LBigToe": turn(306, 422)})
+
+
+def test_a_dress_between_the_legs_stretches_instead_of_tearing():
+    photo, mask = dressed_figure()
+    bridge = skirt.find(photo, mask, figure_keypoints())
+    assert bridge is not None and abs(bridge.top - 280) <= 1 and abs(bridge.bottom - 395) <= 1
+    still = stage.build(photo, mask, figure_keypoints(), background="plain")
+    frame = Animator(still).frame(swing_left_leg(25))
+    # Midway between the legs, up the hem: cloth, not the white background of a tear.
+    for y in (360, 375, 390):
+        right, left = 221 + (y - 350) * (226 - 221) / 60, 256 + 0.5 * (y - 280)
+        middle = frame[y, int(round((right + left) / 2)) - 2:int(round((right + left) / 2)) + 3]
+        assert (np.abs(middle.astype(int) - DRESS).max(axis=1) <= 10).all(), (y, middle)
+    # Below the hem the legs still part: the floor between the shins shows.
+    assert (frame[402:406, 250:262] == 255).all()
+
+
+def test_a_dress_ends_where_the_colour_between_the_legs_changes():
+    photo, mask = dressed_figure(floor_from=370)
+    bridge = skirt.find(photo, mask, figure_keypoints())
+    assert abs(bridge.bottom - 369) <= 1
+
+
+def test_trousers_with_a_gap_below_the_crotch_get_no_bridge(figure):
+    photo, mask, _ = figure
+    assert skirt.find(photo, mask, figure_keypoints()) is None
 
 
 def square(x0, y0, x1, y1):

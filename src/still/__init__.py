@@ -7,6 +7,8 @@
     framing.py   room around the person, the window cut to --size
     layout.py    the still target's files
     mesh.py      triangulating the person mask
+    limbs.py     arms against the body: their own layers, the body behind them painted in
+    skirt.py     cloth between the legs: stretched, not torn, as the legs part
     rig.py       binding the mesh to the skeleton, retargeting a driving pose, deforming
     render.py    drawing the photo through the deformed mesh over the background
     transfer.py  transfer.py on a still target: one frame per normalized source pose

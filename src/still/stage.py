@@ -20,7 +20,7 @@ from src.io.files import write_image
 from src.pose.keypoints import B, PoseTrack
 from src.pose.options import auto_size
 from src.pose.stage import check_output_folder
-from src.still import framing, joints, layout, limbs, mesh, people, render, rig
+from src.still import framing, joints, layout, limbs, mesh, people, render, rig, skirt
 from src.still.photo import TIP, fill_holes, given_pose, read_photo
 
 BACKGROUNDS = ("inpaint", "blur", "plain")
@@ -76,11 +76,11 @@ def glued_arms(vertices, triangles, primary, kp, height):
     return glued
 
 
-def open_seams(vertices, triangles, primary, kp, height):
+def open_seams(vertices, triangles, primary, kp, height, bridge=None):
     """Let limbs part where the photo shows them joined: below the shoulder (the armpit) an
     arm gets its own copy of the vertices it shares with the body, and below the crotch the left
-    leg its own copy of those it shares with the right one. Returns (vertices, triangles,
-    primary)."""
+    leg its own copy of those it shares with the right one, except over the rows of cloth
+    between the legs (a skirt.Bridge, or None). Returns (vertices, triangles, primary)."""
     part = triangle_part(primary, triangles)
     seams = [(rig.PARTS.index("r_arm"), None, B["RShoulder"], ARMPIT),
              (rig.PARTS.index("l_arm"), None, B["LShoulder"], ARMPIT),
@@ -92,6 +92,8 @@ def open_seams(vertices, triangles, primary, kp, height):
             touches = np.zeros(len(vertices), bool)
             touches[triangles[part == other].ravel()] = True
             far &= touches
+            if bridge is not None:
+                far &= vertices[:, 1] > bridge.bottom
         n = len(vertices)
         vertices, triangles, origin = mesh.detach(vertices, triangles, chosen, far)
         primary = primary[origin]
@@ -138,7 +140,7 @@ def preview(photo, vertices, triangles, parts, kp):
     return img
 
 
-def layers(photo, mask, kp, height, spacing, glued):
+def layers(photo, mask, kp, height, spacing, glued, bridge):
     """The mesh of a person whose `glued` arms are taken off the body (limbs.separate): the body,
     then each such arm, then each hidden hand's replacement, as separate pieces. Returns
     (vertices, uv, triangles, primary, body texture, body mask, person mask, hidden-hand part of
@@ -148,7 +150,7 @@ def layers(photo, mask, kp, height, spacing, glued):
     on_arm = np.isin(rig.BONE_PART, [rig.PARTS.index(a) for a in glued])
     vertices, triangles = mesh.triangulate(apart.body, spacing)
     primary = rig.primary_bones(vertices.astype(np.float64), rest, apart.body, ~on_arm)
-    vertices, triangles, primary = open_seams(vertices, triangles, primary, kp, height)
+    vertices, triangles, primary = open_seams(vertices, triangles, primary, kp, height, bridge)
     uv = vertices + np.float32((0, render.body_row(photo.shape[0])))
     pieces = [(vertices, uv, triangles, primary, -1)]
     for arm, region in apart.arms.items():
@@ -182,14 +184,17 @@ def build(photo, mask, kp, background="inpaint"):
     # An arm the photo hides keeps its photo angle: nothing of it to take off the body.
     glued = [arm for arm in glued_arms(vertices, triangles, primary, kp, height)
              if not any(kp[B[arm[0].upper() + j], 2] == rig.HELD for j in ("Elbow", "Wrist"))]
+    bridge = skirt.find(photo, mask, kp)
     if glued:
         vertices, uv, triangles, primary, body, body_mask, person, hidden = layers(
-            photo, mask, kp, height, spacing, glued)
+            photo, mask, kp, height, spacing, glued, bridge)
     else:
-        vertices, triangles, primary = open_seams(vertices, triangles, primary, kp, height)
+        vertices, triangles, primary = open_seams(vertices, triangles, primary, kp, height, bridge)
         uv, body, body_mask, person = vertices, photo, mask, mask
         hidden = np.full(len(triangles), -1)
     binding = rig.bind(vertices, triangles, rest, height, primary)
+    if bridge is not None:
+        binding = skirt.hang(binding, vertices, bridge, height)
     parts = rig.triangle_parts(triangles, binding)
     parts[hidden >= 0] = hidden[hidden >= 0]
     return layout.Still(photo=photo, mask=person,
