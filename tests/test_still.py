@@ -414,6 +414,20 @@ def test_a_dress_between_the_legs_stretches_instead_of_tearing():
     assert (frame[402:406, 250:262] == 255).all()
 
 
+def test_a_notch_in_the_hem_between_the_legs_does_not_tear_open():
+    photo, mask = draw_figure()
+    # The hem rises in a small V midway between the legs: apex on row 387, 8 rows above the hem.
+    dress = np.array([(226, 270), (286, 270), (316, 395), (262, 395), (256, 387), (250, 395),
+                      (196, 395)])
+    cv2.fillPoly(mask, [dress], 255)
+    cv2.fillPoly(photo, [dress], DRESS)
+    assert skirt.find(photo, mask, figure_keypoints()).bottom == 387
+    still = stage.build(photo, mask, figure_keypoints(), background="plain")
+    frame = Animator(still).frame(swing_left_leg(25))
+    dress_coloured = np.abs(frame[382, 210:320].astype(int) - DRESS).max(axis=1) <= 10
+    assert dress_coloured.all()     # cut right below the apex, the V tore up past row 382
+
+
 def test_a_dress_ends_where_the_colour_between_the_legs_changes():
     photo, mask = dressed_figure(floor_from=370)
     bridge = skirt.find(photo, mask, figure_keypoints())

@@ -13,6 +13,8 @@ joins), at most to the ankles. Rows are read across between the legs' centre lin
 ankle). A gap anywhere above ends it, so legs that touch only lower down (shins crossing) still
 part. The bridge fades in below the hips over FADE x the body height, where the torso's binding
 hands over, and each side's thigh hands over to its shin over the same distance around the knee.
+Below it the legs' meshes stay joined for HEM_DEPTH x the body height more: a hem that rises
+between the legs ends the bridge at its highest point, and cut right there it would tear open.
 """
 import dataclasses
 
@@ -25,6 +27,8 @@ from src.still import rig
 FADE = 0.05          # x the body height: the fade below the hips and the thigh-shin hand-over
 HEM_COLOUR = 120.0   # distance in 8-bit Lab from the cloth's colour: what lies below a hem
 HEM_RUN = 0.02       # x the body height: rows that far from it, one after the other
+HEM_DEPTH = 0.05     # x the body height: below the bridge the legs stay joined this far (a hem
+                     # curves down beside the gap; cut there, it would show a notch)
 SIDES = ("R", "L")
 CLOTHED = ("torso", "r_leg", "l_leg")   # parts a bridge may hold; an arm hanging before it may not
 
@@ -33,6 +37,7 @@ CLOTHED = ("torso", "r_leg", "l_leg")   # parts a bridge may hold; an arm hangin
 class Bridge:
     top: float          # the hips' row: the fade starts here
     bottom: float       # the last row of cloth between the legs
+    joined: float       # the last row where the legs' meshes stay joined (the hem's own rows)
     legs: np.ndarray    # (2, 3, 2): right, left x hip, knee, ankle (x, y)
 
 
@@ -71,7 +76,8 @@ def find(photo, mask, kp):
     stop = ends[0] if len(ends) else len(rows)     # the first row that is not cloth
     if stop == 0 or rows[stop - 1] < top + FADE * height:
         return None
-    return Bridge(top=float(top), bottom=float(rows[stop - 1]), legs=legs)
+    bottom = float(rows[stop - 1])
+    return Bridge(top=float(top), bottom=bottom, joined=bottom + HEM_DEPTH * height, legs=legs)
 
 
 def side_weights(leg, y, bones, height):

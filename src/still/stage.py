@@ -93,7 +93,7 @@ def open_seams(vertices, triangles, primary, kp, height, bridge=None):
             touches[triangles[part == other].ravel()] = True
             far &= touches
             if bridge is not None:
-                far &= vertices[:, 1] > bridge.bottom
+                far &= vertices[:, 1] > bridge.joined
         n = len(vertices)
         vertices, triangles, origin = mesh.detach(vertices, triangles, chosen, far)
         primary = primary[origin]
