@@ -5,8 +5,9 @@ chosen and their skeleton completed where the photo does not show it (src/still/
 Then the photo is given room around the person and cut to --size (src/still/framing.py), the mask
 is triangulated and the mesh bound to the skeleton. An arm that touches the body, the head, a
 leg or the other arm would be glued to it by the mesh: it is taken off the body instead, with a
-mesh of its own, and the body under it filled in (src/still/limbs.py). Last, the person is
-painted out of the background. Files: see src/still/layout.py.
+mesh of its own, and the body under it filled in (src/still/limbs.py). Cloth that fills the space
+between the legs (a skirt, a dress) hangs on both legs, so it stretches as they part
+(src/still/skirt.py). Last, the person is painted out of the background. Files: see src/still/layout.py.
 """
 import os
 import sys
