@@ -356,17 +356,21 @@ def test_transfer_streams_and_resumes(tmp_path, figure):
     assert abs(x - 216) <= 2 and abs(y - 60) <= 2
 
 
+def swing_left_leg(degrees):
+    """The figure's keypoints with the left leg turned out (to the image's right) about its hip."""
+    a = math.radians(-degrees)
+    turn = lambda x, y: (276 + (x - 276) * math.cos(a) - (y - 280) * math.sin(a),
+                         280 + (x - 276) * math.sin(a) + (y - 280) * math.cos(a))
+    return figure_keypoints({"LKnee": turn(286, 350), "LAnkle": turn(291, 410),
+                             "LBigToe": turn(306, 422)})
+
+
 def test_legs_joined_in_the_photo_part_when_they_move():
     photo, mask = draw_figure()
     cv2.rectangle(mask, (226, 380), (286, 390), 255, -1)     # the shins touch (a bridge)
     photo[mask > 0] = np.where(photo[mask > 0] == 255, 128, photo[mask > 0])
     still = stage.build(photo, mask, figure_keypoints(), background="plain")
-    # The left leg swings out (to the image's right) by 20 degrees about its hip (276, 280).
-    a = math.radians(-20)
-    turn = lambda x, y: (276 + (x - 276) * math.cos(a) - (y - 280) * math.sin(a),
-                         280 + (x - 276) * math.sin(a) + (y - 280) * math.cos(a))
-    spread = figure_keypoints({"LKnee": turn(286, 350), "LAnkle": turn(291, 410),
-                               "LBigToe": turn(306, 422)})
+    spread = swing_left_leg(20)      # about its hip (276, 280)
     animator = Animator(still)
     frame = animator.frame(spread)
     assert (frame[383:388, 262:285] == 255).all()            # the bridge came apart
@@ -388,15 +392,6 @@ def dressed_figure(floor_from=None):
     if floor_from is not None:
         photo[floor_from:396, 226:287] = (220, 220, 220)
     return photo, mask
-
-
-def swing_left_leg(degrees):
-    """The figure's keypoints with the left leg turned out (to the image's right) about its hip."""
-    a = math.radians(-degrees)
-    turn = lambda x, y: (276 + (x - 276) * math.cos(a) - (y - 280) * math.sin(a),
-                         280 + (x - 276) * math.sin(a) + (y - 280) * math.cos(a))
-    return figure_keypoints({"LKnee": turn(286, 350), "LAnkle": turn(291, 410),
-                             "LBigToe": turn(306, 422)})
 
 
 def test_a_dress_between_the_legs_stretches_instead_of_tearing():
