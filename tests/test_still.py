@@ -383,8 +383,8 @@ DRESS = (128, 0, 128)
 
 def dressed_figure(floor_from=None):
     """The figure in a purple dress from the hips to row 395 (the ankles are at row 410), whose
-    cloth fills the gap between the legs; from row `floor_from` down, the gap shows a light grey floor
-    that the mask takes for the person (as a segmenter does between legs close together)."""
+    cloth fills the gap between the legs; from row `floor_from` down, the gap shows a light grey
+    floor that the mask takes for the person (as a segmenter does between legs close together)."""
     photo, mask = draw_figure()
     dress = np.array([(226, 270), (286, 270), (316, 395), (196, 395)])
     cv2.fillConvexPoly(mask, dress, 255)
@@ -399,12 +399,16 @@ def test_a_dress_between_the_legs_stretches_instead_of_tearing():
     bridge = skirt.find(photo, mask, figure_keypoints())
     assert bridge is not None and abs(bridge.top - 280) <= 1 and abs(bridge.bottom - 395) <= 1
     still = stage.build(photo, mask, figure_keypoints(), background="plain")
-    frame = Animator(still).frame(swing_left_leg(25))
-    # Midway between the legs, up the hem: cloth, not the white background of a tear.
+    spread = swing_left_leg(25)
+    frame = Animator(still).frame(spread)
+    # Midway between the legs' centre lines (hip, knee, ankle), up the hem: cloth, not the white
+    # background of a tear.
+    line = lambda side, y: np.interp(y, *spread[[B[side + j] for j in ("Hip", "Knee", "Ankle")]]
+                                     [:, [1, 0]].T)
     for y in (360, 375, 390):
-        right, left = 221 + (y - 350) * (226 - 221) / 60, 256 + 0.5 * (y - 280)
-        middle = frame[y, int(round((right + left) / 2)) - 2:int(round((right + left) / 2)) + 3]
-        assert (np.abs(middle.astype(int) - DRESS).max(axis=1) <= 10).all(), (y, middle)
+        x = int(round((line("R", y) + line("L", y)) / 2))
+        middle = frame[y, x - 2:x + 3]
+        assert (np.abs(middle.astype(int) - DRESS).max(axis=1) <= 10).all(), (y, x, middle)
     # Below the hem the legs still part: the floor between the shins shows.
     assert (frame[402:406, 250:262] == 255).all()
 
