@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from src.gan.losses import GANLoss, VGGLoss, feature_matching_loss, pixel_loss
+from src.gan.losses import AlexLoss, GANLoss, VGGLoss, feature_matching_loss, pixel_loss, unit_channels
 from src.gan.networks import MultiscaleDiscriminator
 
 torch.set_num_threads(1)
@@ -177,3 +177,43 @@ def test_pixel_loss_is_the_mean_absolute_difference_and_leaves_the_real_frame_al
     assert real.grad is None
     # d/d fake of mean |fake - real| over 12 values: -sign(real) / 12, and 0 where they are equal
     assert fake.grad[0, 0].flatten().tolist() == pytest.approx([-1 / 12, 1 / 12, 0.0, -1 / 12])
+
+
+def test_unit_channels_scales_each_position_to_length_one():
+    x = torch.tensor([[[[3.0, 4.0]], [[0.0, -2.0]]]])   # (1, 2, 1, 2): vectors (3, 0) and (4, -2)
+    out = unit_channels(x)
+    assert out[0, :, 0, 0].tolist() == pytest.approx([1.0, 0.0])
+    assert out[0, :, 0, 1].tolist() == pytest.approx([4 / 20 ** 0.5, -2 / 20 ** 0.5])
+    assert unit_channels(torch.zeros(1, 3, 2, 2)).abs().max().item() == 0.0   # no division by zero
+
+
+def test_alex_loss_is_lpips_with_every_channel_weighted_one():
+    """Zhang et al.'s uncalibrated distance: LPIPS-Alex with its learned channel weights set to 1."""
+    from src.gan.vgg import LPIPS
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(2, 3, 64, 64, generator=g) * 2 - 1
+    y = (x + 0.3 * torch.randn(2, 3, 64, 64, generator=g)).clamp(-1, 1)
+    loss = AlexLoss()
+    uniform = LPIPS("alex")
+    for j in range(5):
+        getattr(uniform, f"lin{j}").fill_(1.0)
+    assert loss(x, y).item() == pytest.approx(uniform(x, y).mean().item(), rel=1e-4)
+    assert loss(x, x).item() == 0.0
+    far = loss(x, -x).item()
+    assert 0.5 < far <= 10.0   # 5 layers of at most 2 each (non-negative unit vectors)
+    assert sum(p.numel() for p in loss.parameters() if p.requires_grad) == 0
+
+
+def test_alex_loss_gradient_reaches_the_generated_image_only():
+    g = torch.Generator().manual_seed(4)
+    x = (torch.rand(1, 3, 64, 64, generator=g) * 2 - 1).requires_grad_()
+    y = (torch.rand(1, 3, 64, 64, generator=g) * 2 - 1).requires_grad_()
+    loss = AlexLoss()
+    ref = loss(x, y)
+    ref.backward()
+    assert x.grad.abs().sum() > 0
+    assert y.grad is None
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = loss(x, y)
+    assert low.dtype == torch.float32
+    assert low.item() == pytest.approx(ref.item(), rel=0.05)

@@ -141,17 +141,19 @@ def test_tiny_run_overfits_four_frames(tmp_path):
     assert after < 0.5 * before and after < 25, (before, after)
 
 
-def test_l1_to_the_real_frames_is_logged_only_when_weighted(tmp_path):
+def test_l1_and_alexnet_terms_are_logged_only_when_weighted(tmp_path):
     root = make_target_dir(tmp_path / "target", n=4)
     run_training(tiny_args(tmp_path / "a", "--niter", "1", "--niter_decay", "0", "--face_epochs", "0",
-                           "--lambda_l1", "10", dataroot=root))
+                           "--lambda_l1", "10", "--lambda_alex", "2", dataroot=root))
     run_training(tiny_args(tmp_path / "b", "--niter", "1", "--niter_decay", "0", "--face_epochs", "0",
                            dataroot=root))
     weighted, plain = read_losses(tmp_path / "a" / "ckpt" / "t"), read_losses(tmp_path / "b" / "ckpt" / "t")
     assert sorted(weighted) == sorted(plain) == [1, 2, 3]
     # An untrained G draws near 0 (mid grey), the frames are mostly white: 10 x L1 is a few units.
     assert all(1.0 < weighted[s]["G_L1"] < 20.0 for s in weighted), weighted
-    assert all("G_L1" not in plain[s] for s in plain)
+    # The AlexNet term is 2 x at most 5 layers x 2; grey against a drawn figure is far from 0.
+    assert all(0.5 < weighted[s]["G_Alex"] <= 20.0 for s in weighted), weighted
+    assert all("G_L1" not in plain[s] and "G_Alex" not in plain[s] for s in plain)
 
 
 def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):

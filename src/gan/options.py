@@ -49,6 +49,7 @@ class TrainOptions:
     lambda_feat: float = 10.0  # weight of the discriminator feature-matching loss
     lambda_vgg: float = 10.0  # weight of the VGG16 perceptual loss of the body generator (0 = off, faster)
     vgg_weights: str = "1/32,1/16,1/8,1/4,1"  # weights of relu1_2, relu2_2, relu3_3, relu4_3, relu5_3 in the VGG16 perceptual losses (body and face; pix2pixHD's by default); 0 drops a layer, and VGG stops after the last layer used
+    lambda_alex: float = 0.0  # body stage: weight of a perceptual loss on AlexNet's features (LPIPS's form, every channel alike; 0 = off); a tenth of the VGG16 loss's cost
     lambda_l1: float = 0.0  # body stage: weight of the L1 loss between the generated and the real frames, pix2pix's pixel term (0 = off, as in pix2pixHD)
     lambda_alpha: float = 1.0  # plate mode: weight of the L1 loss between the generator's alpha and the person mask (10x away from the person, left out in a band under the feet: shadows, reflections)
     alpha_gate: bool = True  # plate mode: alpha is 0 farther than a tenth of the window's height from the drawn pose, so no dust or haze shows over the plate away from the person

@@ -219,6 +219,7 @@ class BodyStage(_GANStage):
         self.augment_rng = torch.Generator().manual_seed(opt.seed)
         self.steps = 0   # steps taken, for the lazy R1 penalty and the average's ramp
         self.ema = WeightAverage(G, opt.ema_decay) if opt.ema_decay > 0 else None
+        self.alex = rt.place(losses.AlexLoss()) if opt.lambda_alex > 0 else None
 
     @property
     def frame_generator(self):
@@ -246,11 +247,12 @@ class BodyStage(_GANStage):
             g_vgg = (opt.lambda_vgg * self.vgg(fakes, reals)
                      if opt.lambda_vgg > 0 else torch.zeros((), device=rt.device))
             g_l1 = opt.lambda_l1 * losses.pixel_loss(fakes, reals) if opt.lambda_l1 > 0 else None
+            g_alex = opt.lambda_alex * self.alex(fakes, reals) if self.alex is not None else None
             # Plate mode: alpha follows the person mask (near it weakly: the other losses may still
             # draw what the mask misses, such as hair), so G cannot redraw the background.
             g_alpha = (opt.lambda_alpha * losses.alpha_loss(torch.cat([alpha_t, alpha_t1], 1), masks)
                        if plate is not None else torch.zeros((), device=rt.device))
-            loss_G = g_gan + g_feat + g_vgg + g_alpha + (0.0 if g_l1 is None else g_l1)
+            loss_G = g_gan + g_feat + g_vgg + g_alpha + sum(g for g in (g_l1, g_alex) if g is not None)
         self.optG.zero_grad(set_to_none=True)
         loss_G.backward()
         self.optG.step()
@@ -269,6 +271,8 @@ class BodyStage(_GANStage):
         named = {"G_GAN": g_gan, "G_feat": g_feat, "G_VGG": g_vgg, "D_real": d_real, "D_fake": d_fake}
         if g_l1 is not None:
             named["G_L1"] = g_l1
+        if g_alex is not None:
+            named["G_Alex"] = g_alex
         if plate is not None:
             named["G_alpha"] = g_alpha
         return named, (label_t1[0], fake_t1[0], real_t1[0])

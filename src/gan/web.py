@@ -13,7 +13,7 @@ import numpy as np
 
 from src.io.files import atomic_path, write_bytes, write_image
 
-LOSS_COLUMNS = ["G_GAN", "G_feat", "G_VGG", "G_L1", "G_alpha", "D_real", "D_fake", "F_GAN", "F_feat", "F_VGG", "FD_real", "FD_fake"]
+LOSS_COLUMNS = ["G_GAN", "G_feat", "G_VGG", "G_L1", "G_Alex", "G_alpha", "D_real", "D_fake", "F_GAN", "F_feat", "F_VGG", "FD_real", "FD_fake"]
 LOG_COLUMNS = ["step", "stage", "epoch", "lr", *LOSS_COLUMNS, "samples_per_s"]
 
 
