@@ -72,9 +72,8 @@ CONFIGS = {
     "cpu30_ngf48": [*CPU30[:4], "--niter", "5", "--niter_decay", "2", "--ngf", "48"],
     # pix2pixHD's two discriminator scales instead of one: a step 1.07x as dear (bf16).
     "cpu30_d2": [*CPU30, "--num_D", "2"],
-    # + the perceptual loss on AlexNet (LPIPS's form, channels alike) at 2.5, where the term is about as
-    # large as feature matching late in training, as pix2pixHD's VGG term is at its 10: a step 1.1x as dear.
-    "cpu30_alex": [*CPU30, "--lambda_alex", "2.5"],
+    "cpu30_no_alex": [*CPU30, "--lambda_alex", "0"],   # without the perceptual loss on AlexNet
+    "cpu30_alex5": [*CPU30, "--lambda_alex", "5"],     # that loss at twice the preset's weight
     "paper": ["--preset", "paper", "--background", "plate"],  # the paper's networks in plate mode
     # The GAN loss averaged over D's 2 scales instead of summed (pix2pixHD): the generator's GAN
     # term halves next to the others, which is the same, for Adam, as doubling all the others.
