@@ -133,6 +133,9 @@ def worker(preset, size, steps, warmup):
         sampler.start_epoch(0)
         batches = iter(make_loader(dataset, sampler, opt.batch_size, 0))
         counter = FlopCounterMode(display=False)
+        # The lazy R1 penalty runs on every 16th step from step 0; its torch.autograd.grad cannot run
+        # under the FLOP counter, so the counted step is one of the 15 without it.
+        stage.steps = 1
         with counter:
             stage.step(next(batches))
         per_step = {name: [] for name in SECTIONS}
