@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from src.gan.losses import AlexLoss, GANLoss, VGGLoss, feature_matching_loss, pixel_loss, unit_channels
+from src.gan.losses import AlexLoss, GANLoss, VGGLoss, feature_matching_loss, pixel_loss
+from src.gan.vgg import unit_normalise
 from src.gan.networks import MultiscaleDiscriminator
 
 torch.set_num_threads(1)
@@ -179,12 +180,12 @@ def test_pixel_loss_is_the_mean_absolute_difference_and_leaves_the_real_frame_al
     assert fake.grad[0, 0].flatten().tolist() == pytest.approx([-1 / 12, 1 / 12, 0.0, -1 / 12])
 
 
-def test_unit_channels_scales_each_position_to_length_one():
+def test_unit_normalise_scales_each_position_to_length_one():
     x = torch.tensor([[[[3.0, 4.0]], [[0.0, -2.0]]]])   # (1, 2, 1, 2): vectors (3, 0) and (4, -2)
-    out = unit_channels(x)
+    out = unit_normalise(x)
     assert out[0, :, 0, 0].tolist() == pytest.approx([1.0, 0.0])
     assert out[0, :, 0, 1].tolist() == pytest.approx([4 / 20 ** 0.5, -2 / 20 ** 0.5])
-    assert unit_channels(torch.zeros(1, 3, 2, 2)).abs().max().item() == 0.0   # no division by zero
+    assert unit_normalise(torch.zeros(1, 3, 2, 2)).abs().max().item() == 0.0   # no division by zero
 
 
 def test_alex_loss_is_lpips_with_every_channel_weighted_one():

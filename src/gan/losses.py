@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from src.gan.vgg import AlexNetFeatures, VGG16Features
+from src.gan.vgg import AlexNetFeatures, VGG16Features, unit_normalise
 
 
 class GANLoss(nn.Module):
@@ -74,12 +74,6 @@ class VGGLoss(nn.Module):
         return loss
 
 
-def unit_channels(features, eps=1e-10):
-    """Each position's feature vector scaled to length 1 (LPIPS's normalisation), so every layer
-    weighs alike whatever its activations' scale."""
-    return features / features.pow(2).sum(1, keepdim=True).add(eps).sqrt()
-
-
 class AlexLoss(nn.Module):
     """Perceptual loss on the AlexNet trunk, in LPIPS's form with every channel weighted alike (the
     paper's uncalibrated "baseline" distance): per ReLU layer, the squared distance between the
@@ -100,7 +94,7 @@ class AlexLoss(nn.Module):
             target = self.alex(y)
         loss = 0.0
         for fx, fy in zip(self.alex(x), target):
-            loss = loss + (unit_channels(fx.float()) - unit_channels(fy.float())).pow(2).sum(1).mean()
+            loss = loss + (unit_normalise(fx.float()) - unit_normalise(fy.float())).pow(2).sum(1).mean()
         return loss
 
 

@@ -241,11 +241,12 @@ class LPIPS(nn.Module):
         total = 0.0
         for j, feats in enumerate(self.features(torch.cat([a, b]))):
             fa, fb = feats.float().chunk(2)
-            diff = (_unit_normalise(fa) - _unit_normalise(fb)) ** 2
+            diff = (unit_normalise(fa) - unit_normalise(fb)) ** 2
             total = total + (diff * getattr(self, f"lin{j}")).sum(1).mean((1, 2))
         return total
 
 
-def _unit_normalise(feat, eps=1e-10):
-    """Divide each pixel's feature vector by its L2 norm over channels (LPIPS's eps)."""
+def unit_normalise(feat, eps=1e-10):
+    """Divide each pixel's feature vector by its L2 norm over channels (LPIPS's eps), so every layer
+    weighs alike whatever its activations' scale."""
     return feat / (feat.pow(2).sum(1, keepdim=True).sqrt() + eps)
