@@ -28,13 +28,11 @@ Hands: 21 points 1:1 (same order: wrist, thumb, index, middle, ring, little fing
     body's left wrist), which is OpenPose's left hand too; tests/test_pose_stage.py checks
     this on a synthetic figure with known sides.
 """
-import os
-import sys
-
 import cv2
 import numpy as np
 
 from src.pose.keypoints import B, FACE, LHAND, N_POINTS, RHAND
+from src.pose.quiet import QuietStderr
 
 VISIBILITY_THRESHOLD = 0.5
 SMALL_TOE_BACK = 0.2
@@ -139,32 +137,6 @@ def map_landmarks(pose, face, left_hand, right_hand, size,
             out[part, 2] = 1.0
     out[out[:, 2] <= 0] = 0.0  # missing points are all zeros, as in OpenPose files
     return out
-
-
-class QuietStderr:
-    """Silences file descriptor 2 while MediaPipe runs.
-
-    MediaPipe and TFLite log from C++ straight to fd 2 (start-up chatter, and one-time warnings
-    such as "Using NORM_RECT without IMAGE_DIMENSIONS" when the first person shows up), which
-    no Python setting turns off and which would mix with the progress bar and the one-line
-    error messages. MediaPipe's real errors still arrive as Python exceptions.
-    """
-
-    def __init__(self):
-        self._null = os.open(os.devnull, os.O_WRONLY)
-        self._saved = None
-
-    def __enter__(self):
-        sys.stderr.flush()
-        self._saved = os.dup(2)
-        os.dup2(self._null, 2)
-
-    def __exit__(self, *exc):
-        os.dup2(self._saved, 2)
-        os.close(self._saved)
-
-    def close(self):
-        os.close(self._null)
 
 
 class Holistic:
