@@ -22,7 +22,8 @@ Body (MediaPipe pose index -> BODY_25):
     several landmarks takes the smallest of their confidences.
 Face: FACE_FROM_MESH below (the 68 iBUG points, picked along MediaPipe's face contours), then
     the pupils: iris centres 468 (right) and 473 (left) when the mesh has the iris points,
-    else the mean of the six points of that eye. Confidence 1 when the face is found.
+    else the mean of the six points of that eye. Confidence 1 when the face is found. A face
+    Holistic misses gets a second look on a crop around the head (src/pose/face_retry.py).
 Hands: 21 points 1:1 (same order: wrist, thumb, index, middle, ring, little finger); confidence
     1 when found. Holistic's "left hand" is the person's own left hand (it is found from the
     body's left wrist), which is OpenPose's left hand too; tests/test_pose_stage.py checks
@@ -31,6 +32,7 @@ Hands: 21 points 1:1 (same order: wrist, thumb, index, middle, ring, little fing
 import cv2
 import numpy as np
 
+from src.pose.face_retry import FaceRetry
 from src.pose.keypoints import B, FACE, LHAND, N_POINTS, RHAND
 from src.pose.quiet import QuietStderr
 
@@ -94,6 +96,18 @@ def _combine(points, confidences):
     return (*np.mean(points, axis=0), min(confidences))
 
 
+def face_points(mesh):
+    """Face Mesh vertices (468 or 478, 2) in pixels -> the 70 OpenPose face points (70, 2)."""
+    points = np.zeros((70, 2))
+    points[:68] = mesh[list(FACE_FROM_MESH)]
+    if len(mesh) > max(IRIS_CENTRES):
+        points[68:] = mesh[list(IRIS_CENTRES)]
+    else:
+        points[68] = points[RIGHT_EYE_POINTS].mean(axis=0)
+        points[69] = points[LEFT_EYE_POINTS].mean(axis=0)
+    return points
+
+
 def map_landmarks(pose, face, left_hand, right_hand, size,
                   visibility_threshold=VISIBILITY_THRESHOLD):
     """MediaPipe Holistic landmarks -> one (137, 3) float32 pose in pixels of a `size` (w, h) image.
@@ -121,16 +135,8 @@ def map_landmarks(pose, face, left_hand, right_hand, size,
             out[B[small]] = (*small_xy, min(out[B[toe], 2], out[B[heel], 2],
                                             conf[POSE_L_HIP], conf[POSE_R_HIP]))
     if face is not None:
-        face = np.asarray(face, np.float64)
-        mesh = _to_pixels(face[:, :2], width, height)
-        points = np.zeros((70, 2))
-        points[:68] = mesh[list(FACE_FROM_MESH)]
-        if len(mesh) > max(IRIS_CENTRES):
-            points[68:] = mesh[list(IRIS_CENTRES)]
-        else:
-            points[68] = points[RIGHT_EYE_POINTS].mean(axis=0)
-            points[69] = points[LEFT_EYE_POINTS].mean(axis=0)
-        out[FACE, :2], out[FACE, 2] = points, 1.0
+        mesh = _to_pixels(np.asarray(face, np.float64)[:, :2], width, height)
+        out[FACE, :2], out[FACE, 2] = face_points(mesh), 1.0
     for hand, part in ((left_hand, LHAND), (right_hand, RHAND)):
         if hand is not None:
             out[part, :2] = _to_pixels(np.asarray(hand, np.float64)[:, :2], width, height)
@@ -214,16 +220,18 @@ class MediaPipeBackend:
 
     video: consecutive frames of a video (Holistic's tracking mode), or unrelated images.
     segment=True also gives the person masks: use detect_batch_with_masks() then.
+    face_retry=True takes a second look for a face Holistic missed (src/pose/face_retry.py).
     """
     name = "mediapipe"
     batch_size = 1  # Holistic takes one frame at a time
 
     def __init__(self, video=True, refine_face=True, visibility_threshold=VISIBILITY_THRESHOLD,
-                 segment=False):
+                 segment=False, face_retry=True):
         self.visibility_threshold = visibility_threshold
         self.segments = segment
         self._holistic = Holistic(video=video, segment=segment, refine_face=refine_face,
                                   warm_up=True)
+        self._face_retry = FaceRetry() if face_retry else None
 
     def detect(self, frame):
         """One RGB uint8 frame (H, W, 3) -> (137, 3)."""
@@ -243,7 +251,12 @@ class MediaPipeBackend:
             # convertScaleAbs scales, rounds and saturates in one pass (a tenth of numpy's time).
             mask = (np.zeros(frame.shape[:2], np.uint8) if seg is None
                     else cv2.convertScaleAbs(seg, alpha=255))
-        return keypoints_of(result, (frame.shape[1], frame.shape[0]), self.visibility_threshold), mask
+        kp = keypoints_of(result, (frame.shape[1], frame.shape[0]), self.visibility_threshold)
+        if self._face_retry is not None and kp[FACE, 2].max() == 0:
+            mesh = self._face_retry.mesh(frame, kp)
+            if mesh is not None:
+                kp[FACE, :2], kp[FACE, 2] = face_points(mesh), 1.0
+        return kp, mask
 
     def detect_batch(self, frames):
         if not len(frames):
@@ -254,3 +267,6 @@ class MediaPipeBackend:
         if self._holistic is not None:
             self._holistic.close()
             self._holistic = None
+        if self._face_retry is not None:
+            self._face_retry.close()
+            self._face_retry = None
