@@ -56,7 +56,8 @@ def evaluated(tmp_path_factory):
     b = random_checkpoint(tmp / "ckpt" / "b", root, seed=1, face=False)
     held_kps = PoseTrack.load(os.path.join(root, "keypoints.npz")).keypoints[7:]
     patch = pytest.MonkeyPatch()
-    patch.setattr("src.evaluate.heldout.make_backend", lambda name, device, video: ShiftedTruth(held_kps))
+    patch.setattr("src.evaluate.heldout.make_backend",
+                  lambda name, device, video, face_retry: ShiftedTruth(held_kps))
     out = tmp / "out"
     from src.evaluate.cli import main
     import contextlib
@@ -316,7 +317,13 @@ def test_frames_mode_with_face_reports_the_face_rows(tmp_path, monkeypatch):
     import contextlib
     import io
     from src.evaluate.cli import main
-    monkeypatch.setattr("src.evaluate.heldout.make_backend", lambda name, device, video: FaceEveryOtherFrame())
+    asked = []
+
+    def make_backend(name, device, video, face_retry):
+        asked.append(face_retry)
+        return FaceEveryOtherFrame()
+
+    monkeypatch.setattr("src.evaluate.heldout.make_backend", make_backend)
     keypoints = write_generated(str(tmp_path / "result"))
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
@@ -325,3 +332,4 @@ def test_frames_mode_with_face_reports_the_face_rows(tmp_path, monkeypatch):
     assert face["frames"] == 4 and face["hit_rate"] == 0.5      # frames 0 and 2 of 4
     assert len(face["per_frame"]["flicker"]) == 3 and len(face["per_frame"]["noise"]) == 4
     assert re.search(r"^face found by the detector\s+50\.0%$", printed.getvalue(), re.M)
+    assert asked == [False]   # Holistic alone: no second look for the face

@@ -155,3 +155,14 @@ def test_the_real_face_mesh_finds_no_face_in_a_blank_crop():
         assert retry.mesh(np.full((100, 200, 3), 128, np.uint8), head()) is None
     finally:
         retry.close()
+
+
+def test_make_backend_turns_the_retry_on_by_default_and_off_when_asked():
+    from src.pose import make_backend
+    for flag, expected in ((None, True), (False, False)):
+        backend = make_backend("mediapipe") if flag is None else make_backend("mediapipe",
+                                                                              face_retry=flag)
+        try:
+            assert (backend._face_retry is not None) == expected
+        finally:
+            backend.close()

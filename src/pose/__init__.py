@@ -13,7 +13,8 @@ from src.errors import UserError
 BACKENDS = ("mediapipe", "openpose")
 
 
-def make_backend(name, device="auto", weights=None, scales=None, video=True, segment=False):
+def make_backend(name, device="auto", weights=None, scales=None, video=True, segment=False,
+                 face_retry=True):
     """A ready backend by name: "mediapipe" (default; CPU) or "openpose" (torch; `device`).
 
     weights: OpenPose weights file (None = the default location).
@@ -22,10 +23,11 @@ def make_backend(name, device="auto", weights=None, scales=None, video=True, seg
         False for unrelated frames, e.g. a few samples spread over a video.
     segment: also find the person's mask where the backend can (MediaPipe; its `segments` is then
         True and detect_batch_with_masks() gives the masks).
+    face_retry: MediaPipe takes a second look for a face it missed (src/pose/face_retry.py).
     """
     if name == "mediapipe":
         from src.pose.mediapipe_backend import MediaPipeBackend
-        return MediaPipeBackend(video=video, segment=segment)
+        return MediaPipeBackend(video=video, segment=segment, face_retry=face_retry)
     if name == "openpose":
         try:
             from src.pose.openpose_backend import OpenPoseBackend
