@@ -54,10 +54,15 @@ class FaceRetry:
 
     def __init__(self):
         self._quiet = QuietStderr()
-        with self._quiet:
-            from mediapipe.python.solutions import face_mesh
-            self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                            refine_landmarks=True)
+        self._mesh = None  # opened at the first retry: a video whose faces are all found never needs it
+
+    def _model(self):
+        if self._mesh is None:
+            with self._quiet:
+                from mediapipe.python.solutions import face_mesh
+                self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
+                                                refine_landmarks=True)
+        return self._mesh
 
     def mesh(self, rgb, kp):
         """Face Mesh vertices (478, 2) in pixels of rgb for the person of kp (137, 3), or None
@@ -66,8 +71,9 @@ class FaceRetry:
         if square is None:
             return None
         x0, y0, half = square
+        model = self._model()
         with self._quiet:
-            result = self._mesh.process(np.ascontiguousarray(cut_square(rgb, x0, y0, half)))
+            result = model.process(np.ascontiguousarray(cut_square(rgb, x0, y0, half)))
         if not result.multi_face_landmarks:
             return None
         fractions = np.array([(p.x, p.y) for p in result.multi_face_landmarks[0].landmark])
@@ -82,4 +88,6 @@ class FaceRetry:
         if self._mesh is not None:
             self._mesh.close()
             self._mesh = None
+        if self._quiet is not None:
             self._quiet.close()
+            self._quiet = None
