@@ -2,8 +2,8 @@
 
 Holistic finds the face from the body's head landmarks and loses it easily when the head is
 turned a quarter away from the camera, or small in the frame: on a dance video a third to a
-half of the frames with a visible face come back without one. A label without face dots tells
-the generator "the back of the head", so those frames get a dark blur where the face should be.
+half of the frames with a visible face come back without one. In training, a label without
+face dots is a back view; the retry keeps "no face dots" meaning that.
 
 The retry: when the body's nose and at least one eye are visible but no face was found, cut a
 square around the head joints (RETRY_GROW x their spread on each side of their centre), resize
@@ -42,7 +42,7 @@ def cut_square(rgb, x0, y0, half, side=RETRY_SIDE):
     """The square [x0, x0 + 2 * half] x [y0, y0 + 2 * half] of an image (in keypoint coordinates:
     pixel centres on integers), resized to side x side; parts beyond the image repeat its edge."""
     scale = side / (2 * half)
-    # Image point x -> crop pixel (x - x0) * scale - 0.5: x0 is the crop's left pixel edge.
+    # Image point x -> crop pixel (x - x0) * scale - 0.5: x0 is the crop's left edge.
     matrix = np.array([[scale, 0, -x0 * scale - 0.5],
                        [0, scale, -y0 * scale - 0.5]])
     return cv2.warpAffine(rgb, matrix, (side, side), flags=cv2.INTER_LINEAR,
