@@ -299,8 +299,8 @@ def print_cleanliness(args, reports, transfers):
     def pct(v):
         return f"{100 * v:.3f}%" if v is not None else "-"
     print(f"{'config':<17} | {'speckle held-out (real)':>24} {'window edge (plate)':>20} | "
-          f"{'speckle transfer':>16} {'window edge':>11} | {'face noise':>13} {'face flicker':>13} "
-          f"{'face found':>13}   (transfer, with / without face stage)")
+          f"{'speckle transfer':>16} {'window edge':>11} | {'face noise':>13} {'colour noise':>13} "
+          f"{'face flicker':>13} {'face found':>13}   (transfer, with / without face stage)")
     for name in args.configs:
         p = reports[name]["runs"][0].get("plate")
         if p is None:
@@ -315,9 +315,10 @@ def print_cleanliness(args, reports, transfers):
             if bare is not None and moved.get("face"):
                 f, b = moved["face"], bare["face"]
                 noise = f"{f['noise']:.2f} / {b['noise']:.2f}"
+                colour = f"{f['colour_noise']:.2f} / {b['colour_noise']:.2f}"
                 flicker = f"{f['flicker']:.2f} / {b['flicker']:.2f}"
                 found = f"{100 * f['hit_rate']:.0f}% / {100 * b['hit_rate']:.0f}%"
-                row += f" {noise:>13} {flicker:>13} {found:>13}"
+                row += f" {noise:>13} {colour:>13} {flicker:>13} {found:>13}"
         print(row)
 
 

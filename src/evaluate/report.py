@@ -73,7 +73,7 @@ def temporal_rows(columns, keys=tuple(TEMPORAL_ROWS)):
 
 
 FACE_ROWS = {"flicker": "face crop flicker (grey levels)", "noise": "face crop noise (grey levels)",
-             "hit_rate": "face found by the detector"}
+             "colour_noise": "face crop colour noise (grey levels)", "hit_rate": "face found by the detector"}
 
 
 def face_rows(summary):
