@@ -8,6 +8,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from src.gan.chroma import ChromaBlur
+
 
 def init_weights(module):
     """pix2pixHD's init: conv weights ~ N(0, 0.02); norm weights ~ N(1, 0.02) with zero bias.
@@ -50,9 +52,11 @@ def _up_block(in_ch, out_ch):
             _norm(out_ch), nn.ReLU(True)]
 
 
-def _output_head(in_ch, out_ch):
-    """Reflection-padded 7x7 conv to the image channels, tanh to [-1, 1]."""
-    return nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(in_ch, out_ch, 7), nn.Tanh())
+def _output_head(in_ch, out_ch, chroma_sigma=0.0):
+    """Reflection-padded 7x7 conv to the image channels, tanh to [-1, 1]; with chroma_sigma > 0 the
+    colour (not the brightness) is then blurred by that many pixels (src/gan/chroma.py)."""
+    layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_ch, out_ch, 7), nn.Tanh()]
+    return nn.Sequential(*layers, *([ChromaBlur(chroma_sigma)] if chroma_sigma > 0 else []))
 
 
 class ResnetBlock(nn.Module):
@@ -73,10 +77,10 @@ class GlobalGenerator(nn.Module):
 
     Input (N, in_ch, H, W) with H and W divisible by 2**n_down; output (N, out_ch, H, W) in [-1, 1].
     `body` maps the input to the last feature map (ngf channels, full resolution); `head` is the final
-    7x7 conv + tanh. The local enhancer reuses `body` alone.
+    7x7 conv + tanh (+ the chroma blur). The local enhancer reuses `body` alone.
     """
 
-    def __init__(self, in_ch=6, out_ch=3, ngf=64, n_down=4, n_blocks=9):
+    def __init__(self, in_ch=6, out_ch=3, ngf=64, n_down=4, n_blocks=9, chroma_sigma=0.0):
         super().__init__()
         self.n_down = n_down
         layers = _conv7_block(in_ch, ngf)
@@ -86,7 +90,7 @@ class GlobalGenerator(nn.Module):
         for i in range(n_down, 0, -1):
             layers += _up_block(ngf * 2 ** i, ngf * 2 ** (i - 1))
         self.body = nn.Sequential(*layers)
-        self.head = _output_head(ngf, out_ch)
+        self.head = _output_head(ngf, out_ch, chroma_sigma)
         self.apply(init_weights)
 
     def features(self, x):
@@ -107,7 +111,7 @@ class LocalEnhancer(nn.Module):
     Input H and W must be divisible by 2 ** (n_down + 1).
     """
 
-    def __init__(self, in_ch=6, out_ch=3, ngf=32, global_kw=None, n_blocks_local=3):
+    def __init__(self, in_ch=6, out_ch=3, ngf=32, global_kw=None, n_blocks_local=3, chroma_sigma=0.0):
         super().__init__()
         global_kw = dict(global_kw or {})
         global_ngf = global_kw.pop("ngf", 2 * ngf)
@@ -121,7 +125,7 @@ class LocalEnhancer(nn.Module):
         self.local_down = nn.Sequential(*_conv7_block(in_ch, ngf), *_down_block(ngf, 2 * ngf))
         self.local_up = nn.Sequential(*[ResnetBlock(2 * ngf) for _ in range(n_blocks_local)],
                                       *_up_block(2 * ngf, ngf))
-        self.head = _output_head(ngf, out_ch)
+        self.head = _output_head(ngf, out_ch, chroma_sigma)
         self.local_down.apply(init_weights)
         self.local_up.apply(init_weights)
         self.head.apply(init_weights)
@@ -148,13 +152,13 @@ def downsample(x):
 class FaceGenerator(GlobalGenerator):
     """The paper's face residual generator: a small GlobalGenerator on (label crop, generated crop).
 
-    forward(cat([label_crop, fake_crop], 1)) returns a tanh-bounded residual in [-1, 1]; `refine` adds
-    it to the generated crop. The EDN authors' size is ngf 64, 3 downsamplings, 5 blocks (27 M
-    parameters). Its output conv starts at zero.
+    forward(cat([label_crop, fake_crop], 1)) returns a tanh-bounded residual in [-1, 1] (its colour
+    blurred with chroma_sigma); `refine` adds it to the generated crop. The EDN authors' size is
+    ngf 64, 3 downsamplings, 5 blocks (27 M parameters). Its output conv starts at zero.
     """
 
-    def __init__(self, in_ch=6, out_ch=3, ngf=64, n_down=3, n_blocks=5):
-        super().__init__(in_ch, out_ch, ngf, n_down, n_blocks)
+    def __init__(self, in_ch=6, out_ch=3, ngf=64, n_down=3, n_blocks=5, chroma_sigma=0.0):
+        super().__init__(in_ch, out_ch, ngf, n_down, n_blocks, chroma_sigma)
         # The residual starts at exactly 0, so refinement starts as the identity: a randomly drawn
         # output conv adds coloured noise to every face, which a short face stage never removes.
         nn.init.zeros_(self.head[1].weight)
@@ -228,9 +232,9 @@ def build_generator(opt):
     if opt.netG == "local":
         return LocalEnhancer(LABEL_CH + IMAGE_CH, out_ch, ngf=opt.ngf // 2,
                              global_kw=dict(ngf=opt.ngf, n_down=opt.n_downsample, n_blocks=opt.n_blocks),
-                             n_blocks_local=opt.n_blocks_local)
+                             n_blocks_local=opt.n_blocks_local, chroma_sigma=opt.chroma_sigma)
     return GlobalGenerator(LABEL_CH + IMAGE_CH, out_ch, ngf=opt.ngf, n_down=opt.n_downsample,
-                           n_blocks=opt.n_blocks)
+                           n_blocks=opt.n_blocks, chroma_sigma=opt.chroma_sigma)
 
 
 def build_discriminator(opt):
@@ -242,7 +246,7 @@ def build_discriminator(opt):
 def build_face_generator(opt):
     """Face residual generator on (label crop, generated crop)."""
     return FaceGenerator(LABEL_CH + IMAGE_CH, IMAGE_CH, ngf=opt.face_ngf, n_down=opt.face_n_downsample,
-                         n_blocks=opt.face_n_blocks)
+                         n_blocks=opt.face_n_blocks, chroma_sigma=opt.chroma_sigma)
 
 
 def build_face_discriminator(opt):

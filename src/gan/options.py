@@ -55,6 +55,7 @@ class TrainOptions:
     alpha_gate: bool = True  # plate mode: alpha is 0 farther than a tenth of the window's height from the drawn pose, so no dust or haze shows over the plate away from the person
     d_augment: bool = False  # body stage: the discriminator sees each step's real and fake pairs shifted (up to 1/8) and with a hole cut out alike (DiffAugment), so on a short target it does not learn the frames by heart
     r1_gamma: float = 0.0  # body stage: weight of the R1 penalty, gamma / 2 x the squared gradient of the discriminator at the real pairs (0 = off); it keeps the discriminator smooth around the real frames, so it cannot simply win
+    chroma_sigma: float = 0.0  # the generators blur the colour (not the brightness) of what they draw by a Gaussian of this many pixels (0 = off), as a video keeps colour at a lower resolution; it removes the red and blue dots a short training leaves on faces and clothes
     ema_decay: float = 0.0  # body stage: frames come from the moving average of the generator's weights with this decay per step, e.g. 0.999 (0 = the last step's weights); it averages out the step-to-step noise of GAN training
     lr: float = 0.0002  # Adam learning rate of generators and discriminators
     beta1: float = 0.5  # Adam beta1
@@ -121,7 +122,7 @@ PRESETS = {
 # a checkpoint keeps the checkpoint's values and refuses different ones on the command line.
 LOCKED_ON_RESUME = ("background", "netG", "ngf", "n_downsample", "n_blocks", "n_blocks_local", "ndf",
                     "num_D", "n_layers_D", "face_ngf", "face_n_downsample", "face_n_blocks", "face_ndf",
-                    "face_num_D", "size",
+                    "face_num_D", "size", "chroma_sigma",
                     "holdout")
 # The face networks' shape: a new face stage (--face without --resume) builds them afresh, so it may
 # change these.
@@ -188,6 +189,8 @@ def validate(opt):
             raise UserError(f"--{name} {getattr(opt, name)}: must not be negative")
     if opt.max_minutes < 0:
         raise UserError(f"--max_minutes {opt.max_minutes}: must not be negative")
+    if not 0.0 <= opt.chroma_sigma <= 8.0:
+        raise UserError(f"--chroma_sigma {opt.chroma_sigma}: expected pixels from 0 (off) to 8")
     side = face_crop_side(opt.wh)
     if side % 2 ** opt.face_n_downsample:
         raise UserError(f"--face_n_downsample {opt.face_n_downsample}: the {side}-pixel face crop at "
@@ -241,7 +244,8 @@ def make_options(**overrides):
 
 # Values of options that a checkpoint may not record (it was written before the option existed): the
 # networks it holds were built with these.
-UNRECORDED = {"face_n_downsample": 2, "background": "none"}  # before plate mode: the full frame
+UNRECORDED = {"face_n_downsample": 2, "background": "none",  # before plate mode: the full frame
+              "chroma_sigma": 0.0}  # before the chroma blur: none
 
 
 def saved_options(saved):
