@@ -75,6 +75,7 @@ CONFIGS = {
     "cpu30_no_alex": [*CPU30, "--lambda_alex", "0"],   # without the perceptual loss on AlexNet
     "cpu30_alex5": [*CPU30, "--lambda_alex", "5"],     # that loss at twice the preset's weight
     "cpu30_seed1": [*CPU30, "--seed", "1"],   # the preset again from other initial weights and data order
+    "cpu30_no_chroma": [*CPU30, "--chroma_sigma", "0"],   # without the generators' colour blur
     "paper": ["--preset", "paper", "--background", "plate"],  # the paper's networks in plate mode
     # The GAN loss averaged over D's 2 scales instead of summed (pix2pixHD): the generator's GAN
     # term halves next to the others, which is the same, for Adam, as doubling all the others.

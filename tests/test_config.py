@@ -47,10 +47,11 @@ def test_presets_and_flags_given_after_them():
     assert cpu.flip and not parse(["--preset", "cpu", "--no-flip"])[0].flip
     assert cpu.lambda_l1 == 10.0    # pix2pix's L1 to the real frames
     assert cpu.lambda_alex == 2.5 and cpu.lambda_vgg == 0   # the cheap perceptual loss, not VGG's
+    assert cpu.chroma_sigma == 1.0  # the generators' colour blurred by a pixel
     assert parse(["--preset", "cpu", "--r1_gamma", "0"])[0].r1_gamma == 0
     paper, _ = parse(["--preset", "paper"])
     assert paper.r1_gamma == 0 and paper.ema_decay == 0 and not paper.flip and paper.lambda_l1 == 0
-    assert paper.lambda_alex == 0 and paper.lambda_vgg == 10
+    assert paper.lambda_alex == 0 and paper.lambda_vgg == 10 and paper.chroma_sigma == 0
     assert paper.wh == (512, 256) and (paper.ngf, paper.n_downsample, paper.n_blocks) == (64, 4, 9)
     # the EDN authors' face generator: ngf 64, 3 downsamplings, 5 blocks
     assert (paper.face_ngf, paper.face_n_downsample, paper.face_n_blocks) == (64, 3, 5)
