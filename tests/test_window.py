@@ -116,12 +116,32 @@ def test_pose_gate_reaches_a_tenth_of_the_window_with_a_soft_edge():
     gate = composite.pose_gate(label)[0, 0]
     assert gate.shape == (100, 100)
     expected = {(50, 50): 1.0, (50, 60): 4 / 7, (50, 63): 1 / 7, (50, 64): 0.0, (50, 40): 4 / 7,
-                (50, 36): 0.0, (40, 50): 4 / 7, (37, 50): 1 / 7, (36, 50): 0.0, (60, 50): 4 / 7,
-                (63, 50): 1 / 7, (64, 50): 0.0, (60, 60): 16 / 49}
+                (50, 36): 0.0, (40, 50): 4 / 7, (37, 50): 1 / 7, (36, 50): 0.0, (44, 56): 1.0,
+                (40, 60): 16 / 49,
+                # a figure 1 pixel tall: the floor under it has faded out by the next row
+                (51, 50): 0.0, (55, 50): 0.0}
     for (y, x), value in expected.items():
         assert abs(gate[y, x].item() - value) < 1e-6, (y, x)
     # A pale label pixel (above the drawn threshold) is the white ground, not the figure.
     assert composite.pose_gate(torch.full((1, 3, 20, 20), 0.95)).max().item() == 0.0
+
+
+def test_pose_gate_fades_out_under_the_feet_by_the_figures_height():
+    # Two 100x100 labels, each a vertical bone in column 50: rows 10-59 (50 tall) and rows 10-89
+    # (80 tall). Under the lowest drawn row the gate stays open for 0.04 of the height (2 and 3.2
+    # rows), then falls linearly to 0 at 0.12 of it (6 and 9.6 rows): row 59 + k is
+    # 1 - (k - 2) / 4, and row 89 + k is 1 - (k - 3.2) / 6.4. The reach (10) with its feather (3)
+    # is fully open on these rows, so the fade alone sets them.
+    label = torch.ones(2, 3, 100, 100)
+    label[0, :, 10:60, 50] = -1.0
+    label[1, :, 10:90, 50] = -1.0
+    gate = composite.pose_gate(label)[:, 0]
+    expected = {(0, 59, 50): 1.0, (0, 61, 50): 1.0, (0, 62, 50): 0.75, (0, 63, 50): 0.5, (0, 64, 50): 0.25,
+                (0, 65, 50): 0.0, (0, 68, 50): 0.0, (0, 63, 53): 0.5,
+                (1, 92, 50): 1.0, (1, 93, 50): 0.875, (1, 96, 50): 0.40625, (1, 99, 50): 0.0,
+                (0, 30, 50): 1.0, (1, 30, 50): 1.0}
+    for (n, y, x), value in expected.items():
+        assert abs(gate[n, y, x].item() - value) < 1e-6, (n, y, x)
 
 
 def test_gated_composite_is_the_plate_away_from_the_pose_and_the_generator_on_it():
@@ -134,7 +154,9 @@ def test_gated_composite_is_the_plate_away_from_the_pose_and_the_generator_on_it
     frame, alpha = composite.composite(out, plate, label=label, quantize=True)
     # Away from the bone (reach 10 + feather 3 every way): the plate, bit for bit.
     assert torch.equal(frame[..., :, :35], plate[..., :, :35]) and torch.equal(frame[..., :, 65:], plate[..., :, 65:])
-    assert torch.equal(frame[..., :17, :], plate[..., :17, :]) and torch.equal(frame[..., 83:, :], plate[..., 83:, :])
+    assert torch.equal(frame[..., :17, :], plate[..., :17, :])
+    # Under it the floor fade (0.12 of its 40 rows) closes the gate 5 rows below row 69.
+    assert torch.equal(frame[..., 74:, :], plate[..., 74:, :]) and not torch.equal(frame[..., 73, :], plate[..., 73, :])
     # On it and near it: the generator's colour.
     assert torch.equal(frame[..., 30:70, 42:58], colour[..., 30:70, 42:58]) and (alpha[..., 30:70, 42:58] == 1).all()
     # Without a label the same output covers the whole window (inside the 4-pixel edge).

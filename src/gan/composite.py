@@ -9,7 +9,9 @@ Alpha fades to 0 over the window's outer EDGE pixels, so the window's border nev
 when it moves; everything outside the window is the plate. Given the window's label, alpha is also
 gated by the drawn pose (pose_gate): 0 beyond GATE_REACH of the stick figure, so a generator that
 has not learnt alpha = 0 everywhere cannot leave dust or a haze over the plate far from the person,
-least of all in poses it never saw. The reach below the feet holds the shadow at them.
+least of all in poses it never saw. Below the figure's lowest drawn pixel (the feet) the gate holds the
+contact shadow, then fades out (floor_fade): a floor's reflection of the legs fades instead of ending in
+a line, and no dust is drawn far under the feet.
 Training, transfer and evaluation all composite through composite() below.
 """
 import torch
@@ -18,6 +20,8 @@ import torch.nn.functional as F
 EDGE = 4  # pixels over which alpha fades to 0 at the window's border
 GATE_REACH = 0.10    # share of the window's height: how far from the drawn pose alpha may be non-zero
 GATE_FEATHER = 0.03  # share of the window's height over which the gate fades
+FLOOR_HOLD = 0.04    # share of the drawn figure's height below its lowest pixel where the gate stays open
+FLOOR_END = 0.12     # ... and where it has faded linearly to 0
 DRAWN = 0.9          # label values (in [-1, 1]) below this in some channel are the stick figure, not its white ground
 
 
@@ -41,15 +45,31 @@ def _blur(x, r):
     return F.avg_pool2d(F.pad(x, (r, r, 0, 0), mode="replicate"), (1, 2 * r + 1), stride=1)
 
 
+def floor_fade(drawn):
+    """(N, 1, h, 1) weights per row for drawn-figure maps (N, 1, h, w): 1 down to FLOOR_HOLD x the
+    figure's height (its top drawn row to its lowest) below its lowest drawn row, falling linearly
+    to 0 at FLOOR_END x that height. Shadows and reflections scale with the person, not the window."""
+    h = drawn.shape[-2]
+    rows = torch.arange(h, device=drawn.device, dtype=torch.float32)
+    present = drawn.amax(-1) > 0                                       # (N, 1, h)
+    bottom = torch.where(present, rows, torch.full_like(rows, -1)).amax(-1, keepdim=True)
+    top = torch.where(present, rows, torch.full_like(rows, h)).amin(-1, keepdim=True)
+    height = (bottom - top + 1).clamp(min=1)
+    below = rows - bottom                                              # rows under the lowest drawn one
+    fade = 1 - (below - FLOOR_HOLD * height) / ((FLOOR_END - FLOOR_HOLD) * height)
+    return fade.clamp(0, 1)[..., None]
+
+
 def pose_gate(label):
     """(N, 1, h, w) in [0, 1] for window labels (N, 3, h, w) in [-1, 1] (white ground): 1 within
     GATE_REACH x h of the drawn pose (a square around each drawn pixel), fading to 0 over
-    2 GATE_FEATHER x h across that border. The stick figure's bones run inside the limbs, so the
-    reach covers the person's outline, loose hair and clothes."""
+    2 GATE_FEATHER x h across that border, and under the figure's lowest drawn pixel faded out by
+    floor_fade. The stick figure's bones run inside the limbs, so the reach covers the person's
+    outline, loose hair and clothes."""
     h = label.shape[-2]
     drawn = (label.float().amin(1, keepdim=True) < DRAWN).float()
     reach = round(GATE_REACH * h)
-    return _blur(_grow(drawn, reach, reach, reach), max(1, round(GATE_FEATHER * h)))
+    return _blur(_grow(drawn, reach, reach, reach), max(1, round(GATE_FEATHER * h))) * floor_fade(drawn)
 
 
 def colour_and_alpha(out, label=None):

@@ -52,7 +52,7 @@ class TrainOptions:
     lambda_alex: float = 0.0  # body stage: weight of a perceptual loss on AlexNet's features (LPIPS's form, every channel alike; 0 = off); a tenth of the VGG16 loss's cost
     lambda_l1: float = 0.0  # body stage: weight of the L1 loss between the generated and the real frames, pix2pix's pixel term (0 = off, as in pix2pixHD)
     lambda_alpha: float = 1.0  # plate mode: weight of the L1 loss between the generator's alpha and the person mask (10x away from the person, left out in a band under the feet: shadows, reflections)
-    alpha_gate: bool = True  # plate mode: alpha is 0 farther than a tenth of the window's height from the drawn pose, so no dust or haze shows over the plate away from the person
+    alpha_gate: bool = True  # plate mode: alpha is 0 farther than a tenth of the window's height from the drawn pose (under the feet: fading out by 12% of the figure's height), so no dust or haze shows over the plate away from the person
     d_augment: bool = False  # body stage: the discriminator sees each step's real and fake pairs shifted (up to 1/8) and with a hole cut out alike (DiffAugment), so on a short target it does not learn the frames by heart
     r1_gamma: float = 0.0  # body stage: weight of the R1 penalty, gamma / 2 x the squared gradient of the discriminator at the real pairs (0 = off); it keeps the discriminator smooth around the real frames, so it cannot simply win
     chroma_sigma: float = 0.0  # the generators blur the colour (not the brightness) of what they draw by a Gaussian of this many pixels (0 = off), as a video keeps colour at a lower resolution; it removes the red and blue dots a short training leaves on faces and clothes
