@@ -166,3 +166,26 @@ def test_make_backend_turns_the_retry_on_by_default_and_off_when_asked():
             assert (backend._face_retry is not None) == expected
         finally:
             backend.close()
+
+
+def test_the_retry_uses_iris_points_only_where_the_first_look_does(monkeypatch):
+    # Live mode runs Holistic without the iris model for speed; its second look must not load it.
+    from mediapipe.python.solutions import face_mesh
+    from src.pose.mediapipe_backend import MediaPipeBackend
+    opened = []
+
+    class Recorder:
+        def __init__(self, **kwargs):
+            opened.append(kwargs["refine_landmarks"])
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(face_mesh, "FaceMesh", Recorder)
+    for refine in (True, False):
+        backend = MediaPipeBackend(video=True, refine_face=refine)
+        try:
+            backend._face_retry._model()
+        finally:
+            backend.close()
+    assert opened == [True, False]

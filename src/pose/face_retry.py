@@ -8,7 +8,7 @@ face dots is a back view; the retry keeps "no face dots" meaning that.
 The retry: when the body's nose and at least one eye are visible but no face was found, cut a
 square around the head joints (RETRY_GROW x their spread on each side of their centre), resize
 it to RETRY_SIDE pixels and run MediaPipe Face Mesh (its own face detector, static-image mode,
-iris points on) on it. The mesh is accepted only when its nose tip lies within the head joints'
+iris points on when the detector that asks uses them) on it. The mesh is accepted only when its nose tip lies within the head joints'
 spread of the body's nose, so a second face in the crop (someone behind) is not taken. A back
 view has no face for the detector to find, and stays without one.
 """
@@ -52,7 +52,8 @@ def cut_square(rgb, x0, y0, half, side=RETRY_SIDE):
 class FaceRetry:
     """mesh(rgb, kp) -> the face Holistic missed, as Face Mesh vertices in pixels (see module)."""
 
-    def __init__(self):
+    def __init__(self, iris=True):
+        self.iris = iris  # off where the first look runs without the iris model (live mode, for speed)
         self._quiet = QuietStderr()
         self._mesh = None  # opened at the first retry: a video whose faces are all found never needs it
 
@@ -61,11 +62,11 @@ class FaceRetry:
             with self._quiet:
                 from mediapipe.python.solutions import face_mesh
                 self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                                refine_landmarks=True)
+                                                refine_landmarks=self.iris)
         return self._mesh
 
     def mesh(self, rgb, kp):
-        """Face Mesh vertices (478, 2) in pixels of rgb for the person of kp (137, 3), or None
+        """Face Mesh vertices (478, or 468 without iris, 2) in pixels of rgb for the person of kp (137, 3), or None
         when the head is not towards the camera or no face near its nose is found."""
         square = head_square(kp)
         if square is None:

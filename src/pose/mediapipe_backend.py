@@ -231,7 +231,7 @@ class MediaPipeBackend:
         self.segments = segment
         self._holistic = Holistic(video=video, segment=segment, refine_face=refine_face,
                                   warm_up=True)
-        self._face_retry = FaceRetry() if face_retry else None
+        self._face_retry = FaceRetry(iris=refine_face) if face_retry else None
 
     def detect(self, frame):
         """One RGB uint8 frame (H, W, 3) -> (137, 3)."""
