@@ -181,6 +181,9 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
     for net in ("G", "G_ema", "D", "faceG", "faceD"):   # the face stage refines G_ema's frames
         for key in sa[net]:
             assert torch.allclose(sa[net][key], sb[net][key], rtol=1e-4, atol=1e-6), (net, key)
+    # The random state goes on into later training (a --resume with more epochs) as well.
+    assert torch.equal(sa["rng"]["torch"], sb["rng"]["torch"])
+    assert torch.equal(sa["augment_rng"], sb["augment_rng"])
 
 
 def test_existing_checkpoint_needs_resume_and_finished_runs_stop(tmp_path):

@@ -219,8 +219,12 @@ def _worker_context():
     return context
 
 
-def make_loader(dataset, sampler, batch_size, num_workers, pin_memory=False):
+def make_loader(dataset, sampler, batch_size, num_workers, pin_memory=False, seed=0):
+    # Each pass over a loader draws its workers' seeds from `generator`; from torch's global one
+    # instead, a run resumed mid-epoch would draw once more than the uninterrupted run, and its
+    # saved random state would differ from then on.
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+                      generator=torch.Generator().manual_seed(seed),
                       pin_memory=pin_memory, worker_init_fn=_worker_init if num_workers else None,
                       multiprocessing_context=_worker_context() if num_workers else None,
                       persistent_workers=False, drop_last=False)

@@ -258,7 +258,8 @@ class Trainer:
         opt, dist = self.opt, self.dist
         trainer = self.body if stage == "body" else self.face
         sampler = EpochSampler(self.dataset, dist.world, dist.rank, opt.seed)
-        loader = make_loader(self.dataset, sampler, opt.batch_size, opt.num_workers, self.rt.cuda)
+        loader = make_loader(self.dataset, sampler, opt.batch_size, opt.num_workers, self.rt.cuda,
+                             opt.seed)
         per_epoch = math.ceil(sampler.num_samples / opt.batch_size)
         if self.epoch >= n_epochs:
             return False
