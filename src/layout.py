@@ -24,7 +24,8 @@
     result/<name>/               transfer.py
         00000.png...             the generated frames
         .transfer.json           what the frames are made from (a re-run keeps only matching ones)
-        .previous_frame.npz      what the newest frame feeds the next one (the GAN's resume)
+        .previous_frame.0.npz    what the newest even / odd frame feeds the next one (the GAN's
+        .previous_frame.1.npz    resume)
 
 A stage's keypoints file is its finished-marker: it is deleted when a run starts writing and
 written after everything else.
@@ -57,7 +58,9 @@ PLATE = "background.png"
 PLATE_INFO = "background.json"
 
 TRANSFER_MANIFEST = ".transfer.json"
-FEED_STATE = ".previous_frame.npz"
+# What frame i feeds frame i + 1 in the GAN's transfer, in the file of i's parity: each is written
+# before its frame, so the state of the last frame on disk survives a kill at any moment.
+FEED_STATES = (".previous_frame.0.npz", ".previous_frame.1.npz")
 
 
 def role_dir(role):

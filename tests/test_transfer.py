@@ -12,12 +12,13 @@ from src.errors import UserError
 from src.gan.inference import FramePredictor
 from src.gan.transfer import SourceLabels, run
 from src.io.files import frame_name, list_frames, read_image, write_image
-from src.layout import (FEED_STATE, NORM_HEADS as HEADS_NORM, NORM_LABELS as LABEL_DIR,
+from src.layout import (NORM_HEADS as HEADS_NORM, NORM_LABELS as LABEL_DIR,
                         TRANSFER_MANIFEST as MANIFEST)
 
 torch.set_num_threads(1)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STATES = [".previous_frame.0.npz", ".previous_frame.1.npz"]   # what even / odd frames fed on
 SIZE = (64, 32)
 N = 6
 
@@ -117,14 +118,50 @@ def test_interrupted_run_resumes_without_redoing_frames(setup, monkeypatch):
     assert transfer(tmp, source, out="resumed")["made"] == 0 and counter.calls == 0
 
 
+class Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("dies_in", ["save_npz", "write_image"])
+def test_a_run_killed_between_a_frame_and_its_state_resumes_to_the_same_video(
+        setup, monkeypatch, dies_in):
+    """The run dies at the 4th call of one of the two writes of a frame (frame 3's state or frame
+    3's PNG) and writes nothing after that; the re-run still gives the uninterrupted video."""
+    import src.gan.transfer as gan_transfer
+    tmp, source, _ = setup
+    dead = []
+
+    def dying(name, real):
+        calls = []
+
+        def write(*args, **kwargs):
+            calls.append(1)
+            if dead or (name == dies_in and len(calls) == 4):
+                dead.append(name)
+                raise Killed
+            return real(*args, **kwargs)
+        return write
+    for name in ("save_npz", "write_image"):
+        monkeypatch.setattr(gan_transfer, name, dying(name, getattr(gan_transfer, name)))
+    with pytest.raises(Killed):
+        transfer(tmp, source, out=f"killed_{dies_in}")
+    monkeypatch.undo()
+    out = tmp / f"killed_{dies_in}"
+    assert [os.path.basename(p) for p in list_frames(out)] == [frame_name(i) for i in range(3)]
+    assert transfer(tmp, source, out=f"killed_{dies_in}")["made"] == N - 3
+    for i, (a, b) in enumerate(zip(frames_of(out), frames_of(tmp / "whole_face"))):
+        np.testing.assert_array_equal(a, b, err_msg=f"frame {i}")
+
+
 def test_resume_without_the_feed_state_feeds_the_written_frame(setup, monkeypatch, capsys):
     tmp, source, _ = setup
     with pytest.raises(KeyboardInterrupt):
         CountingPredict(monkeypatch, stop_at=3)
         transfer(tmp, source, out="lost_state")
-    os.remove(tmp / "lost_state" / FEED_STATE)
+    for name in STATES:
+        os.remove(tmp / "lost_state" / name)
     assert transfer(tmp, source, out="lost_state")["made"] == N - 2
-    assert f"note: {FEED_STATE} does not hold frame 1; the next frame is fed the written one" \
+    assert f"note: {STATES[1]} does not hold frame 1; the next frame is fed the written one" \
         in capsys.readouterr().out
     assert len(list_frames(tmp / "lost_state")) == N
 
@@ -137,7 +174,7 @@ def test_frames_of_another_model_or_longer_source_are_not_kept(setup, monkeypatc
     (out / f".{frame_name(N)[:-4]}.abc.tmp.png").write_bytes(b"half")  # left by a killed write
     counter = CountingPredict(monkeypatch)
     assert transfer(tmp, source, out="switch")["made"] == 0
-    assert sorted(os.listdir(out)) == sorted([MANIFEST, FEED_STATE] + [frame_name(i) for i in range(N)])
+    assert sorted(os.listdir(out)) == sorted([MANIFEST] + STATES + [frame_name(i) for i in range(N)])
 
     summary = transfer(tmp, source, name="plain", out="switch")
     assert summary["made"] == N and counter.calls == N

@@ -8,7 +8,7 @@ Writes <out>/00000.png...                 one frame per label at the model's siz
                                           the target's frame size, over its full-size plate), each
                                           written atomically as soon as it is made
        <out>/.transfer.json               which checkpoint and labels the frames come from
-       <out>/.previous_frame.npz          what the newest frame feeds the next one (resume)
+       <out>/.previous_frame.{0,1}.npz    what the newest even / odd frame feeds the next one
 
 Frames are made in order, each fed the previous generated frame (as in training). A plate-mode
 model draws a window that follows the normalized poses over the target's background plate. Memory stays
@@ -16,7 +16,9 @@ flat: one label is read ahead and at most MAX_PENDING frames wait for their PNG 
 through one writer thread in order, so the frames on disk are always a prefix of the video; a
 re-run keeps that prefix and continues after it. The frame fed forward is the generator's raw
 output (float, before the face refinement, as in training), which the written uint8 frame is not:
-it is saved beside the frames after each frame is written and fed back on resume, so a resumed
+it is saved beside the frames just before each frame is written, into one of two files by the
+frame's parity, and fed back on resume. Killed between the two writes, the run leaves the state of
+the frame it did not write and, in the other file, that of the last frame it did: a resumed
 video is byte for byte the uninterrupted one. Frames made from another checkpoint or other labels
 are never kept.
 """
@@ -33,7 +35,7 @@ from src.gan.images import face_box_around
 from src.gan.inference import FramePredictor
 from src.io.files import frame_name, list_frames, read_image, save_npz, write_image
 from src.io.resume import prepare_output
-from src.layout import (CHECKPOINTS_DIR, FEED_STATE, NORM_HEADS, NORM_KEYPOINTS, NORM_LABELS,
+from src.layout import (CHECKPOINTS_DIR, FEED_STATES, NORM_HEADS, NORM_KEYPOINTS, NORM_LABELS,
                         RESULT_DIR, SOURCE_DIR)
 from src.pose.keypoints import PoseTrack
 
@@ -122,16 +124,18 @@ def manifest(source, predictor):
 
 
 def write_frame(out_dir, i, frame, fed):
+    # The state first, over frame i - 2's (see the module docstring). Uncompressed: float noise
+    # hardly compresses, and zlib would cost more than the write.
+    save_npz(os.path.join(out_dir, FEED_STATES[i % 2]), compressed=False, index=np.int64(i),
+             frame=fed)
     write_image(os.path.join(out_dir, frame_name(i)), frame)
-    # After the frame: a state naming frame i never outlives a missing frame i. Uncompressed:
-    # float noise hardly compresses, and zlib would cost more than the write.
-    save_npz(os.path.join(out_dir, FEED_STATE), compressed=False, index=np.int64(i), frame=fed)
 
 
 def resume_feed(predictor, out_dir, i):
     """Feed the predictor what frame i fed forward in the run that made it."""
+    name = FEED_STATES[i % 2]
     try:
-        with np.load(os.path.join(out_dir, FEED_STATE), allow_pickle=False) as state:
+        with np.load(os.path.join(out_dir, name), allow_pickle=False) as state:
             index, fed = int(state["index"]), state["frame"]
     except (OSError, ValueError, KeyError):
         index = fed = None
@@ -139,7 +143,7 @@ def resume_feed(predictor, out_dir, i):
     if index == i and fed.shape == (3, h, w):
         predictor.set_previous_raw(fed)
         return
-    print(f"note: {FEED_STATE} does not hold frame {i}; the next frame is fed the written one, "
+    print(f"note: {name} does not hold frame {i}; the next frame is fed the written one, "
           "so it may differ slightly from an uninterrupted run")
     predictor.set_previous(read_image(os.path.join(out_dir, frame_name(i))))
 
@@ -193,7 +197,7 @@ def run(name="target", source_dir=SOURCE_DIR, out_dir=None, checkpoints_dir=CHEC
     if predictor.device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # one input size for the whole video
     start = prepare_output(out_dir, manifest(source, predictor), len(source), restart,
-                           state_files=(FEED_STATE,))
+                           state_files=FEED_STATES)
     n = len(source)
     face = "with face refinement" if predictor.has_face else "no face model in the checkpoint"
     precision = "bf16" if predictor.bf16 else "float32"
