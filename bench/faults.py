@@ -1,14 +1,16 @@
 """Fault injection: kill every stage with SIGKILL at random moments, re-run it, compare.
 
     python bench/faults.py [--trials 20] [--stages make_target,train_face,...] [--seed 0]
-                           [--pose mediapipe|json] [--keep DIR]
+                           [--by time|progress] [--pose mediapipe|json] [--keep DIR]
 
 Setup, in a temporary folder: a synthetic target and source dancer (src/demo/data.py), then one
 uninterrupted run of every stage in pipeline order; a copy of the folder after each stage is the
 reference. A trial of a stage copies the reference of the stage before it, starts the stage's
-command, kills its whole process group (ffmpeg included) with SIGKILL after a random time
-between 0 and the reference run's duration, then runs the same command again to the end. The
-trial passes when
+command, kills its whole process group (ffmpeg included) with SIGKILL at a random point of the
+reference run, then runs the same command again to the end. The point is a time between 0 and
+the reference run's duration (--by time), or a number of file changes between 1 and the
+reference run's (--by progress: files written, replaced or removed, as seen by polling the
+folder; the same point of the work however busy the machine is). The trial passes when
 - the re-run exits with 0;
 - the folder equals the stage's reference: every file there and no other; PNG, npy and other
   files byte for byte, npz array by array, mp4 decoded frame by frame, checkpoints tensor by
@@ -49,6 +51,7 @@ TRAIN = ["--name", "t", "--dataroot", "target", "--checkpoints_dir", "ckpt", "--
          "--save_latest_freq", "2", "--display_freq", "1000", "--device", "cpu"]
 BODY_STEPS = 2 * (TARGET_FRAMES // 2)   # 2 epochs of (frames - 1) pairs in batches of 2
 ENV = dict(os.environ, OMP_NUM_THREADS="1")   # tiny models: one thread is fastest, and steady
+POLL_S = 0.002                                 # how often a watched run's files are looked at
 
 
 def commands(pose):
@@ -92,6 +95,53 @@ def make_videos(folder, pose):
 def run_to_end(cmd, cwd, timeout):
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=ENV)
     return proc.returncode, proc.stderr
+
+
+def snapshot(folder):
+    """{path: (size, mtime)} of every file under `folder`."""
+    out = {}
+    for base, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(base, name)
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:   # renamed or removed while we looked
+                continue
+            out[path] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def changes_between(before, after):
+    """Files written, changed or removed from one snapshot to the next."""
+    return sum(before.get(path) != value for path, value in after.items()) + len(
+        before.keys() - after.keys())
+
+
+def run_watched(cmd, cwd, kill_after=None, timeout=900):
+    """Run `cmd`, polling the files under `cwd`; SIGKILL its process group once it has made
+    `kill_after` file changes (None: never). Returns (exit code or None if killed, the changes
+    seen, stderr)."""
+    seen, last = 0, snapshot(cwd)
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err,
+                                start_new_session=True, env=ENV)
+        start = time.perf_counter()
+        while proc.poll() is None:
+            if time.perf_counter() - start > timeout:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise subprocess.TimeoutExpired(cmd, timeout)
+            now = snapshot(cwd)
+            seen += changes_between(last, now)
+            last = now
+            if kill_after is not None and seen >= kill_after:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return None, seen, ""
+            time.sleep(POLL_S)
+        seen += changes_between(last, snapshot(cwd))
+        err.seek(0)
+        return proc.returncode, seen, err.read().decode(errors="replace")
 
 
 def run_and_kill(cmd, cwd, delay):
@@ -237,49 +287,59 @@ class Faults:
     def __init__(self, work, pose="mediapipe", log=print, keep_failed=False):
         self.work, self.log, self.keep_failed = work, log, keep_failed
         self.cmds = commands(pose)
-        self.refs, self.seconds = {}, {}
+        self.refs, self.seconds, self.changes = {}, {}, {}
         previous = os.path.join(work, "ref_videos")
         make_videos(os.path.join(previous, "videos"), pose)
         for stage in STAGES:
             ref = os.path.join(work, f"ref_{stage}")
             shutil.copytree(previous, ref)
             start = time.perf_counter()
-            rc, err = run_to_end(self.cmds[stage], ref, timeout=900)
+            rc, self.changes[stage], err = run_watched(self.cmds[stage], ref)
             self.seconds[stage] = time.perf_counter() - start
             if rc != 0:
                 raise RuntimeError(f"reference run of {stage} failed ({rc}):\n{err[-2000:]}")
             self.refs[stage] = ref
-            self.log(f"reference {stage}: {self.seconds[stage]:.1f} s")
+            self.log(f"reference {stage}: {self.seconds[stage]:.1f} s, "
+                     f"{self.changes[stage]} file changes")
             previous = ref
         self.inputs = dict(zip(STAGES, [os.path.join(work, "ref_videos")] + [
             self.refs[s] for s in STAGES[:-1]]))
 
-    def trial(self, stage, fraction, index):
-        """One kill after `fraction` of the reference run's time, and the re-run; returns
-        (passed, killed, problems)."""
+    def trial(self, stage, fraction, index, by="time"):
+        """One kill after `fraction` of the reference run, and the re-run; returns (passed,
+        killed, problems). by="time": of its time (random moments, Python's start-up included);
+        by="progress": of its file changes, at least one (the same point however busy the
+        machine is)."""
         folder = os.path.join(self.work, f"trial_{stage}_{index}")
         shutil.copytree(self.inputs[stage], folder)
-        delay = fraction * self.seconds[stage]
-        killed = run_and_kill(self.cmds[stage], folder, delay)
+        if by == "time":
+            delay = fraction * self.seconds[stage]
+            killed = run_and_kill(self.cmds[stage], folder, delay)
+            when = f"after {delay:.2f} s"
+        else:
+            count = max(1, int(fraction * self.changes[stage]))
+            killed = run_watched(self.cmds[stage], folder, kill_after=count)[0] is None
+            when = f"after {count} of {self.changes[stage]} file changes"
         rc, err = run_to_end(self.cmds[stage], folder, timeout=max(300, 10 * self.seconds[stage]))
         problems = differences(folder, self.refs[stage]) if rc == 0 else [
             f"re-run exit {rc}: {err.strip().splitlines()[-1:]}"]
         if problems:
-            problems.append(f"killed after {delay:.2f} s" if killed else "not killed")
+            problems.append(f"killed {when}" if killed else "not killed")
         if not problems or not self.keep_failed:
             shutil.rmtree(folder, ignore_errors=True)
         return not problems, killed, problems
 
-    def run(self, stages, trials, seed=0, fractions=None):
-        """{stage: (passed, run, killed)}, printing each failure. The kill times are random
-        fractions of each reference run's time, or the given `fractions` (one per trial)."""
+    def run(self, stages, trials, seed=0, fractions=None, by="time"):
+        """{stage: (passed, run, killed)}, printing each failure. The kills come at random
+        fractions of each reference run, or at the given `fractions` (one per trial); of its time
+        or of its file changes (`by`, see trial)."""
         rng = random.Random(seed)
         results = {}
         for stage in stages:
             passed = killed = 0
             for i in range(trials):
                 fraction = fractions[i] if fractions else rng.random()
-                ok, was_killed, problems = self.trial(stage, fraction, i)
+                ok, was_killed, problems = self.trial(stage, fraction, i, by)
                 passed += ok
                 killed += was_killed
                 if not ok:
@@ -296,6 +356,9 @@ def main():
     ap.add_argument("--stages", default=",".join(STAGES),
                     help=f"comma-separated stages (default: all: {','.join(STAGES)})")
     ap.add_argument("--seed", type=int, default=0, help="seed of the kill times (default: 0)")
+    ap.add_argument("--by", choices=("time", "progress"), default="time",
+                    help="kill after a share of the reference run's time, or of its file "
+                         "changes (default: time)")
     ap.add_argument("--pose", choices=("mediapipe", "json"), default="mediapipe",
                     help="detector of the pose stages (default: mediapipe)")
     ap.add_argument("--keep", default=None, metavar="DIR",
@@ -314,7 +377,7 @@ def main():
         work = tempfile.mkdtemp(prefix="faults_")
     try:
         results = Faults(work, args.pose, keep_failed=bool(args.keep)).run(stages, args.trials,
-                                                                           args.seed)
+                                                                           args.seed, by=args.by)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
