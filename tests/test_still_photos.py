@@ -313,6 +313,88 @@ def test_a_second_look_in_grey_finds_the_person():
     assert len(found) == 1 and detector.looks == 3  # as it is, in grey, then the second person
 
 
+# ------------------------------------------------------------------- a second opinion, smaller
+
+def looks(photo, full, small, mirrored):
+    """A detector that answers the photo as it is with `full`, the photo smaller (max_side =
+    people.SMALL_SIDE) with `small` and the photo mirrored with `mirrored`, each (keypoints,
+    mask) or None; anything else (the photo painted out) shows nobody. Records what it saw."""
+    seen = []
+
+    def detect(img, max_side=None):
+        if max_side == people.SMALL_SIDE:
+            seen.append("smaller")
+            answer = small
+        elif np.array_equal(img, photo):
+            seen.append("as it is")
+            answer = full
+        elif np.array_equal(img, photo[:, ::-1]):
+            seen.append("mirrored")
+            answer = mirrored
+        else:
+            answer = None
+        if answer is None:
+            return np.zeros((N_POINTS, 3), np.float32), None
+        return answer[0].copy(), (answer[1] > 0).astype(np.float32)
+    detect.seen = seen
+    return detect
+
+
+def mirror(kp, mask):
+    """What a detector reports for the mirrored photo: x -> 511 - x, the sides swapped."""
+    from src.pose.keypoints import flip_horizontal
+    return flip_horizontal(kp, 512), mask[:, ::-1]
+
+
+def folded_arms():
+    """A wrong skeleton of the figure: the arms folded on the chest, the mask without them."""
+    kp = figure_keypoints({"RElbow": (236, 200), "RWrist": (256, 220), "LElbow": (276, 200),
+                           "LWrist": (256, 230)})
+    _, mask = draw_figure()
+    mask = mask.copy()
+    mask[:, :200] = 0
+    mask[:, 312:] = 0
+    return kp, mask
+
+
+def test_a_first_look_the_smaller_and_mirrored_looks_contradict_gives_way():
+    photo, mask = draw_figure()
+    right = (figure_keypoints(), mask)
+    # The right wrists lie |(256, 220) - (116, 160)| = 152 px apart, 1.27 torsos of 120 px: the
+    # looks disagree, and the mirrored photo sides with the smaller look.
+    detect = looks(photo, folded_arms(), right, mirror(*right))
+    found = people.find(photo, detect)
+    assert detect.seen[:3] == ["as it is", "smaller", "mirrored"]
+    assert len(found) == 1
+    assert found[0].keypoints[B["RWrist"], :2].tolist() == [116, 160]
+    assert found[0].keypoints[B["LWrist"], :2].tolist() == [396, 160]
+    assert found[0].mask[160, 104] == 255 and found[0].mask[160, 408] == 255   # the hands
+
+
+def test_a_first_look_the_mirrored_look_confirms_is_kept():
+    photo, mask = draw_figure()
+    wrong = folded_arms()
+    found = people.find(photo, looks(photo, wrong, (figure_keypoints(), mask), mirror(*wrong)))
+    assert found[0].keypoints[B["RWrist"], :2].tolist() == [256, 220]
+    assert found[0].mask[160, 104] == 0
+
+
+def test_joints_only_the_smaller_look_found_are_added():
+    photo, mask = draw_figure()
+    # The smaller look sees the left leg the first look missed, everything 6 px to the right
+    # (0.05 torsos: the looks agree).
+    first = without(figure_keypoints(), "LKnee", "LAnkle", "LBigToe")
+    small = figure_keypoints()
+    small[:25, 0] += 6
+    detect = looks(photo, (first, mask), (small, mask), None)
+    found = people.find(photo, detect)
+    assert detect.seen[:2] == ["as it is", "smaller"] and "mirrored" not in detect.seen
+    kp = found[0].keypoints
+    assert kp[B["LKnee"], :2].tolist() == [292, 350]      # the smaller look's
+    assert kp[B["LAnkle"], :2].tolist() == [297, 410]
+    assert kp[B["RWrist"], :2].tolist() == [116, 160]     # the first look's
+
+
 # -------------------------------------------------------------------------------- --size auto
 
 @pytest.mark.parametrize("canvas, expected", [((700, 512), (512, 1024)),
