@@ -369,6 +369,20 @@ def test_a_first_look_the_smaller_and_mirrored_looks_contradict_gives_way():
     assert found[0].keypoints[B["RWrist"], :2].tolist() == [116, 160]
     assert found[0].keypoints[B["LWrist"], :2].tolist() == [396, 160]
     assert found[0].mask[160, 104] == 255 and found[0].mask[160, 408] == 255   # the hands
+    assert found[0].note == ("the skeleton is a second look's (the photo smaller, confirmed by "
+                             "the photo mirrored): the first one disagreed")
+
+
+def test_make_target_says_when_a_second_look_changed_the_skeleton(tmp_path, capsys):
+    photo, mask = draw_figure()
+    right = (figure_keypoints(), mask)
+    path = str(tmp_path / "photo.png")
+    cv2.imwrite(path, cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    still = stage.run(path, str(tmp_path / "target"), (512, 448), background="plain",
+                      detect=looks(photo, folded_arms(), right, mirror(*right)))
+    assert still.keypoints[B["RWrist"], :2] == pytest.approx((116, 160), abs=1)
+    assert (f"note: {path}: the skeleton is a second look's (the photo smaller, confirmed by the "
+            "photo mirrored): the first one disagreed") in capsys.readouterr().err
 
 
 def test_a_first_look_the_mirrored_look_confirms_is_kept():
@@ -376,7 +390,7 @@ def test_a_first_look_the_mirrored_look_confirms_is_kept():
     wrong = folded_arms()
     found = people.find(photo, looks(photo, wrong, (figure_keypoints(), mask), mirror(*wrong)))
     assert found[0].keypoints[B["RWrist"], :2].tolist() == [256, 220]
-    assert found[0].mask[160, 104] == 0
+    assert found[0].mask[160, 104] == 0 and found[0].note == ""
 
 
 def test_joints_only_the_smaller_look_found_are_added():
@@ -393,6 +407,7 @@ def test_joints_only_the_smaller_look_found_are_added():
     assert kp[B["LKnee"], :2].tolist() == [292, 350]      # the smaller look's
     assert kp[B["LAnkle"], :2].tolist() == [297, 410]
     assert kp[B["RWrist"], :2].tolist() == [116, 160]     # the first look's
+    assert found[0].note == "LKnee and LAnkle and LBigToe found by a second look (the photo smaller)"
 
 
 # -------------------------------------------------------------------------------- --size auto

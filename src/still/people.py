@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from src.errors import UserError
-from src.pose.keypoints import B, flip_horizontal
+from src.pose.keypoints import B, BODY_25_NAMES, flip_horizontal
 from src.still import photo as photo_mod
 
 MAX_PEOPLE = 4
@@ -44,6 +44,7 @@ AGREE = 0.25                # two looks agree: no joint they share further apart
 class Person:
     keypoints: np.ndarray    # (137, 3) photo pixels
     mask: np.ndarray         # (H, W) uint8, 255 = this person
+    note: str = ""           # what a second look changed, for the user
 
     @property
     def area(self):
@@ -121,26 +122,31 @@ def disagreement(a, b):
 
 def cross_checked(img, detect, kp, prob):
     """The first look's (keypoints, probability), checked against the photo smaller and, when
-    the two disagree, the photo mirrored (see the module docstring)."""
+    the two disagree, the photo mirrored (see the module docstring); with a line for the user
+    when the second look changed them ("" otherwise)."""
     small_kp, small_prob = detect(img, max_side=SMALL_SIDE)
     if not found(small_kp, small_prob):
-        return kp, prob
+        return kp, prob, ""
     apart = disagreement(kp, small_kp)
     if apart is None:
-        return kp, prob
+        return kp, prob, ""
     if apart <= AGREE:
-        merged = kp.copy()
         extra = (kp[:25, 2] == 0) & (small_kp[:25, 2] > 0)
+        if not extra.any():
+            return kp, prob, ""
+        merged = kp.copy()
         merged[:25][extra] = small_kp[:25][extra]
-        return merged, prob
+        names = " and ".join(BODY_25_NAMES[j] for j in np.flatnonzero(extra))
+        return merged, prob, f"{names} found by a second look (the photo smaller)"
     mirror_kp, mirror_prob = detect(np.ascontiguousarray(img[:, ::-1]))
     if not found(mirror_kp, mirror_prob):
-        return kp, prob
+        return kp, prob, ""
     referee = flip_horizontal(mirror_kp, img.shape[1])
     to_first, to_small = disagreement(kp, referee), disagreement(small_kp, referee)
     if to_small is not None and to_small <= AGREE and (to_first is None or to_small < to_first):
-        return small_kp, small_prob
-    return kp, prob
+        return small_kp, small_prob, ("the skeleton is a second look's (the photo smaller, "
+                                      "confirmed by the photo mirrored): the first one disagreed")
+    return kp, prob, ""
 
 
 def paint_out(img, person):
@@ -166,12 +172,13 @@ def find(img, detect=photo_mod.detect):
             break
     else:
         return []
+    note = ""
     if i == 0:
-        kp, prob = cross_checked(img, detect, kp, prob)
+        kp, prob, note = cross_checked(img, detect, kp, prob)
     mask = photo_mod.person_region(prob, kp)
     if not mask.any():
         return []
-    people = [Person(kp, mask)]
+    people = [Person(kp, mask, note)]
     rest = img
     while len(people) < MAX_PEOPLE:
         rest = paint_out(rest, people[-1])

@@ -244,7 +244,8 @@ def run(image, out, size, background="inpaint", person=None, detect=None, keypoi
         chosen, lines = people.choose(image, found, person)
         mask_photo = fill_holes(chosen.mask)
         skeleton = joints.complete(image, chosen.keypoints, mask_photo)
-        for line in lines + skeleton.notes:
+        second_look = [f"{image}: {chosen.note}"] if chosen.note else []
+        for line in lines + second_look + skeleton.notes:
             note(f"note: {line}")
         out_of_view = [B[n] for n in skeleton.out_of_view]
         img, mask, kp, window, pads = framing.frame(photo, mask_photo, skeleton.keypoints,
