@@ -13,11 +13,10 @@ lights and drawings), smaller (a person filling a large photo), with its contras
 
 When the first look does find someone, a second opinion checks it (cross_checked): the photo
 smaller. On drawings the detector at full size sometimes returns a confident but wrong skeleton
-(arms folded across a chest where the sleeves hang at the sides, hips at the chest), which the
-smaller look gets right. When the two looks agree, the first is kept, with the body joints only
-the smaller look found added (legs under a long skirt). When they disagree, the photo mirrored
-is the referee: the look it agrees with is kept, pose and mask; if it agrees with neither, the
-first.
+(arms folded across a chest where the sleeves hang at the sides), which the smaller look gets
+right. When the two looks agree, the first is kept (it sees hands and face in more detail). When
+they disagree, the photo mirrored is the referee: the look it agrees with is kept, pose and mask;
+if it agrees with neither, the first.
 
 With several people, the largest (most pixels in the photo) is animated, or the one --person
 picks: people are numbered from the left, from 1, by the middle of their mask. The others stay
@@ -29,7 +28,7 @@ import cv2
 import numpy as np
 
 from src.errors import UserError
-from src.pose.keypoints import B, BODY_25_NAMES, flip_horizontal
+from src.pose.keypoints import B, flip_horizontal
 from src.still import photo as photo_mod
 
 MAX_PEOPLE = 4
@@ -44,7 +43,7 @@ AGREE = 0.25                # two looks agree: no joint they share further apart
 class Person:
     keypoints: np.ndarray    # (137, 3) photo pixels
     mask: np.ndarray         # (H, W) uint8, 255 = this person
-    note: str = ""           # what a second look changed, for the user
+    note: str = ""           # a line for the user when a second look replaced the first
 
     @property
     def area(self):
@@ -114,30 +113,22 @@ def disagreement(a, b):
     the joints both have, in units of the longer torso of the two; None when they share fewer
     than 4 joints or either has no torso."""
     both = (a[:25, 2] > 0) & (b[:25, 2] > 0)
-    scale = max(torso(a), torso(b))
-    if both.sum() < 4 or min(torso(a), torso(b)) == 0:
+    lengths = torso(a), torso(b)
+    if both.sum() < 4 or min(lengths) == 0:
         return None
-    return float(np.hypot(*(a[:25, :2][both] - b[:25, :2][both]).T).max()) / scale
+    return float(np.hypot(*(a[:25, :2][both] - b[:25, :2][both]).T).max()) / max(lengths)
 
 
 def cross_checked(img, detect, kp, prob):
     """The first look's (keypoints, probability), checked against the photo smaller and, when
     the two disagree, the photo mirrored (see the module docstring); with a line for the user
-    when the second look changed them ("" otherwise)."""
+    when the second look replaced them ("" otherwise)."""
     small_kp, small_prob = detect(img, max_side=SMALL_SIDE)
     if not found(small_kp, small_prob):
         return kp, prob, ""
     apart = disagreement(kp, small_kp)
-    if apart is None:
+    if apart is None or apart <= AGREE:
         return kp, prob, ""
-    if apart <= AGREE:
-        extra = (kp[:25, 2] == 0) & (small_kp[:25, 2] > 0)
-        if not extra.any():
-            return kp, prob, ""
-        merged = kp.copy()
-        merged[:25][extra] = small_kp[:25][extra]
-        names = " and ".join(BODY_25_NAMES[j] for j in np.flatnonzero(extra))
-        return merged, prob, f"{names} found by a second look (the photo smaller)"
     mirror_kp, mirror_prob = detect(np.ascontiguousarray(img[:, ::-1]))
     if not found(mirror_kp, mirror_prob):
         return kp, prob, ""
