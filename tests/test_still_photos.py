@@ -41,13 +41,22 @@ class FakeDetector:
                     return kp.copy(), (mask > 0).astype(np.float32)
         return np.zeros((N_POINTS, 3), np.float32), None
 
+    def segment(self, img):
+        """The selfie segmenter's stand-in: every figure's mask, where it sees no more."""
+        union = np.zeros(img.shape[:2], np.float32)
+        for _, mask in self.figures:
+            if mask.shape == union.shape:
+                union[mask > 0] = 1
+        return union
+
 
 def make(tmp_path, photo, figures, size, person=None, background="plain"):
-    """stage.run on a photo written to tmp_path, with the fake detector."""
+    """stage.run on a photo written to tmp_path, with the fake detector and segmenter."""
     path = str(tmp_path / "photo.png")
     cv2.imwrite(path, cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    detector = FakeDetector(photo, figures)
     return stage.run(path, str(tmp_path / "target"), size, background=background, person=person,
-                     detect=FakeDetector(photo, figures))
+                     detect=detector, segment=detector.segment)
 
 
 # ------------------------------------------------------------------------ room at the edges
@@ -379,7 +388,8 @@ def test_make_target_says_when_a_second_look_changed_the_skeleton(tmp_path, caps
     path = str(tmp_path / "photo.png")
     cv2.imwrite(path, cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
     still = stage.run(path, str(tmp_path / "target"), (512, 448), background="plain",
-                      detect=looks(photo, folded_arms(), right, mirror(*right)))
+                      detect=looks(photo, folded_arms(), right, mirror(*right)),
+                      segment=lambda img: None)
     assert still.keypoints[B["RWrist"], :2] == pytest.approx((116, 160), abs=1)
     assert (f"note: {path}: the skeleton is a second look's (the photo smaller, confirmed by the "
             "photo mirrored): the first one disagreed") in capsys.readouterr().err
@@ -406,6 +416,47 @@ def test_looks_that_agree_keep_the_first():
     kp = found[0].keypoints
     assert kp[B["RWrist"], :2].tolist() == [116, 160] and kp[B["LKnee"], 2] == 0
     assert found[0].note == ""
+
+
+# ----------------------------------------------------------------- what sticks out of the head
+
+def ears_hat_and_bookcase():
+    """The segmenter's view of the figure: its mask plus two ears standing on the head (x 236-244
+    and 268-276, rows 60-100: the head's disc, radius 24 about (256, 112), reaches up to row 94
+    at those columns), a hat floating apart (x 100-140, rows 40-60) and a bookcase against the
+    torso below the shoulders (x 290-330, rows 200-240; shoulders on row 160)."""
+    _, mask = draw_figure()
+    prob = (mask > 0).astype(np.float32)
+    for x0, y0, x1, y1 in ((236, 60, 245, 101), (268, 60, 277, 101), (100, 40, 141, 61),
+                           (290, 200, 331, 241)):
+        prob[y0:y1, x0:x1] = 1
+    return mask, prob
+
+
+def test_the_segmenter_adds_what_sticks_out_above_the_shoulders():
+    from src.still.photo import with_head_extras
+    mask, prob = ears_hat_and_bookcase()
+    out = with_head_extras(mask, prob, figure_keypoints())
+    assert out[70, 240] == 255 and out[70, 272] == 255          # the ears
+    assert out[50, 120] == 0                                    # the hat: not touching
+    assert out[220, 320] == 0                                   # the bookcase: below the shoulders
+    added = (out > 0) & (mask == 0)
+    # The ears' rectangles less what the head already covered: 2 x 9 columns x 41 rows at most.
+    assert 0 < added.sum() <= 2 * 9 * 41
+    assert added[:, :236].sum() == 0 and added[:, 277:].sum() == 0 and added[101:].sum() == 0
+
+
+def test_a_detected_still_gets_the_ears(tmp_path):
+    photo, mask = draw_figure()
+    _, prob = ears_hat_and_bookcase()
+    path = str(tmp_path / "photo.png")
+    cv2.imwrite(path, cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    still = stage.run(path, str(tmp_path / "target"), (512, 448), background="plain",
+                      detect=FakeDetector(photo, [(figure_keypoints(), mask)]),
+                      segment=lambda img: prob)
+    # The window is the photo (512 x 448, scale 1): the ears are the still's, the hat is not.
+    assert still.mask[70, 240] == 255 and still.mask[70, 272] == 255
+    assert still.mask[50, 120] == 0 and still.mask[220, 320] == 0
 
 
 # -------------------------------------------------------------------------------- --size auto

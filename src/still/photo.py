@@ -4,7 +4,8 @@ region of its mask.
 MediaPipe Holistic in static-image mode, set up by the pose backend with segmentation on, gives
 the pose and the person's mask. It finds one person per look: finding several is
 src/still/people.py, completing what the photo does not show is src/still/joints.py. A pose
-given by hand (--keypoints, OpenPose JSON) gets its mask from MediaPipe's selfie segmenter.
+given by hand (--keypoints, OpenPose JSON) gets its mask from MediaPipe's selfie segmenter, which
+also adds to a detected person's mask what sticks out above the shoulders (with_head_extras).
 """
 import os
 
@@ -12,6 +13,7 @@ import cv2
 import numpy as np
 
 from src.errors import UserError
+from src.pose.keypoints import B
 
 TIP = "use a photo of one person facing the camera, with the head and shoulders in view"
 DETECT_MAX_SIDE = 1280      # the detector sees the photo at most this large (speed only)
@@ -93,6 +95,25 @@ def person_region(prob, kp):
     areas = stats[:, cv2.CC_STAT_AREA].astype(float)
     main = int(votes.argmax()) if votes.max() > 0 else int(areas[1:].argmax() + 1)
     return ((labels == main) * 255).astype(np.uint8)
+
+
+def with_head_extras(mask, prob, kp):
+    """The person's `mask` (uint8, 255 = person) with what the selfie segmenter's `prob` (or None)
+    adds above the shoulders (the higher one's row, from the pose `kp`) in regions that touch the
+    person: hair, ears, a hat or a feather that Holistic's mask leaves out, on drawn characters
+    most of all. Lower down Holistic's mask stands: there the selfie segmenter takes in the
+    background (a bookcase, a crowd) as readily."""
+    shoulders = kp[[B["RShoulder"], B["LShoulder"]]]
+    if prob is None or not (shoulders[:, 2] > 0).any():
+        return mask
+    extra = (prob >= MASK_THRESHOLD) & (mask == 0)
+    extra[max(0, int(np.ceil(shoulders[shoulders[:, 2] > 0, 1].min()))):] = False
+    _, labels = cv2.connectedComponents(extra.astype(np.uint8), connectivity=8)
+    next_to = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
+    touching = np.unique(labels[next_to & extra])
+    out = mask.copy()
+    out[np.isin(labels, touching[touching > 0])] = 255
+    return out
 
 
 def fill_holes(mask):

@@ -22,7 +22,8 @@ from src.pose.keypoints import B, PoseTrack
 from src.pose.options import auto_size
 from src.pose.stage import check_output_folder
 from src.still import framing, joints, layout, limbs, mesh, people, render, rig, skirt
-from src.still.photo import TIP, fill_holes, given_pose, read_photo
+from src.still.photo import (TIP, fill_holes, given_pose, read_photo, segment as photo_segment,
+                             with_head_extras)
 
 BACKGROUNDS = ("inpaint", "blur", "plain")
 MESH_SPACING = 1 / 40       # lattice spacing, x the body height
@@ -242,7 +243,11 @@ def run(image, out, size, background="inpaint", person=None, detect=None, keypoi
                             f"with even contrast and its middle); {TIP}, or give the pose with "
                             f"--keypoints FILE (OpenPose JSON)")
         chosen, lines = people.choose(image, found, person)
-        mask_photo = fill_holes(chosen.mask)
+        mask_photo = chosen.mask
+        if not keypoints:   # a given pose's mask is the selfie segmenter's already
+            mask_photo = with_head_extras(mask_photo, (segment or photo_segment)(photo),
+                                          chosen.keypoints)
+        mask_photo = fill_holes(mask_photo)
         skeleton = joints.complete(image, chosen.keypoints, mask_photo)
         second_look = [f"{image}: {chosen.note}"] if chosen.note else []
         for line in lines + second_look + skeleton.notes:
