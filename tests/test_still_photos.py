@@ -424,7 +424,8 @@ def ears_hat_and_bookcase():
     """The segmenter's view of the figure: its mask plus two ears standing on the head (x 236-244
     and 268-276, rows 60-100: the head's disc, radius 24 about (256, 112), reaches up to row 94
     at those columns), a hat floating apart (x 100-140, rows 40-60) and a bookcase against the
-    torso below the shoulders (x 290-330, rows 200-240; shoulders on row 160)."""
+    torso below the nose (x 290-330, rows 200-240; the nose on row 120). Ears 9 pixels wide
+    outlast the opening of 9 (a tenth of the 80-pixel shoulders, made odd)."""
     _, mask = draw_figure()
     prob = (mask > 0).astype(np.float32)
     for x0, y0, x1, y1 in ((236, 60, 245, 101), (268, 60, 277, 101), (100, 40, 141, 61),
@@ -439,7 +440,7 @@ def test_the_segmenter_adds_what_sticks_out_above_the_shoulders():
     out = with_head_extras(mask, prob, figure_keypoints())
     assert out[70, 240] == 255 and out[70, 272] == 255          # the ears
     assert out[50, 120] == 0                                    # the hat: not touching
-    assert out[220, 320] == 0                                   # the bookcase: below the shoulders
+    assert out[220, 320] == 0                                   # the bookcase: below the nose
     added = (out > 0) & (mask == 0)
     # The ears' rectangles less what the head already covered: 2 x 9 columns x 41 rows at most.
     assert 0 < added.sum() <= 2 * 9 * 41

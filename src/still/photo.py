@@ -19,6 +19,7 @@ TIP = "use a photo of one person facing the camera, with the head and shoulders 
 DETECT_MAX_SIDE = 1280      # the detector sees the photo at most this large (speed only)
 MASK_THRESHOLD = 0.5
 UNSURE = 0.3                # joints are kept down to this visibility (src/still/joints.py decides)
+EXTRA_WIDTH = 0.1           # with_head_extras keeps parts at least this x the shoulder width wide
 
 
 def read_photo(path):
@@ -99,15 +100,20 @@ def person_region(prob, kp):
 
 def with_head_extras(mask, prob, kp):
     """The person's `mask` (uint8, 255 = person) with what the selfie segmenter's `prob` (or None)
-    adds above the shoulders (the higher one's row, from the pose `kp`) in regions that touch the
-    person: hair, ears, a hat or a feather that Holistic's mask leaves out, on drawn characters
-    most of all. Lower down Holistic's mask stands: there the selfie segmenter takes in the
-    background (a bookcase, a crowd) as readily."""
+    adds above the nose (its row in the pose `kp`) in regions that touch the person: hair, ears, a
+    hat or a feather on top of the head that Holistic's mask leaves out, on drawn characters most
+    of all. Lower down Holistic's mask stands: there the selfie segmenter fills the corners
+    between neck and shoulders with background, and takes in a bookcase or a crowd as readily.
+    Slivers narrower than EXTRA_WIDTH of the shoulders (the segmenter's blurred edge) are left
+    out too."""
     shoulders = kp[[B["RShoulder"], B["LShoulder"]]]
-    if prob is None or not (shoulders[:, 2] > 0).any():
+    if prob is None or kp[B["Nose"], 2] == 0 or not (shoulders[:, 2] > 0).all():
         return mask
-    extra = (prob >= MASK_THRESHOLD) & (mask == 0)
-    extra[max(0, int(np.ceil(shoulders[shoulders[:, 2] > 0, 1].min()))):] = False
+    extra = ((prob >= MASK_THRESHOLD) & (mask == 0)).astype(np.uint8)
+    extra[max(0, int(np.ceil(kp[B["Nose"], 1]))):] = 0
+    half = max(1, int(round(EXTRA_WIDTH / 2 * np.hypot(*(shoulders[0, :2] - shoulders[1, :2])))))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * half + 1, 2 * half + 1))  # centred
+    extra = cv2.morphologyEx(extra, cv2.MORPH_OPEN, disc) > 0
     _, labels = cv2.connectedComponents(extra.astype(np.uint8), connectivity=8)
     next_to = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
     touching = np.unique(labels[next_to & extra])
