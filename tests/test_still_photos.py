@@ -59,6 +59,19 @@ def make(tmp_path, photo, figures, size, person=None, background="plain"):
                      detect=detector, segment=detector.segment)
 
 
+def test_a_rerun_removes_what_a_killed_run_left_half_written(tmp_path):
+    photo, mask = draw_figure()
+    still_dir = tmp_path / "target" / "still"
+    still_dir.mkdir(parents=True)
+    (still_dir / ".mesh.k1ll3d.tmp.npz").write_bytes(b"half")      # atomic_path's naming
+    (tmp_path / "target" / ".keypoints.k1ll3d.tmp.npz").write_bytes(b"half")
+    make(tmp_path, photo, [(figure_keypoints(), mask)], (512, 448))
+    left = [p.name for p in (tmp_path / "target").rglob(".*")]
+    assert left == []
+    assert sorted(p.name for p in still_dir.iterdir()) == [
+        "background.png", "body.png", "mask.png", "mesh.npz", "photo.png", "preview.png"]
+
+
 # ------------------------------------------------------------------------ room at the edges
 
 def test_feet_on_the_bottom_edge_get_room_below(tmp_path, capsys):

@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from src.errors import UserError, note
-from src.io.files import write_image
+from src.io.files import remove_temporaries, write_image
 from src.pose.keypoints import B, PoseTrack
 from src.pose.options import auto_size
 from src.pose.stage import check_output_folder
@@ -211,6 +211,8 @@ def write(out, still, track):
     kps_path = os.path.join(out, layout.KEYPOINTS_FILE)
     if os.path.exists(kps_path):
         os.remove(kps_path)
+    for folder in (out, os.path.join(out, layout.STILL_DIR)):
+        remove_temporaries(folder)   # of a run that was killed mid-write
     write_image(layout.still_path(out, layout.PHOTO), still.photo)
     write_image(layout.still_path(out, layout.MASK), still.mask)
     write_image(layout.still_path(out, layout.BACKGROUND), still.background)
