@@ -19,8 +19,11 @@ folder; the same point of the work however busy the machine is). The trial passe
 The training page (web/) is checked for temporary files only: its plots are not an output.
 
 Stages: make_target, make_source, normalization, train_body (body stage), train_face (face stage,
-continuing the body checkpoint), transfer, make_mp4. --pose json reads the dancers' true poses
-from OpenPose JSON files instead of running MediaPipe (faster; used by the test suite).
+continuing the body checkpoint), transfer, make_mp4; then still mode: make_still (make_target.py
+--image on one photo of the target), normalization_still (the source dancer's true poses onto
+it), transfer_still. --pose json reads the dancers' true poses from OpenPose JSON files instead
+of running MediaPipe (faster; used by the test suite); the photo's pose then comes from one too
+(--keypoints).
 """
 import argparse
 import csv
@@ -41,8 +44,9 @@ sys.path.insert(0, ROOT)
 from src.layout import TRANSFER_MANIFEST  # noqa: E402
 
 STAGES = ["make_target", "make_source", "normalization", "train_body", "train_face", "transfer",
-          "make_mp4"]
+          "make_mp4", "make_still", "normalization_still", "transfer_still"]
 TARGET_FRAMES, SOURCE_FRAMES, VIDEO_SIZE, OUT_SIZE = 8, 8, (512, 256), "128x64"
+STILL_SIZE, STILL_JSON = "256x128", "still_keypoints.json"
 TRAIN = ["--name", "t", "--dataroot", "target", "--checkpoints_dir", "ckpt", "--resume",
          "--size", "64x32", "--ngf", "8", "--n_downsample", "2", "--n_blocks", "1", "--ndf", "8",
          "--num_D", "1", "--n_layers_D", "2", "--face_ngf", "8", "--face_n_blocks", "1",
@@ -60,6 +64,7 @@ def commands(pose):
         if pose == "json":
             return ["--pose", "json", "--json-dir", os.path.join("videos", f"{role}_json")]
         return ["--pose", "mediapipe"]
+    still_pose = ["--keypoints", os.path.join("videos", STILL_JSON)] if pose == "json" else []
     py = [sys.executable]
     return {
         "make_target": py + [os.path.join(ROOT, "make_target.py"), "--video", "videos/target.mp4",
@@ -76,12 +81,21 @@ def commands(pose):
         "make_mp4": py + [os.path.join(ROOT, "make_mp4.py"), "--frames", "result/t", "--out",
                           "result/t.mp4", "--source", "source", "--source-video",
                           "videos/source.mp4"],
+        "make_still": py + [os.path.join(ROOT, "make_target.py"), "--image", "videos/still.png",
+                            "--out", "target_still", "--size", STILL_SIZE] + still_pose,
+        "normalization_still": py + [os.path.join(ROOT, "normalization.py"), "--source",
+                                     "source_still", "--target", "target_still"],
+        "transfer_still": py + [os.path.join(ROOT, "transfer.py"), "--target", "target_still",
+                                "--source", "source_still", "--out", "result/still"],
     }
 
 
 def make_videos(folder, pose):
-    """The two dancer videos (the source with music) and, for --pose json, their poses as JSON."""
-    from src.demo.data import make_dancer_video
+    """The two dancer videos (the source with music) and, for --pose json, their poses as JSON;
+    the photo of still mode, and the source dancer's true poses for it in ../source_still/ (as
+    demo.sh gives the still the video stage's poses)."""
+    from src.demo.data import make_dancer_video, still_photo
+    from src.io.files import write_image
     from src.pose.openpose_json import write_json_dir
     os.makedirs(folder)
     for role, n, audio in (("target", TARGET_FRAMES, False), ("source", SOURCE_FRAMES, True)):
@@ -90,6 +104,14 @@ def make_videos(folder, pose):
         os.remove(os.path.join(folder, f"{role}_gt.npz"))
         if pose == "json":
             write_json_dir(os.path.join(folder, f"{role}_json"), gt.keypoints, role)
+    os.makedirs(os.path.join(os.path.dirname(folder), "source_still"))
+    gt.save(os.path.join(os.path.dirname(folder), "source_still", "keypoints.npz"))
+    photo, still_pose = still_photo(VIDEO_SIZE)
+    write_image(os.path.join(folder, "still.png"), photo)
+    if pose == "json":
+        write_json_dir(os.path.join(folder, "still_json"), still_pose.keypoints[None], "still")
+        shutil.move(os.path.join(folder, "still_json", sorted(os.listdir(
+            os.path.join(folder, "still_json")))[0]), os.path.join(folder, STILL_JSON))
 
 
 def run_to_end(cmd, cwd, timeout):
@@ -235,14 +257,21 @@ def same_loss_log(a, b):
     return True
 
 
-def same_manifest(a, b):
+def same_manifest(a, b, roots):
+    """Transfer manifests name their inputs by absolute path and modification time: the paths
+    must match within their own run folders (`roots`), the other values exactly."""
     import json
     with open(a) as f, open(b) as g:
         x, y = json.load(f), json.load(g)
-    return all(x[k] == y[k] for k in ("step", "frames")) and x.keys() == y.keys()
+
+    def within(value, root):
+        return os.path.relpath(value, root) if isinstance(value, str) and os.path.isabs(value) \
+            else value
+    return x.keys() == y.keys() and all(
+        within(x[k], roots[0]) == within(y[k], roots[1]) for k in x if not k.endswith("_mtime_ns"))
 
 
-def same_file(a, b):
+def same_file(a, b, roots):
     ext = os.path.splitext(a)[1]
     if ext == ".npz":
         return same_npz(a, b)
@@ -253,7 +282,7 @@ def same_file(a, b):
     if os.path.basename(a) == "loss_log.csv":
         return same_loss_log(a, b)
     if os.path.basename(a) == TRANSFER_MANIFEST:   # names the run's own (absolute) paths
-        return same_manifest(a, b)
+        return same_manifest(a, b, roots)
     return filecmp.cmp(a, b, shallow=False)
 
 
@@ -272,7 +301,7 @@ def differences(got, want):
     if expected - have:
         problems.append(f"missing files: {sorted(expected - have)[:5]}")
     changed = [f for f in sorted(have & expected)
-               if not same_file(os.path.join(got, f), os.path.join(want, f))]
+               if not same_file(os.path.join(got, f), os.path.join(want, f), (got, want))]
     if changed:
         problems.append(f"differing files: {changed[:5]}" + (f" and {len(changed) - 5} more"
                                                            if len(changed) > 5 else ""))
