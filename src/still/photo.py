@@ -5,7 +5,7 @@ MediaPipe Holistic in static-image mode, set up by the pose backend with segment
 the pose and the person's mask. It finds one person per look: finding several is
 src/still/people.py, completing what the photo does not show is src/still/joints.py. A pose
 given by hand (--keypoints, OpenPose JSON) gets its mask from MediaPipe's selfie segmenter, which
-also adds to a detected person's mask what sticks out above the shoulders (with_head_extras).
+also adds to a detected person's mask what sticks out of the top of the head (with_head_extras).
 """
 import os
 
