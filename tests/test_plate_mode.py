@@ -198,6 +198,21 @@ def test_frames_at_the_targets_frame_size_keep_the_full_size_plate(tmp_path):
     assert np.array_equal(frame[:, 2 * ww:], big[:, 2 * ww:])       # right of the window: the plate
 
 
+def test_transfer_says_the_size_of_the_frames_it_wrote(tmp_path, capsys):
+    """A model trained at 64x32 on a 128x64 target writes 128x64 frames, and says so."""
+    from src.gan.transfer import run
+    from src.io.files import list_frames, read_image
+    plate_target(tmp_path / "target")
+    big = np.zeros((64, 128, 3), np.uint8)
+    background.write_plate(tmp_path / "target", background.Plate(big, 0.0, 0.0, 8, "static camera"))
+    train(tmp_path, "--niter", "1", "--niter_decay", "0", "--face_epochs", "0", "--max_steps", "1")
+    source = normalized_source(tmp_path / "source", n=2)
+    run("t", str(source), str(tmp_path / "out"), str(tmp_path / "ckpt"), device="cpu")
+    frames = list_frames(tmp_path / "out")
+    assert len(frames) == 2 and read_image(frames[0]).shape == (64, 128, 3)
+    assert f"wrote frames 0-1 (128x64) to {tmp_path / 'out'}" in capsys.readouterr().out
+
+
 def test_frames_evaluation_measures_speckle_against_the_models_plate(plate_checkpoint, tmp_path):
     import contextlib
     import io

@@ -210,6 +210,7 @@ def run(name="target", source_dir=SOURCE_DIR, out_dir=None, checkpoints_dir=CHEC
     for _ in tqdm(generate(predictor, source, out_dir, start), desc="transfer", unit="frame",
                   initial=start, total=n):
         pass
-    print(f"wrote frames {start}-{n - 1} ({predictor.size[0]}x{predictor.size[1]}) to {out_dir}; "
+    w, h = predictor.frame_size   # plate mode: the target's frame size, above the model's
+    print(f"wrote frames {start}-{n - 1} ({w}x{h}) to {out_dir}; "
           f"next: python make_mp4.py --frames {out_dir}")
     return {"frames": n, "made": n - start, "kept": start, "out": out_dir}
