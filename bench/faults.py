@@ -95,8 +95,8 @@ def make_videos(folder, pose):
     the photo of still mode, and the source dancer's true poses for it in ../source_still/ (as
     demo.sh gives the still the video stage's poses)."""
     from src.demo.data import make_dancer_video, still_photo
-    from src.io.files import write_image
-    from src.pose.openpose_json import write_json_dir
+    from src.io.files import write_bytes, write_image
+    from src.pose.openpose_json import pose_to_json, write_json_dir
     os.makedirs(folder)
     for role, n, audio in (("target", TARGET_FRAMES, False), ("source", SOURCE_FRAMES, True)):
         gt = make_dancer_video(os.path.join(folder, f"{role}.mp4"), role, n, size=VIDEO_SIZE,
@@ -109,9 +109,7 @@ def make_videos(folder, pose):
     photo, still_pose = still_photo(VIDEO_SIZE)
     write_image(os.path.join(folder, "still.png"), photo)
     if pose == "json":
-        write_json_dir(os.path.join(folder, "still_json"), still_pose.keypoints[None], "still")
-        shutil.move(os.path.join(folder, "still_json", sorted(os.listdir(
-            os.path.join(folder, "still_json")))[0]), os.path.join(folder, STILL_JSON))
+        write_bytes(os.path.join(folder, STILL_JSON), pose_to_json(still_pose.keypoints).encode())
 
 
 def run_to_end(cmd, cwd, timeout):
@@ -139,45 +137,31 @@ def changes_between(before, after):
         before.keys() - after.keys())
 
 
-def run_watched(cmd, cwd, kill_after=None, timeout=900):
+def run_watched(cmd, cwd, kill_after=None, kill_at=None, timeout=900):
     """Run `cmd`, polling the files under `cwd`; SIGKILL its process group once it has made
-    `kill_after` file changes (None: never). Returns (exit code or None if killed, the changes
-    seen, stderr)."""
+    `kill_after` file changes, or once it has run `kill_at` seconds (None: never). Returns (exit
+    code or None if killed, the changes seen, stderr)."""
     seen, last = 0, snapshot(cwd)
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err,
                                 start_new_session=True, env=ENV)
         start = time.perf_counter()
         while proc.poll() is None:
-            if time.perf_counter() - start > timeout:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                raise subprocess.TimeoutExpired(cmd, timeout)
+            elapsed = time.perf_counter() - start
             now = snapshot(cwd)
             seen += changes_between(last, now)
             last = now
-            if kill_after is not None and seen >= kill_after:
+            if (kill_after is not None and seen >= kill_after) or (
+                    kill_at is not None and elapsed >= kill_at) or elapsed > timeout:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+                if elapsed > timeout:
+                    raise subprocess.TimeoutExpired(cmd, timeout)
                 return None, seen, ""
             time.sleep(POLL_S)
         seen += changes_between(last, snapshot(cwd))
         err.seek(0)
         return proc.returncode, seen, err.read().decode(errors="replace")
-
-
-def run_and_kill(cmd, cwd, delay):
-    """Start `cmd`, SIGKILL its process group after `delay` s; True if it was still running."""
-    with open(os.devnull, "wb") as null:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=null, stderr=null, start_new_session=True,
-                                env=ENV)
-        try:
-            proc.wait(timeout=delay)
-            return False
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return True
 
 
 # ----------------------------------------------------------------------------- comparing
@@ -343,7 +327,7 @@ class Faults:
         shutil.copytree(self.inputs[stage], folder)
         if by == "time":
             delay = fraction * self.seconds[stage]
-            killed = run_and_kill(self.cmds[stage], folder, delay)
+            killed = run_watched(self.cmds[stage], folder, kill_at=delay)[0] is None
             when = f"after {delay:.2f} s"
         else:
             count = max(1, int(fraction * self.changes[stage]))
